@@ -1,0 +1,124 @@
+//! What the engine asks the caller to do ([`Action`]), what the caller reports back
+//! ([`WorkflowOutcome`]), and standalone workflow starts ([`StartWorkflowOptions`]).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Something the caller must do, returned by `Scheduler::poll`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Action {
+    /// Start a workflow run.
+    StartWorkflow(StartWorkflowAction),
+    /// Request cancellation of a run (overlap policy CANCEL_OTHER).
+    CancelWorkflow(CancelWorkflowAction),
+    /// Terminate a run (overlap policy TERMINATE_OTHER).
+    TerminateWorkflow(TerminateWorkflowAction),
+}
+
+/// Start a workflow run. Report its end with `Scheduler::workflow_closed(workflow_id, ..)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StartWorkflowAction {
+    /// The schedule that started it; `None` for cron jobs and delayed starts.
+    pub schedule_id: Option<String>,
+    /// Deterministic workflow id: `<action id>-<nominal time>` for schedules.
+    pub workflow_id: String,
+    /// Workflow type name.
+    pub workflow: String,
+    /// Arguments.
+    pub args: Vec<serde_json::Value>,
+    /// Task queue.
+    pub task_queue: String,
+    /// The nominal (un-jittered) time this run is for.
+    pub nominal_time: DateTime<Utc>,
+    /// The actual (jittered) time it was due.
+    pub scheduled_at: DateTime<Utc>,
+    /// Started by trigger or backfill rather than by the spec.
+    pub manual: bool,
+    /// Timeout of the whole workflow execution.
+    pub execution_timeout: Option<Duration>,
+    /// Timeout of one run.
+    pub run_timeout: Option<Duration>,
+    /// Timeout of one workflow task.
+    pub task_timeout: Option<Duration>,
+    /// Memo.
+    pub memo: BTreeMap<String, serde_json::Value>,
+    /// Result of the schedule's last successful run, if any.
+    pub last_completion_result: Option<serde_json::Value>,
+    /// Failure message of the schedule's last run, if it failed after the last success.
+    pub last_failure: Option<String>,
+}
+
+/// Request cancellation of a running workflow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancelWorkflowAction {
+    /// The schedule asking.
+    pub schedule_id: Option<String>,
+    /// The run to cancel.
+    pub workflow_id: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Terminate a running workflow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TerminateWorkflowAction {
+    /// The schedule asking.
+    pub schedule_id: Option<String>,
+    /// The run to terminate.
+    pub workflow_id: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// How a workflow run ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum WorkflowOutcome {
+    /// Finished successfully, with an optional result.
+    Completed {
+        /// The run's result.
+        result: Option<serde_json::Value>,
+    },
+    /// Failed.
+    Failed {
+        /// Why.
+        message: String,
+    },
+    /// Timed out.
+    TimedOut,
+    /// Was cancelled.
+    Canceled,
+    /// Was terminated.
+    Terminated,
+}
+
+/// Start a workflow outside any schedule: a cron job (`cron_schedule`) or a delayed one-off
+/// start (`start_delay`). With neither, the workflow starts at the next poll.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StartWorkflowOptions {
+    /// Workflow type name.
+    pub workflow: String,
+    /// Arguments.
+    pub args: Vec<serde_json::Value>,
+    /// Workflow id; every run of a cron job keeps it.
+    pub id: String,
+    /// Task queue.
+    pub task_queue: String,
+    /// Cron string in Temporal's dialect: run on this schedule, one run at a time.
+    pub cron_schedule: Option<String>,
+    /// Start once, this long after the call.
+    pub start_delay: Option<Duration>,
+    /// Timeout of the whole workflow execution.
+    pub execution_timeout: Option<Duration>,
+    /// Timeout of one run.
+    pub run_timeout: Option<Duration>,
+    /// Timeout of one workflow task.
+    pub task_timeout: Option<Duration>,
+    /// Memo.
+    pub memo: BTreeMap<String, serde_json::Value>,
+}

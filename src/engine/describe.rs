@@ -1,0 +1,84 @@
+//! Read models: what `describe` and `list` report.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::spec::ScheduleSpec;
+
+use super::schedule::Schedule;
+
+/// A schedule as `describe` reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleDescription {
+    /// Schedule id.
+    pub id: String,
+    /// The schedule (policy shows the effective catch-up window).
+    pub schedule: Schedule,
+    /// Counters, running and recent actions, next times.
+    pub info: ScheduleInfo,
+    /// Bumped by every change of the schedule (update, pause, unpause, pause-on-failure,
+    /// remaining-actions decrement); starts at 1.
+    pub conflict_token: u64,
+}
+
+/// Counters and activity of a schedule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduleInfo {
+    /// Workflows started, manual starts included.
+    pub num_actions: u64,
+    /// Times not taken because they were older than the catch-up window.
+    pub num_actions_missed_catchup_window: u64,
+    /// Times skipped by the overlap policy.
+    pub num_actions_skipped_overlap: u64,
+    /// Starts dropped because the buffer was full.
+    pub num_actions_buffer_dropped: u64,
+    /// Starts waiting in the buffer.
+    pub buffer_size: usize,
+    /// Runs started by this schedule that have not closed.
+    pub running_actions: Vec<ScheduleActionExecution>,
+    /// The last 10 actions, oldest first.
+    pub recent_actions: Vec<ScheduleActionResult>,
+    /// The next 10 actual times.
+    pub next_action_times: Vec<DateTime<Utc>>,
+    /// When the schedule was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was last updated, if ever.
+    pub last_updated_at: Option<DateTime<Utc>>,
+}
+
+/// A workflow run started by a schedule.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ScheduleActionExecution {
+    /// Its workflow id.
+    pub workflow_id: String,
+}
+
+/// One action a schedule took.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduleActionResult {
+    /// The time it was scheduled for (actual, jittered; the trigger time for manual starts).
+    pub scheduled_at: DateTime<Utc>,
+    /// When it was started.
+    pub started_at: DateTime<Utc>,
+    /// The run.
+    pub action: ScheduleActionExecution,
+}
+
+/// A schedule as `list` reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleListDescription {
+    /// Schedule id.
+    pub id: String,
+    /// Workflow type the schedule starts.
+    pub workflow: String,
+    /// Its spec.
+    pub spec: ScheduleSpec,
+    /// Its note.
+    pub note: Option<String>,
+    /// Whether it is paused.
+    pub paused: bool,
+    /// The last 5 actions, oldest first.
+    pub recent_actions: Vec<ScheduleActionResult>,
+    /// The next 5 actual times.
+    pub next_action_times: Vec<DateTime<Utc>>,
+}

@@ -1,0 +1,25 @@
+//! # schedule-engine
+//!
+//! Temporal's Schedules, embedded: recurring and one-off work with the exact semantics of the
+//! Temporal server, driven in-process, without a server.
+//!
+//! (The manual grows here as the layers land.)
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod engine;
+mod spec;
+
+pub use engine::{
+    Action, CancelWorkflowAction, CreateScheduleOptions, Schedule, ScheduleAction,
+    ScheduleActionExecution, ScheduleActionResult, ScheduleActionStartWorkflow, ScheduleBackfill,
+    ScheduleDescription, ScheduleError, ScheduleInfo, ScheduleListDescription,
+    ScheduleOverlapPolicy, SchedulePolicy, ScheduleState, ScheduleUpdate, ScheduleUpdateInput,
+    SchedulerConfig, StartWorkflowAction, StartWorkflowOptions, TerminateWorkflowAction,
+    WorkflowOutcome,
+};
+pub use spec::{
+    CompiledSpec, ScheduleCalendarSpec, ScheduleIntervalSpec, ScheduleRange, ScheduleSpec,
+    ScheduledTime, SpecError,
+};
