@@ -119,6 +119,8 @@ pub struct WorkflowRecord {
 }
 
 /// One change of engine state, for incremental persistence.
+// Upserts dominate the feed; boxing them would cost an allocation per change for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum StateChange {
