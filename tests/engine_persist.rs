@@ -91,7 +91,7 @@ fn restore_of_a_snapshot_behaves_like_the_original() {
 fn the_change_feed_rebuilds_the_snapshot() {
     let mut s = Scheduler::default();
     let mut store = SchedulerSnapshot::default();
-    let mut apply = |s: &mut Scheduler, store: &mut SchedulerSnapshot| {
+    let apply = |s: &mut Scheduler, store: &mut SchedulerSnapshot| {
         for c in s.take_changes() {
             store.apply(c);
         }
