@@ -10,7 +10,9 @@
 //!   started, skipped by overlap, replaced by a later CANCEL/TERMINATE_OTHER start, missed by
 //!   the catch-up window, dropped by a full buffer, dropped while paused or out of actions,
 //!   dropped as a duplicate id, or still buffered;
-//! - describe's counters and running runs agree with the actions seen.
+//! - describe's counters and running runs agree with the actions seen;
+//! - a store fed by the change feed always equals the snapshot, and a restore from the
+//!   snapshot carries on exactly (the invariants keep holding across restores).
 
 mod engine_util;
 
@@ -22,7 +24,7 @@ use engine_util::*;
 use proptest::prelude::*;
 use schedule_engine::{
     Action, ScheduleAction, ScheduleBackfill, ScheduleError, ScheduleOverlapPolicy as P,
-    ScheduleUpdate, Scheduler, SchedulerConfig, WorkflowOutcome,
+    ScheduleUpdate, Scheduler, SchedulerConfig, SchedulerSnapshot, WorkflowOutcome,
 };
 
 const SCHEDULES: usize = 3;
@@ -47,6 +49,7 @@ enum Op {
     Delete(usize),
     Close(usize, u8),
     Step(i64),
+    Restore,
 }
 
 fn policy() -> impl Strategy<Value = P> {
@@ -97,6 +100,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => idx.clone().prop_map(Op::Delete),
         4 => (0usize..8, 0u8..5).prop_map(|(i, o)| Op::Close(i, o)),
         6 => prop_oneof![0i64..120, 0i64..3600, 0i64..4 * 3600].prop_map(Op::Step),
+        1 => Just(Op::Restore),
     ]
 }
 
@@ -136,6 +140,9 @@ struct World {
     scheduled_ids: BTreeSet<String>,
     /// Open runs of deleted schedules (no longer tracked by the engine).
     orphans: Vec<String>,
+    /// What a store fed by `take_changes` holds.
+    store: SchedulerSnapshot,
+    config: SchedulerConfig,
 }
 
 impl World {
@@ -311,6 +318,11 @@ impl World {
                     }
                 }
             }
+            Op::Restore => {
+                let snap = self.s.snapshot();
+                self.s = Scheduler::restore(snap.clone(), self.config.clone());
+                assert_eq!(self.s.snapshot(), snap);
+            }
             Op::Step(d) => {
                 self.now += d;
                 let actions = self.s.poll(at(self.now));
@@ -348,7 +360,11 @@ impl World {
         }
     }
 
-    fn check(&self) {
+    fn check(&mut self) {
+        for c in self.s.take_changes() {
+            self.store.apply(c);
+        }
+        assert_eq!(self.store, self.s.snapshot(), "change feed out of step");
         let now = at(self.now);
         let listed: Vec<String> = self
             .s
@@ -397,12 +413,14 @@ fn run(ops: Vec<Op>, max_buffer: usize) {
         ..Default::default()
     };
     let mut w = World {
-        s: Scheduler::new(config),
+        s: Scheduler::new(config.clone()),
         now: secs(t("2022-06-01T00:00:00Z")),
         models: BTreeMap::new(),
         incarnation: 0,
         scheduled_ids: BTreeSet::new(),
         orphans: Vec::new(),
+        store: SchedulerSnapshot::default(),
+        config,
     };
     for op in &ops {
         w.apply(op);
