@@ -11,6 +11,7 @@
 //! - a started run is tracked in `running` and in the scheduler's workflow map until
 //!   `workflow_closed` reports it.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -206,11 +207,19 @@ impl ScheduleEntry {
         }
         let action = self.schedule.action.start_workflow();
         let wid = workflow_id(&action.id, s.nominal_ms.div_euclid(1000));
-        if ctx.workflows.contains_key(wid.as_str()) {
-            // Temporal's start fails with "already started" and the start is dropped.
-            self.counters.duplicate_dropped += 1;
-            return false;
-        }
+        let id: Arc<str> = Arc::from(wid.as_str());
+        let id = match ctx.workflows.entry(id) {
+            Entry::Occupied(_) => {
+                // Temporal's start fails with "already started" and the start is dropped.
+                self.counters.duplicate_dropped += 1;
+                return false;
+            }
+            Entry::Vacant(v) => {
+                let id = v.key().clone();
+                v.insert(slot);
+                id
+            }
+        };
         let start = StartWorkflowAction {
             schedule_id: Some(self.id.to_string()),
             workflow_id: wid,
@@ -236,8 +245,6 @@ impl ScheduleEntry {
                 self.conflict_token += 1;
             }
         }
-        let id: Arc<str> = Arc::from(start.workflow_id.as_str());
-        ctx.workflows.insert(id.clone(), slot);
         self.running.push(Running {
             id: id.clone(),
             cancel_requested: false,

@@ -225,6 +225,11 @@ impl Scheduler {
                 continue;
             }
             self.slots[slot as usize].wake = NEVER;
+            if out.capacity() == 0 {
+                // Most polls yield one action; the default first capacity (4 actions) would be
+                // an allocation large enough to take malloc's slow path on every fire.
+                out.reserve_exact(1);
+            }
             self.process_slot(slot, now_ms, &mut out);
             let w = self.wake_of(slot);
             if w <= now_ms {
@@ -256,7 +261,8 @@ impl Scheduler {
         now: DateTime<Utc>,
     ) -> Result<(), ScheduleError> {
         let now_ms = self.clamp(now);
-        let Some(&slot) = self.workflows.get(workflow_id) else {
+        // One hash for the common case: the run's entry goes; a job keeps its id (put back).
+        let Some((key, slot)) = self.workflows.remove_entry(workflow_id) else {
             return Err(not_found(workflow_id));
         };
         let max_buffer = self.config.max_buffer_size;
@@ -264,13 +270,17 @@ impl Scheduler {
             Entity::Schedule(e) => {
                 e.advance(now_ms, max_buffer);
                 e.run_closed(workflow_id, &outcome, now_ms);
-                self.workflows.remove(workflow_id);
             }
             Entity::Job(j) => {
-                if !j.running {
+                let running = j.running;
+                let goes_on = running && j.closed(&outcome, now_ms);
+                if !running || goes_on {
+                    self.workflows.insert(key, slot);
+                }
+                if !running {
                     return Err(not_found(workflow_id));
                 }
-                if !j.closed(&outcome, now_ms) {
+                if !goes_on {
                     self.remove(slot);
                     self.clean_top();
                     return Ok(());
