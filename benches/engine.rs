@@ -122,7 +122,12 @@ fn bench_create(c: &mut Criterion) {
         g.throughput(Throughput::Elements(n as u64));
         g.bench_function(format!("{n}"), |b| {
             b.iter_batched(
-                || (Scheduler::new(SchedulerConfig::default()), templates.clone()),
+                || {
+                    (
+                        Scheduler::new(SchedulerConfig::default()),
+                        templates.clone(),
+                    )
+                },
                 |(mut s, templates)| {
                     for (id, sch) in names.iter().zip(templates) {
                         s.create_schedule(id, sch, t0()).unwrap();
@@ -160,9 +165,8 @@ fn bench_fire(c: &mut Criterion) {
         // The floor: the same fire pattern on a bare binary heap.
         let mut heap: Option<BinaryHeap<Reverse<(i64, u32)>>> = None;
         g.bench_function(format!("heap-floor/{n}"), |b| {
-            let heap = heap.get_or_insert_with(|| {
-                (0..n).map(|i| Reverse((i as i64 + 1, i as u32))).collect()
-            });
+            let heap = heap
+                .get_or_insert_with(|| (0..n).map(|i| Reverse((i as i64 + 1, i as u32))).collect());
             b.iter(|| {
                 let Reverse((due, slot)) = heap.pop().unwrap();
                 heap.push(Reverse((due + n as i64, slot)));

@@ -106,7 +106,7 @@ impl ScheduleEntry {
             let Some(bf) = extra.backfills.front_mut() else {
                 break;
             };
-            let Some(spec) = self.compiled.as_deref() else {
+            let Some(spec) = self.compiled.as_ref() else {
                 extra.backfills.clear();
                 break;
             };
@@ -246,14 +246,16 @@ impl ScheduleEntry {
             }
         }
         self.running.push(Running {
-            id: id.clone(),
+            id,
             cancel_requested: false,
             terminate_requested: false,
         });
         self.push_recent(Recent {
-            scheduled_ms: s.actual_ms,
+            nominal_s: s.nominal_ms.div_euclid(1000),
             started_ms: now_ms,
-            id,
+            jitter_ms: u32::try_from(s.actual_ms - s.nominal_ms.div_euclid(1000) * 1000)
+                .unwrap_or(0),
+            prefix: 0,
         });
         self.counters.actions += 1;
         ctx.out.push(Action::StartWorkflow(start));

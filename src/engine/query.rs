@@ -15,17 +15,18 @@ const DESCRIBE_NEXT: usize = 10;
 const LIST_NEXT: usize = 5;
 const LIST_RECENT: usize = 5;
 
-fn result_of(r: &Recent) -> ScheduleActionResult {
-    ScheduleActionResult {
-        scheduled_at: to_dt(r.scheduled_ms),
-        started_at: to_dt(r.started_ms),
-        action: ScheduleActionExecution {
-            workflow_id: r.id.to_string(),
-        },
-    }
-}
-
 impl ScheduleEntry {
+    /// A recent action as describe shows it.
+    pub(crate) fn result_of(&self, r: &Recent) -> ScheduleActionResult {
+        ScheduleActionResult {
+            scheduled_at: to_dt(r.scheduled_ms()),
+            started_at: to_dt(r.started_ms),
+            action: ScheduleActionExecution {
+                workflow_id: self.recent_id(r),
+            },
+        }
+    }
+
     /// The next `n` actual times that will be taken as of `now_ms`.
     pub(crate) fn next_action_times(
         &self,
@@ -91,7 +92,7 @@ impl ScheduleEntry {
                         workflow_id: r.id.to_string(),
                     })
                     .collect(),
-                recent_actions: self.recent.iter().map(result_of).collect(),
+                recent_actions: self.recent.iter().map(|r| self.result_of(r)).collect(),
                 next_action_times: self.next_action_times(now_ms, DESCRIBE_NEXT),
                 created_at: to_dt(self.created_ms),
                 last_updated_at: self.updated_ms.map(to_dt),
@@ -113,7 +114,12 @@ impl ScheduleEntry {
             spec: self.schedule.spec.clone(),
             note: self.schedule.state.note.clone(),
             paused: self.schedule.state.paused,
-            recent_actions: self.recent.iter().skip(skip).map(result_of).collect(),
+            recent_actions: self
+                .recent
+                .iter()
+                .skip(skip)
+                .map(|r| self.result_of(r))
+                .collect(),
             next_action_times: self.next_action_times(now_ms, LIST_NEXT),
         }
     }

@@ -181,7 +181,7 @@ impl Scheduler {
         let mut e = Box::new(ScheduleEntry {
             id: id.clone(),
             schedule,
-            compiled: Some(Box::new(compiled)),
+            compiled: Some(compiled),
             conflict_token: 1,
             created_ms: now_ms,
             updated_ms: None,
@@ -189,7 +189,7 @@ impl Scheduler {
             next: None,
             counters: Counters::default(),
             buffer: Vec::new(),
-            running: Vec::new(),
+            running: Default::default(),
             recent: Default::default(),
             kick_ms: NEVER,
             extra: None,

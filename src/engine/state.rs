@@ -12,6 +12,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use smallvec::SmallVec;
 
 use super::schedule::{Schedule, ScheduleBackfill, ScheduleOverlapPolicy};
 use crate::spec::CompiledSpec;
@@ -62,15 +63,26 @@ pub(crate) struct Running {
     pub(crate) terminate_requested: bool,
 }
 
-/// One recent action.
-#[derive(Debug, Clone)]
+/// One recent action, 24 bytes: its workflow id is rebuilt from the action id prefix and the
+/// nominal time, so no string is kept per action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Recent {
-    /// Actual time it was due (millis).
-    pub(crate) scheduled_ms: i64,
+    /// Nominal time (Unix seconds): the workflow id suffix.
+    pub(crate) nominal_s: i64,
     /// When it started (millis).
     pub(crate) started_ms: i64,
-    /// Workflow id.
-    pub(crate) id: Arc<str>,
+    /// Actual (due) time minus nominal time, in millis (jitter, or the sub-second part of a
+    /// trigger time).
+    pub(crate) jitter_ms: u32,
+    /// Workflow id prefix: 0 = the current action id, k = `Extra::old_prefixes[k - 1]`.
+    pub(crate) prefix: u8,
+}
+
+impl Recent {
+    /// The actual time it was due (millis).
+    pub(crate) fn scheduled_ms(&self) -> i64 {
+        self.nominal_s * 1000 + i64::from(self.jitter_ms)
+    }
 }
 
 /// A backfill still being buffered.
@@ -101,6 +113,8 @@ pub(crate) struct Extra {
     pub(crate) last_completion_result: Option<serde_json::Value>,
     pub(crate) last_failure: Option<String>,
     pub(crate) invalid_spec_error: Option<String>,
+    /// Action ids replaced by updates that recent actions still name.
+    pub(crate) old_prefixes: Vec<Box<str>>,
 }
 
 /// Everything the engine keeps for one schedule.
@@ -110,7 +124,7 @@ pub(crate) struct ScheduleEntry {
     /// As created/updated; `policy.catchup_window` holds the effective window.
     pub(crate) schedule: Schedule,
     /// `None` when the spec no longer compiles (see `Extra::invalid_spec_error`).
-    pub(crate) compiled: Option<Box<CompiledSpec>>,
+    pub(crate) compiled: Option<CompiledSpec>,
     pub(crate) conflict_token: u64,
     pub(crate) created_ms: i64,
     /// Last update (`None`: never updated).
@@ -121,7 +135,7 @@ pub(crate) struct ScheduleEntry {
     pub(crate) next: Option<(i64, i64)>,
     pub(crate) counters: Counters,
     pub(crate) buffer: Vec<BufferedStart>,
-    pub(crate) running: Vec<Running>,
+    pub(crate) running: SmallVec<[Running; 1]>,
     pub(crate) recent: VecDeque<Recent>,
     /// Process the buffer/backfills at the next poll at or after this time (`NEVER`: no).
     pub(crate) kick_ms: i64,
@@ -146,6 +160,7 @@ impl ScheduleEntry {
                 && e.last_completion_result.is_none()
                 && e.last_failure.is_none()
                 && e.invalid_spec_error.is_none()
+                && e.old_prefixes.is_empty()
             {
                 self.extra = None;
             }
@@ -178,7 +193,7 @@ impl ScheduleEntry {
     /// The first scheduled time with nominal strictly after `after_ms` whose actual time is not
     /// before the last update.
     pub(crate) fn next_after(&self, after_ms: i64) -> Option<(i64, i64)> {
-        let spec = self.compiled.as_deref()?;
+        let spec = self.compiled.as_ref()?;
         let mut after = from_ms(after_ms)?;
         loop {
             let t = spec.next_time(after)?;
@@ -240,8 +255,67 @@ impl ScheduleEntry {
     pub(crate) fn push_recent(&mut self, r: Recent) {
         if self.recent.len() >= RECENT_KEPT {
             self.recent.pop_front();
+        } else if self.recent.capacity() == 0 {
+            self.recent.reserve_exact(RECENT_KEPT);
         }
         self.recent.push_back(r);
+        self.prune_prefixes();
+    }
+
+    /// The workflow id prefix `p` of a recent action.
+    pub(crate) fn prefix(&self, p: u8) -> &str {
+        match p.checked_sub(1) {
+            None => &self.schedule.action.start_workflow().id,
+            Some(k) => self
+                .extra
+                .as_ref()
+                .and_then(|x| x.old_prefixes.get(usize::from(k)))
+                .map_or("", |b| b),
+        }
+    }
+
+    /// The workflow id of a recent action.
+    pub(crate) fn recent_id(&self, r: &Recent) -> String {
+        super::workflow_id::workflow_id(self.prefix(r.prefix), r.nominal_s)
+    }
+
+    /// Before the action id changes: recent actions keep naming the old one.
+    pub(crate) fn retire_prefix(&mut self) {
+        let old: Box<str> = self.schedule.action.start_workflow().id.as_str().into();
+        if !self.recent.iter().any(|r| r.prefix == 0) {
+            return;
+        }
+        let x = self.extra_mut();
+        x.old_prefixes.push(old);
+        let k = u8::try_from(x.old_prefixes.len()).unwrap_or(u8::MAX);
+        for r in self.recent.iter_mut().filter(|r| r.prefix == 0) {
+            r.prefix = k;
+        }
+        self.prune_prefixes();
+    }
+
+    /// Drops old prefixes no recent action names (there are at most `RECENT_KEPT`).
+    fn prune_prefixes(&mut self) {
+        let Some(x) = self.extra.as_mut() else {
+            return;
+        };
+        if x.old_prefixes.is_empty() {
+            return;
+        }
+        let mut kept: Vec<Box<str>> = Vec::new();
+        let mut map = [0u8; 256];
+        for r in self.recent.iter_mut().filter(|r| r.prefix != 0) {
+            let i = usize::from(r.prefix);
+            if map[i] == 0 {
+                let Some(p) = x.old_prefixes.get(i - 1) else {
+                    continue;
+                };
+                kept.push(p.clone());
+                map[i] = u8::try_from(kept.len()).unwrap_or(u8::MAX);
+            }
+            r.prefix = map[i];
+        }
+        x.old_prefixes = kept;
     }
 }
 
