@@ -188,7 +188,7 @@ impl Scheduler {
             hwm_ms: now_ms,
             next: None,
             counters: Counters::default(),
-            buffer: Vec::new(),
+            buffer: Default::default(),
             running: Default::default(),
             recent: Default::default(),
             kick_ms: NEVER,

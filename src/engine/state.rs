@@ -134,7 +134,7 @@ pub(crate) struct ScheduleEntry {
     /// Cached next scheduled time after the high-water mark: (nominal, actual) millis.
     pub(crate) next: Option<(i64, i64)>,
     pub(crate) counters: Counters,
-    pub(crate) buffer: Vec<BufferedStart>,
+    pub(crate) buffer: SmallVec<[BufferedStart; 1]>,
     pub(crate) running: SmallVec<[Running; 1]>,
     pub(crate) recent: VecDeque<Recent>,
     /// Process the buffer/backfills at the next poll at or after this time (`NEVER`: no).
