@@ -11,6 +11,7 @@ mod heap;
 mod persist;
 mod process;
 mod query;
+mod recent;
 mod schedule;
 mod scheduler;
 mod signals;

@@ -6,13 +6,13 @@
 //! holds exactly `snapshot()`. Restore recompiles every spec; a spec that no longer compiles
 //! keeps its schedule, reports the error in describe and takes no scheduled action.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::config::SchedulerConfig;
 use super::cron_job::JobEntry;
 use super::describe::ScheduleActionResult;
 use super::heap::NEVER;
+use super::recent::RECENT_KEPT;
 use super::scheduler::Scheduler;
 use super::snapshot::{
     BackfillRecord, BufferedStartRecord, RunningRecord, ScheduleRecord, SchedulerSnapshot,
@@ -20,7 +20,6 @@ use super::snapshot::{
 };
 use super::state::{
     to_dt, BufferedStart, Counters, Entity, Extra, PendingBackfill, Recent, Running, ScheduleEntry,
-    RECENT_KEPT,
 };
 
 impl ScheduleEntry {
@@ -136,7 +135,7 @@ impl ScheduleEntry {
                     terminate_requested: x.terminate_requested,
                 })
                 .collect(),
-            recent: VecDeque::new(),
+            recent: Default::default(),
             kick_ms: NEVER,
             extra: Some(Box::new(extra)),
             dirty: false,

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use smallvec::SmallVec;
 
+use super::recent::RecentRing;
 use super::schedule::{Schedule, ScheduleBackfill, ScheduleOverlapPolicy};
 use crate::spec::CompiledSpec;
 
@@ -136,16 +137,13 @@ pub(crate) struct ScheduleEntry {
     pub(crate) counters: Counters,
     pub(crate) buffer: SmallVec<[BufferedStart; 1]>,
     pub(crate) running: SmallVec<[Running; 1]>,
-    pub(crate) recent: VecDeque<Recent>,
+    pub(crate) recent: RecentRing,
     /// Process the buffer/backfills at the next poll at or after this time (`NEVER`: no).
     pub(crate) kick_ms: i64,
     pub(crate) extra: Option<Box<Extra>>,
     /// Changed since the last `take_changes`.
     pub(crate) dirty: bool,
 }
-
-/// How many recent actions are kept (describe shows 10, list 5).
-pub(crate) const RECENT_KEPT: usize = 10;
 
 impl ScheduleEntry {
     /// Rarely used parts, created on first use.
@@ -253,12 +251,7 @@ impl ScheduleEntry {
 
     /// Appends a recent action, keeping the last [`RECENT_KEPT`].
     pub(crate) fn push_recent(&mut self, r: Recent) {
-        if self.recent.len() >= RECENT_KEPT {
-            self.recent.pop_front();
-        } else if self.recent.capacity() == 0 {
-            self.recent.reserve_exact(RECENT_KEPT);
-        }
-        self.recent.push_back(r);
+        self.recent.push(r);
         self.prune_prefixes();
     }
 
@@ -288,7 +281,7 @@ impl ScheduleEntry {
         let x = self.extra_mut();
         x.old_prefixes.push(old);
         let k = u8::try_from(x.old_prefixes.len()).unwrap_or(u8::MAX);
-        for r in self.recent.iter_mut().filter(|r| r.prefix == 0) {
+        for r in self.recent.iter_mut_unordered().filter(|r| r.prefix == 0) {
             r.prefix = k;
         }
         self.prune_prefixes();
@@ -304,7 +297,7 @@ impl ScheduleEntry {
         }
         let mut kept: Vec<Box<str>> = Vec::new();
         let mut map = [0u8; 256];
-        for r in self.recent.iter_mut().filter(|r| r.prefix != 0) {
+        for r in self.recent.iter_mut_unordered().filter(|r| r.prefix != 0) {
             let i = usize::from(r.prefix);
             if map[i] == 0 {
                 let Some(p) = x.old_prefixes.get(i - 1) else {
