@@ -17,6 +17,7 @@ mod scheduler;
 mod signals;
 mod snapshot;
 mod state;
+mod stored;
 mod workflow_id;
 
 pub use action::{

@@ -29,7 +29,7 @@ impl ScheduleEntry {
         let extra = self.extra.as_deref();
         ScheduleRecord {
             id: self.id.to_string(),
-            schedule: self.schedule.clone(),
+            schedule: self.schedule.to_schedule(),
             conflict_token: self.conflict_token,
             created_at: to_dt(self.created_ms),
             last_updated_at: self.updated_ms.map(to_dt),
@@ -100,7 +100,7 @@ impl ScheduleEntry {
         let skip = r.recent_actions.len().saturating_sub(RECENT_KEPT);
         let mut e = ScheduleEntry {
             id: Arc::from(r.id.as_str()),
-            schedule: r.schedule,
+            schedule: r.schedule.into(),
             compiled,
             conflict_token: r.conflict_token,
             created_ms: r.created_at.timestamp_millis(),
@@ -169,7 +169,7 @@ impl ScheduleEntry {
         };
         let nominal_s = nominal.timestamp();
         let jitter = a.scheduled_at.timestamp_millis() - nominal_s * 1000;
-        let p = if prefix == self.schedule.action.start_workflow().id {
+        let p = if prefix == self.schedule.action_id() {
             0
         } else {
             let x = self.extra_mut();

@@ -205,8 +205,8 @@ impl ScheduleEntry {
             self.counters.dropped_paused += 1;
             return false;
         }
-        let action = self.schedule.action.start_workflow();
-        let wid = workflow_id(&action.id, s.nominal_ms.div_euclid(1000));
+        let sch = &self.schedule;
+        let wid = workflow_id(sch.action_id(), s.nominal_ms.div_euclid(1000));
         let id: Arc<str> = Arc::from(wid.as_str());
         let id = match ctx.workflows.entry(id) {
             Entry::Occupied(_) => {
@@ -223,16 +223,16 @@ impl ScheduleEntry {
         let start = StartWorkflowAction {
             schedule_id: Some(self.id.to_string()),
             workflow_id: wid,
-            workflow: action.workflow.clone(),
-            args: action.args.clone(),
-            task_queue: action.task_queue.clone(),
+            workflow: sch.workflow().to_owned(),
+            args: sch.args().to_vec(),
+            task_queue: sch.task_queue().to_owned(),
             nominal_time: to_dt(s.nominal_ms),
             scheduled_at: to_dt(s.actual_ms),
             manual: s.manual,
-            execution_timeout: action.execution_timeout,
-            run_timeout: action.run_timeout,
-            task_timeout: action.task_timeout,
-            memo: action.memo.clone(),
+            execution_timeout: sch.timeouts()[0],
+            run_timeout: sch.timeouts()[1],
+            task_timeout: sch.timeouts()[2],
+            memo: sch.memo(),
             last_completion_result: self
                 .extra
                 .as_ref()

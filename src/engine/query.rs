@@ -74,7 +74,7 @@ impl ScheduleEntry {
         let c = &self.counters;
         ScheduleDescription {
             id: self.id.to_string(),
-            schedule: self.schedule.clone(),
+            schedule: self.schedule.to_schedule(),
             info: ScheduleInfo {
                 num_actions: c.actions,
                 num_actions_missed_catchup_window: c.missed_catchup,
@@ -110,8 +110,8 @@ impl ScheduleEntry {
         let skip = self.recent.len().saturating_sub(LIST_RECENT);
         ScheduleListDescription {
             id: self.id.to_string(),
-            workflow: self.schedule.action.start_workflow().workflow.clone(),
-            spec: self.schedule.spec.clone(),
+            workflow: self.schedule.workflow().to_owned(),
+            spec: self.schedule.spec(),
             note: self.schedule.state.note.clone(),
             paused: self.schedule.state.paused,
             recent_actions: self

@@ -180,7 +180,7 @@ impl Scheduler {
         let id: Arc<str> = Arc::from(id);
         let mut e = Box::new(ScheduleEntry {
             id: id.clone(),
-            schedule,
+            schedule: schedule.into(),
             compiled: Some(compiled),
             conflict_token: 1,
             created_ms: now_ms,

@@ -15,7 +15,8 @@ use chrono::{DateTime, Utc};
 use smallvec::SmallVec;
 
 use super::recent::RecentRing;
-use super::schedule::{Schedule, ScheduleBackfill, ScheduleOverlapPolicy};
+use super::schedule::{ScheduleBackfill, ScheduleOverlapPolicy};
+use super::stored::StoredSchedule;
 use crate::spec::CompiledSpec;
 
 /// Schedules and standalone workflows share one slot space (and the heap).
@@ -123,7 +124,7 @@ pub(crate) struct Extra {
 pub(crate) struct ScheduleEntry {
     pub(crate) id: Arc<str>,
     /// As created/updated; `policy.catchup_window` holds the effective window.
-    pub(crate) schedule: Schedule,
+    pub(crate) schedule: StoredSchedule,
     /// `None` when the spec no longer compiles (see `Extra::invalid_spec_error`).
     pub(crate) compiled: Option<CompiledSpec>,
     pub(crate) conflict_token: u64,
@@ -183,8 +184,7 @@ impl ScheduleEntry {
     /// The spec's maximum jitter in millis.
     pub(crate) fn max_jitter_ms(&self) -> i64 {
         self.schedule
-            .spec
-            .jitter
+            .jitter()
             .map_or(0, |j| i64::try_from(j.as_millis()).unwrap_or(i64::MAX))
     }
 
@@ -258,7 +258,7 @@ impl ScheduleEntry {
     /// The workflow id prefix `p` of a recent action.
     pub(crate) fn prefix(&self, p: u8) -> &str {
         match p.checked_sub(1) {
-            None => &self.schedule.action.start_workflow().id,
+            None => self.schedule.action_id(),
             Some(k) => self
                 .extra
                 .as_ref()
@@ -274,7 +274,7 @@ impl ScheduleEntry {
 
     /// Before the action id changes: recent actions keep naming the old one.
     pub(crate) fn retire_prefix(&mut self) {
-        let old: Box<str> = self.schedule.action.start_workflow().id.as_str().into();
+        let old: Box<str> = self.schedule.action_id().into();
         if !self.recent.iter().any(|r| r.prefix == 0) {
             return;
         }
