@@ -131,14 +131,13 @@ mod tests {
         let mut plain = Schedule::default();
         plain.spec.intervals = vec![ScheduleIntervalSpec::new(Duration::from_secs(60))];
         let mut full = plain.clone();
-        if let ScheduleAction::StartWorkflow(a) = &mut full.action {
-            a.workflow = "w".into();
-            a.id = "i".into();
-            a.task_queue = "q".into();
-            a.args = vec![serde_json::json!(1)];
-            a.run_timeout = Some(Duration::from_secs(5));
-            a.memo.insert("k".into(), serde_json::json!("v"));
-        }
+        let ScheduleAction::StartWorkflow(a) = &mut full.action;
+        a.workflow = "w".into();
+        a.id = "i".into();
+        a.task_queue = "q".into();
+        a.args = vec![serde_json::json!(1)];
+        a.run_timeout = Some(Duration::from_secs(5));
+        a.memo.insert("k".into(), serde_json::json!("v"));
         full.spec.calendars = vec![ScheduleCalendarSpec::default()];
         full.spec.jitter = Some(Duration::from_secs(3));
         full.state.note = Some("n".into());
