@@ -7,6 +7,7 @@ mod config;
 mod cron_job;
 mod describe;
 mod error;
+mod hash;
 mod heap;
 mod persist;
 mod process;

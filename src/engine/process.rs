@@ -12,11 +12,11 @@
 //!   `workflow_closed` reports it.
 
 use std::collections::hash_map::Entry;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::action::{Action, CancelWorkflowAction, StartWorkflowAction, TerminateWorkflowAction};
 use super::buffer::process_buffer;
+use super::hash::IdMap;
 use super::heap::NEVER;
 use super::state::{to_dt, BufferedStart, Recent, Running, ScheduleEntry};
 use super::workflow_id::workflow_id;
@@ -27,7 +27,7 @@ const BACKFILL_CHUNK: usize = 10;
 /// What an iteration may touch outside the schedule.
 pub(crate) struct Ctx<'a> {
     /// Workflow id -> slot of the schedule or job that started it.
-    pub(crate) workflows: &'a mut HashMap<Arc<str>, u32>,
+    pub(crate) workflows: &'a mut IdMap<Arc<str>, u32>,
     /// Actions for the caller.
     pub(crate) out: &'a mut Vec<Action>,
     /// Per-schedule buffer limit.

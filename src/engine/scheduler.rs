@@ -11,7 +11,6 @@
 //! - After every `&mut self` method, the heap's top entry is live (see `heap`), so
 //!   `next_wakeup` is exact.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -21,6 +20,7 @@ use super::config::SchedulerConfig;
 use super::cron_job::JobEntry;
 use super::describe::{ScheduleDescription, ScheduleListDescription};
 use super::error::ScheduleError;
+use super::hash::IdMap;
 use super::heap::{WakeHeap, NEVER};
 use super::process::Ctx;
 use super::schedule::{
@@ -49,8 +49,8 @@ pub struct Scheduler {
     pub(crate) slots: Vec<Slot>,
     free: Vec<u32>,
     pub(crate) live: usize,
-    pub(crate) ids: HashMap<Arc<str>, u32>,
-    pub(crate) workflows: HashMap<Arc<str>, u32>,
+    pub(crate) ids: IdMap<Arc<str>, u32>,
+    pub(crate) workflows: IdMap<Arc<str>, u32>,
     pub(crate) heap: WakeHeap,
     last_now_ms: i64,
     pub(crate) dirty: Vec<u32>,
@@ -132,8 +132,8 @@ impl Scheduler {
             slots: Vec::new(),
             free: Vec::new(),
             live: 0,
-            ids: HashMap::new(),
-            workflows: HashMap::new(),
+            ids: IdMap::default(),
+            workflows: IdMap::default(),
             heap: WakeHeap::default(),
             last_now_ms: i64::MIN,
             dirty: Vec::new(),
