@@ -233,11 +233,11 @@ pub(crate) fn range_bits(start: i32, end: i32, step: i32, base: i32) -> u128 {
 fn structured_field(
     ranges: &[ScheduleRange],
     kind: FieldKind,
-    path: &str,
+    path: &dyn Fn() -> String,
 ) -> Result<u128, SpecError> {
     let base = if kind.name == "year" { kind.min } else { 0 };
     let err = |message: String| SpecError::InvalidField {
-        field: format!("{path}.{}", kind.name),
+        field: format!("{}.{}", path(), kind.name),
         message,
     };
     let mut mask = 0;
@@ -285,10 +285,11 @@ fn show_range(r: &ScheduleRange) -> String {
 /// Longest comment Temporal accepts, in bytes.
 pub(crate) const MAX_COMMENT_BYTES: usize = 200;
 
-/// Validates a structured calendar (`path` is e.g. `calendars[0]`) and compiles it.
+/// Validates a structured calendar and compiles it; `path` names it in errors (e.g.
+/// `calendars[0]`) and is only called on error.
 pub(crate) fn compile_structured(
     cal: &ScheduleCalendarSpec,
-    path: &str,
+    path: &dyn Fn() -> String,
 ) -> Result<Calendar, SpecError> {
     // Every cast below is of a mask whose bits were range-checked against the field's bounds.
     let calendar = Calendar {
@@ -304,7 +305,7 @@ pub(crate) fn compile_structured(
     if let Some(comment) = &cal.comment {
         if comment.len() > MAX_COMMENT_BYTES {
             return Err(SpecError::InvalidField {
-                field: format!("{path}.comment"),
+                field: format!("{}.comment", path()),
                 message: format!(
                     "comment is {} bytes, longer than {MAX_COMMENT_BYTES}",
                     comment.len()
@@ -323,13 +324,13 @@ mod tests {
     fn cal(f: impl FnOnce(&mut ScheduleCalendarSpec)) -> Calendar {
         let mut spec = ScheduleCalendarSpec::default();
         f(&mut spec);
-        compile_structured(&spec, "calendars[0]").unwrap()
+        compile_structured(&spec, &|| "calendars[0]".into()).unwrap()
     }
 
     fn err(f: impl FnOnce(&mut ScheduleCalendarSpec)) -> String {
         let mut spec = ScheduleCalendarSpec::default();
         f(&mut spec);
-        compile_structured(&spec, "calendars[0]")
+        compile_structured(&spec, &|| "calendars[0]".into())
             .unwrap_err()
             .to_string()
     }
@@ -421,7 +422,7 @@ mod tests {
                 comment: Some("x".repeat(200)),
                 ..Default::default()
             },
-            "c"
+            &|| "c".into()
         )
         .is_ok());
     }

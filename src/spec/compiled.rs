@@ -73,12 +73,12 @@ impl ScheduleSpec {
         for (i, c) in self.calendars.iter().enumerate() {
             push_calendar(
                 &mut calendars,
-                compile_structured(c, &format!("calendars[{i}]"))?,
+                compile_structured(c, &|| format!("calendars[{i}]"))?,
             );
         }
         let mut skip = Vec::new();
         for (i, c) in self.skip.iter().enumerate() {
-            push_calendar(&mut skip, compile_structured(c, &format!("skip[{i}]"))?);
+            push_calendar(&mut skip, compile_structured(c, &|| format!("skip[{i}]"))?);
         }
         let mut intervals = Vec::new();
         for (i, iv) in self.intervals.iter().enumerate() {
