@@ -80,13 +80,15 @@ impl Calendar {
             && self.second >> f.second & 1 == 1
     }
 
-    /// Days of a month (bits 1..=31) whose weekday matches, given the weekday of its 1st.
+    /// Days of a month (bits 1..=31) whose weekday matches, given the day number (since the
+    /// epoch) of its 1st.
     #[inline]
-    fn weekday_days(&self, first: u32) -> u32 {
+    fn weekday_days(&self, first_day: i64) -> u32 {
         let dow = u32::from(self.day_of_week);
         if dow == 0x7f {
             return u32::MAX;
         }
+        let first = weekday(first_day);
         // Bit k of `r`: day k + 1 of the month (weekday (first + k) % 7) matches.
         let r = ((dow >> first) | (dow << (7 - first))) & 0x7f;
         // Copies of the 7-bit week every 7 days; they never overlap, so no carries.
@@ -127,9 +129,8 @@ impl Calendar {
                 }
                 let dim = month_length(mo, leap);
                 let first = jan1 + days_before_month(mo, leap);
-                let month_days = self.day_of_month
-                    & self.weekday_days(weekday(first))
-                    & (u32::MAX >> (31 - dim));
+                let month_days =
+                    self.day_of_month & self.weekday_days(first) & (u32::MAX >> (31 - dim));
                 'days: loop {
                     // Invariant: 1 <= d <= dim.
                     let days = month_days & (u32::MAX << d);
