@@ -213,8 +213,14 @@ impl Scheduler {
 
     /// Everything due at `now`. Calling early or twice is harmless.
     pub fn poll(&mut self, now: DateTime<Utc>) -> Vec<Action> {
-        let now_ms = self.clamp(now);
         let mut out = Vec::new();
+        self.poll_into(now, &mut out);
+        out
+    }
+
+    /// [`Scheduler::poll`], appending to `out` (lets a driver loop reuse one buffer).
+    pub fn poll_into(&mut self, now: DateTime<Utc>, out: &mut Vec<Action>) {
+        let now_ms = self.clamp(now);
         let mut again = Vec::new();
         while let Some((due, slot, generation)) = self.heap.peek() {
             if due > now_ms {
@@ -230,7 +236,7 @@ impl Scheduler {
                 // an allocation large enough to take malloc's slow path on every fire.
                 out.reserve_exact(1);
             }
-            self.process_slot(slot, now_ms, &mut out);
+            self.process_slot(slot, now_ms, out);
             let w = self.wake_of(slot);
             if w <= now_ms {
                 // More work right away (a long backfill): at the next poll, not in this one.
@@ -244,7 +250,6 @@ impl Scheduler {
             self.set_wake(slot, w);
         }
         self.clean_top();
-        out
     }
 
     /// When `poll` next has work; `None` when nothing is pending.
