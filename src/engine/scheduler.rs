@@ -663,3 +663,15 @@ fn add_backfills(e: &mut ScheduleEntry, backfills: &[ScheduleBackfill]) {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scheduler_can_move_between_threads() {
+        // The client shares it as Arc<Mutex<Scheduler>> across its worker thread.
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Scheduler>();
+    }
+}
