@@ -171,12 +171,13 @@ impl Scheduler {
     ) -> Result<(), ScheduleError> {
         check_backfills(&options.backfill)?;
         let (schedule, compiled) = prepare_schedule(id, schedule)?;
-        let now_ms = self.clamp(now);
+        let now_ms = self.peek_now(now);
         if let Some(&slot) = self.ids.get(id) {
             if !self.expire_if_due(slot, now_ms) {
                 return Err(ScheduleError::AlreadyExists { id: id.to_owned() });
             }
         }
+        self.clamp(now);
         let id: Arc<str> = Arc::from(id);
         let mut e = Box::new(ScheduleEntry {
             id: id.clone(),
@@ -265,11 +266,11 @@ impl Scheduler {
         outcome: WorkflowOutcome,
         now: DateTime<Utc>,
     ) -> Result<(), ScheduleError> {
-        let now_ms = self.clamp(now);
         // One hash for the common case: the run's entry goes; a job keeps its id (put back).
         let Some((key, slot)) = self.workflows.remove_entry(workflow_id) else {
             return Err(not_found(workflow_id));
         };
+        let now_ms = self.clamp(now);
         let max_buffer = self.config.max_buffer_size;
         match &mut self.slots[slot as usize].entity {
             Entity::Schedule(e) => {
@@ -423,8 +424,8 @@ impl Scheduler {
     /// Deletes a schedule; its started workflows keep running (and are no longer tracked),
     /// its buffered starts are dropped.
     pub fn delete(&mut self, id: &str, now: DateTime<Utc>) -> Result<(), ScheduleError> {
-        let now_ms = self.clamp(now);
-        let slot = self.lookup(id, now_ms)?;
+        let slot = self.lookup(id, self.peek_now(now))?;
+        self.clamp(now);
         self.remove(slot);
         self.clean_top();
         Ok(())
@@ -474,8 +475,8 @@ impl Scheduler {
         now: DateTime<Utc>,
         f: impl FnOnce(&mut ScheduleEntry, i64),
     ) -> Result<(), ScheduleError> {
+        let slot = self.lookup(id, self.peek_now(now))?;
         let now_ms = self.clamp(now);
-        let slot = self.lookup(id, now_ms)?;
         let max_buffer = self.config.max_buffer_size;
         if let Entity::Schedule(e) = &mut self.slots[slot as usize].entity {
             e.advance(now_ms, max_buffer);
