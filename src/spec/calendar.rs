@@ -216,17 +216,35 @@ const YEAR: FieldKind = kind("year", 2000, 2100);
 const DAY_OF_WEEK: FieldKind = kind("day_of_week", 0, 6);
 
 /// Set bits `start, start + step, ..= end` (relative to `base`) in a mask.
+///
+/// Callers pass validated bounds (`base <= start`, `end - base < 128`); anything else yields
+/// only the bits that fit, never a panic. Mask arithmetic, no loop per value: a step of 1 is a
+/// contiguous run, a longer step doubles a comb of bits until it spans the range.
 pub(crate) fn range_bits(start: i32, end: i32, step: i32, base: i32) -> u128 {
-    let mut mask = 0u128;
-    let mut v = start;
-    while v <= end {
-        mask |= 1u128 << (v - base);
-        v = match v.checked_add(step) {
-            Some(n) => n,
-            None => break,
-        };
+    if start > end || start < base || step < 1 {
+        return 0;
     }
-    mask
+    let lo = (i64::from(start) - i64::from(base)) as u64;
+    if lo > 127 {
+        return 0;
+    }
+    let span = (i64::from(end) - i64::from(start)) as u64;
+    let span = span.min(127 - lo) as u32;
+    // Bits 0..=span.
+    let run = u128::MAX >> (127 - span);
+    let comb = if step == 1 {
+        run
+    } else {
+        // Bits at multiples of `step` below `covered`; each round doubles `covered`.
+        let step = step as u64;
+        let (mut comb, mut covered) = (1u128, step);
+        while covered <= u64::from(span) {
+            comb |= comb << covered;
+            covered *= 2;
+        }
+        comb & run
+    };
+    comb << lo
 }
 
 /// Validates a structured field (Temporal's rules) and returns its mask relative to `kind.min`
@@ -433,5 +451,37 @@ mod tests {
         assert!(cal(|s| s.second.clear()).is_never());
         assert!(cal(|s| s.day_of_week.clear()).is_never());
         assert!(!cal(|s| s.year.clear()).is_never());
+    }
+
+    #[test]
+    fn range_bits_equals_the_listed_values() {
+        // Oracle: the values start, start + step, ... <= end, set one by one.
+        for (start, end, step, base) in [
+            (0, 59, 1, 0),
+            (0, 59, 5, 0),
+            (1, 31, 1, 0),
+            (2, 31, 2, 0),
+            (5, 59, 20, 0),
+            (0, 7, 7, 0),
+            (2000, 2100, 1, 2000),
+            (2000, 2100, 50, 2000),
+            (2003, 2097, 3, 2000),
+            (9, 9, 1, 0),
+            (9, 9, 4, 0),
+            (1, 12, i32::MAX, 0),
+        ] {
+            let mut want = 0u128;
+            let mut v = i64::from(start);
+            while v <= i64::from(end) {
+                want |= 1 << (v - i64::from(base));
+                v += i64::from(step);
+            }
+            assert_eq!(
+                range_bits(start, end, step, base),
+                want,
+                "{start}-{end}/{step}"
+            );
+        }
+        assert_eq!(range_bits(5, 4, 1, 0), 0);
     }
 }
