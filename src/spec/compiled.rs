@@ -3,7 +3,7 @@
 //! Invariants of a [`CompiledSpec`]: every calendar can fire (calendars with an empty field are
 //! dropped at compile time); intervals are whole seconds with `0 <= offset < every` after
 //! truncation of validated durations; times are whole Unix seconds until they leave as
-//! `DateTime<Utc>`. `next_time` allocates nothing (for seeds up to 241 bytes) and always
+//! `DateTime<Utc>`. `next_time` allocates nothing (for seeds up to 1024 bytes) and always
 //! terminates: each call makes at most [`MAX_EXCLUSION_ITERATIONS`] raw searches, each bounded
 //! by the year-2100 horizon.
 
