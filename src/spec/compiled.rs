@@ -1,11 +1,11 @@
 //! [`ScheduleSpec::compile`] and the compiled timeline: Temporal's `GetNextTime`.
 //!
-//! Invariants of a [`CompiledSpec`]: every calendar can fire (calendars with an empty field are
-//! dropped at compile time); intervals are whole seconds with `0 <= offset < every` after
-//! truncation of validated durations; times are whole Unix seconds until they leave as
-//! `DateTime<Utc>`. `next_time` allocates nothing (for seeds up to 1024 bytes) and always
-//! terminates: each call makes at most [`MAX_EXCLUSION_ITERATIONS`] raw searches, each bounded
-//! by the year-2100 horizon.
+//! Invariants of a [`CompiledSpec`]: every calendar can fire (calendars with an empty field, or
+//! with no allowed day in any allowed month, are dropped at compile time); intervals are whole
+//! seconds with `0 <= offset < every` after truncation of validated durations; times are whole
+//! Unix seconds until they leave as `DateTime<Utc>`. `next_time` allocates nothing (for seeds
+//! up to 1024 bytes) and always terminates: each call makes at most [`MAX_EXCLUSION_ITERATIONS`]
+//! raw searches, each bounded by the year-2100 horizon.
 
 use std::sync::Arc;
 
