@@ -8,8 +8,11 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod client;
 mod engine;
 mod spec;
+
+pub use client::{Clock, ClockWaker, ManualClock, SystemClock};
 
 pub use engine::{
     Action, CancelWorkflowAction, CreateScheduleOptions, Schedule, ScheduleAction,
