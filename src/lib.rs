@@ -12,7 +12,10 @@ mod client;
 mod engine;
 mod spec;
 
-pub use client::{Clock, ClockWaker, ManualClock, SystemClock};
+pub use client::{
+    Client, ClientBuilder, Clock, ClockWaker, Completion, ManualClock, ScheduleHandle, SystemClock,
+    Worker, WorkflowContext, WorkflowError, WorkflowExecutor, WorkflowRegistry,
+};
 
 pub use engine::{
     Action, CancelWorkflowAction, CreateScheduleOptions, Schedule, ScheduleAction,
