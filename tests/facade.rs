@@ -3,11 +3,11 @@
 //! workflow ids `<action id>-<nominal time>`, manual starts for trigger and backfill, both
 //! backfill ends inclusive, no catch-up after unpause, updates not retroactive.
 
-mod common;
+mod facade_util;
 
 use std::time::Duration;
 
-use common::{at, every, minutes, trigger_only, wid, Call, Recorder};
+use facade_util::{at, every, minutes, trigger_only, wid, Call, Recorder};
 use schedule_engine::{
     Client, CreateScheduleOptions, ManualClock, ScheduleBackfill, ScheduleError,
     ScheduleIntervalSpec, ScheduleOverlapPolicy, ScheduleUpdate, StartWorkflowOptions, Worker,
@@ -439,4 +439,16 @@ fn start_workflow_with_cron_schedule_runs_at_each_cron_time_under_one_id() {
     worker.settle();
     assert_eq!(rec.started(), ["cronjob", "cronjob"]);
     worker.shutdown();
+}
+
+#[test]
+fn facade_types_are_thread_safe() {
+    fn clone_send_sync<T: Clone + Send + Sync>() {}
+    fn send<T: Send>() {}
+    clone_send_sync::<Client>();
+    clone_send_sync::<schedule_engine::ScheduleHandle>();
+    clone_send_sync::<ManualClock>();
+    send::<schedule_engine::Completion>();
+    send::<Worker>();
+    send::<schedule_engine::WorkflowRegistry>();
 }

@@ -3,14 +3,14 @@
 //! `pause_on_failure` pauses on Failed (not on Canceled/Terminated), overlap policies wait for
 //! closes, and the next run gets the last completion result.
 
-mod common;
+mod facade_util;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{at, every, minutes, trigger_only, wid, Recorder};
 use crossbeam_channel::{bounded, unbounded};
+use facade_util::{at, every, minutes, trigger_only, wid, Recorder};
 use schedule_engine::{
     CancelWorkflowAction, Client, Completion, ManualClock, Schedule, ScheduleDescription,
     ScheduleOverlapPolicy, StartWorkflowAction, TerminateWorkflowAction, Worker, WorkflowContext,

@@ -244,11 +244,11 @@ impl Inner {
         f(&scheduler, now)
     }
 
-    /// Everything due now, when to poll next, and the `now` of this poll.
-    pub(crate) fn poll(&self) -> (Vec<Action>, Option<DateTime<Utc>>, DateTime<Utc>) {
+    /// Everything due now, and when to poll next.
+    pub(crate) fn poll(&self) -> (Vec<Action>, Option<DateTime<Utc>>) {
         self.with_scheduler(|s, now| {
             let actions: Vec<Action> = s.poll(now).into_iter().collect();
-            (actions, s.next_wakeup(), now)
+            (actions, s.next_wakeup())
         })
     }
 

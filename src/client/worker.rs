@@ -175,10 +175,12 @@ fn run<E: WorkflowExecutor>(inner: Arc<Inner>, mut executor: E, signals: Signals
         if stop.load(Ordering::SeqCst) {
             break;
         }
-        let (actions, next_wakeup, polled_at) = inner.poll();
-        // A wakeup at or before the poll's own `now` that yielded nothing would make this loop
-        // spin; the scheduler promises it does not happen, and this makes sure.
-        let stalled = actions.is_empty() && next_wakeup.is_some_and(|t| t <= polled_at);
+        // The poll reads the clock again, at or after this.
+        let poll_floor = inner.clock.now();
+        let (actions, next_wakeup) = inner.poll();
+        // A wakeup the poll had reached but that yielded nothing would make this loop spin; the
+        // scheduler promises it does not happen, and this makes sure.
+        let stalled = actions.is_empty() && next_wakeup.is_some_and(|t| t <= poll_floor);
         for action in actions {
             dispatch(&mut executor, action, &sink);
         }
