@@ -129,4 +129,72 @@ mod tests {
         assert_eq!(d.overlap_skipped, 1);
         assert_eq!(b, vec![(3, P::BufferAll)]);
     }
+
+    /// Temporal's buffer_test.go vectors (tests/data/upstream-vectors-extra.json, process_buffer).
+    #[test]
+    fn upstream_process_buffer_vectors() {
+        use serde_json::Value;
+        let text = include_str!("../../tests/data/upstream-vectors-extra.json");
+        let root: Value = serde_json::from_str(text).unwrap();
+        let vectors = root["process_buffer"].as_array().unwrap();
+        assert_eq!(vectors.len(), 14);
+        let policy = |name: &str| match name {
+            "UNSPECIFIED" => None,
+            "SKIP" => Some(P::Skip),
+            "BUFFER_ONE" => Some(P::BufferOne),
+            "BUFFER_ALL" => Some(P::BufferAll),
+            "CANCEL_OTHER" => Some(P::CancelOther),
+            "TERMINATE_OTHER" => Some(P::TerminateOther),
+            "ALLOW_ALL" => Some(P::AllowAll),
+            other => panic!("unknown policy {other}"),
+        };
+        let ids = |v: &Value| -> Vec<u64> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_u64().unwrap())
+                .collect()
+        };
+        for v in vectors {
+            let name = v["name"].as_str().unwrap();
+            let mut buffer: Vec<(u64, Option<P>)> = v["buffer"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| {
+                    (
+                        s["id"].as_u64().unwrap(),
+                        policy(s["overlap_policy"].as_str().unwrap()),
+                    )
+                })
+                .collect();
+            let default = v["resolve_unspecified_to"]
+                .as_str()
+                .and_then(policy)
+                .unwrap_or(P::Skip);
+            let running = v["is_running"].as_bool().unwrap();
+            let d = process_buffer(&mut buffer, running, default, |s| s.1);
+            let e = &v["expect"];
+            let got: Vec<u64> = d.overlapping.iter().map(|s| s.0).collect();
+            assert_eq!(got, ids(&e["overlapping_starts"]), "{name}: overlapping");
+            assert_eq!(
+                d.non_overlapping.map(|s| s.0),
+                e["non_overlapping_start"].as_u64(),
+                "{name}"
+            );
+            let kept: Vec<u64> = buffer.iter().map(|s| s.0).collect();
+            assert_eq!(kept, ids(&e["new_buffer"]), "{name}: new buffer");
+            assert_eq!(d.need_cancel, e["need_cancel"].as_bool().unwrap(), "{name}");
+            assert_eq!(
+                d.need_terminate,
+                e["need_terminate"].as_bool().unwrap(),
+                "{name}"
+            );
+            assert_eq!(
+                d.overlap_skipped,
+                e["overlap_skipped"].as_u64().unwrap(),
+                "{name}"
+            );
+        }
+    }
 }
