@@ -308,3 +308,48 @@ fn registry_terminate_other_reports_terminated_without_waiting_for_the_closure()
     release_tx.send(()).unwrap();
     worker.shutdown();
 }
+
+#[test]
+fn a_manual_clock_jump_wakes_the_worker_without_settle() {
+    let (client, clock) = client_at_zero();
+    let (tx, rx) = unbounded();
+    let tx = parking_lot::Mutex::new(tx);
+    let registry = WorkflowRegistry::new().register("wf", move |ctx: WorkflowContext| {
+        tx.lock().send(ctx.workflow_id().to_owned()).unwrap();
+        Ok(())
+    });
+    let worker = Worker::start(&client, registry);
+    client.create_schedule("s", every(minutes(5))).unwrap();
+    worker.settle(); // the worker now sleeps with no real-time deadline
+    clock.set(at(300));
+    assert_eq!(rx.recv_timeout(WAIT).unwrap(), wid(300));
+    worker.shutdown();
+}
+
+#[test]
+fn two_workers_share_the_work_and_each_action_runs_once() {
+    let (client, clock) = client_at_zero();
+    let (a, b) = (Recorder::completing(), Recorder::completing());
+    let workers = [
+        Worker::start(&client, a.clone()),
+        Worker::start(&client, b.clone()),
+    ];
+    let mut s = trigger_only();
+    s.policy.overlap = ScheduleOverlapPolicy::AllowAll;
+    let handle = client.create_schedule("s", s).unwrap();
+    let mut expected = Vec::new();
+    for secs in 1..=20 {
+        clock.set(at(secs));
+        handle.trigger(None).unwrap();
+        expected.push(wid(secs));
+    }
+    workers.iter().for_each(Worker::settle);
+    let mut started = a.started();
+    started.extend(b.started());
+    started.sort();
+    assert_eq!(started, expected);
+    assert_eq!(handle.describe().unwrap().info.num_actions, 20);
+    for w in workers {
+        w.shutdown();
+    }
+}
