@@ -452,3 +452,20 @@ fn facade_types_are_thread_safe() {
     send::<Worker>();
     send::<schedule_engine::WorkflowRegistry>();
 }
+
+#[test]
+fn a_panicking_update_callback_propagates_and_changes_nothing() {
+    let (client, _clock, worker) = setup(&Recorder::completing());
+    let handle = client.create_schedule("s", every(minutes(5))).unwrap();
+    let before = handle.describe().unwrap();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        handle.update(|_| panic!("updater bug"))
+    }));
+    assert!(result.is_err(), "the callback's panic reaches the caller");
+    // No lock was held while it ran: the client is fully usable, the schedule unchanged.
+    let after = handle.describe().unwrap();
+    assert_eq!(after.schedule, before.schedule);
+    assert_eq!(after.conflict_token, before.conflict_token);
+    handle.pause(None).unwrap();
+    worker.shutdown();
+}
