@@ -125,8 +125,8 @@
 //! - **`now` comes from the caller.** The [`Scheduler`] only knows the `now` it is given; the
 //!   [`Client`] reads its [`Clock`] once per verb, under its lock, so interleaved threads never
 //!   feed it time out of order. A `now` earlier than one already seen takes nothing twice.
-//! - **[`ManualClock`]** moves only when [`set`](ManualClock::set) or
-//!   [`advance`](ManualClock::advance)d, and wakes the [`Worker`] when it does;
+//! - **[`ManualClock`]** moves only when told to ([`set`](ManualClock::set),
+//!   [`advance`](ManualClock::advance)), and wakes the [`Worker`] when it does;
 //!   [`Worker::settle`] then waits until everything due at the new time was dispatched. Tests,
 //!   simulations and examples run days of schedule in milliseconds.
 //! - Durations (`every`, `jitter`, `catchup_window`, `start_delay`) are `std::time::Duration`.
