@@ -212,12 +212,20 @@ impl Inner {
             let off = i64::from(off);
             return Some(self.calendar_wall_next(ts.checked_add(off)?)? - off);
         }
-        // Walk the zone's constant-offset stretches from the one holding ts + 1.
+        // Walk the zone's constant-offset stretches from the one holding ts + 1. `known` is
+        // (w0, the first calendar wall time after w0): still the answer for any later wall
+        // `w >= w0` below it, so sparse calendars are searched once, not once per stretch.
         let mut after = ts;
+        let mut known: Option<(i64, Option<i64>)> = None;
         loop {
             let (off, end) = self.zone.stretch(after.checked_add(1)?);
             let wall = after.checked_add(off)?;
-            match self.calendar_wall_next(wall) {
+            let next = match known {
+                Some((from, found)) if wall >= from && found.is_none_or(|w| w > wall) => found,
+                _ => self.calendar_wall_next(wall),
+            };
+            known = Some((wall, next));
+            match next {
                 Some(w) if w - off < end => return Some(w - off),
                 Some(_) => {}
                 None => {
