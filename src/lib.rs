@@ -10,6 +10,7 @@
 
 mod engine;
 mod spec;
+mod store;
 
 pub use engine::{
     Action, CancelWorkflowAction, CreateScheduleOptions, Schedule, ScheduleAction,
@@ -23,3 +24,8 @@ pub use spec::{
     CompiledSpec, ScheduleCalendarSpec, ScheduleIntervalSpec, ScheduleRange, ScheduleSpec,
     ScheduledTime, SpecError,
 };
+pub use store::{
+    MemoryStore, RecordKind, Store, StoreChange, StoreError, StoreErrorKind, StoredRecord,
+};
+#[cfg(feature = "sqlite")]
+pub use store::{SqliteStore, SqliteSynchronous};
