@@ -20,6 +20,10 @@ pub use engine::{
     SchedulerConfig, StartWorkflowAction, StartWorkflowOptions, TerminateWorkflowAction,
     WorkflowOutcome,
 };
+pub use engine::{
+    BackfillRecord, BufferedStartRecord, RunningRecord, ScheduleRecord, Scheduler,
+    SchedulerSnapshot, StateChange, WorkflowRecord, DEFAULT_CATCHUP_WINDOW, MIN_CATCHUP_WINDOW,
+};
 pub use spec::{
     CompiledSpec, ScheduleCalendarSpec, ScheduleIntervalSpec, ScheduleRange, ScheduleSpec,
     ScheduledTime, SpecError,

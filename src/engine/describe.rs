@@ -44,6 +44,10 @@ pub struct ScheduleInfo {
     pub created_at: DateTime<Utc>,
     /// When it was last updated, if ever.
     pub last_updated_at: Option<DateTime<Utc>>,
+    /// Why the stored spec no longer compiles (e.g. after a restore with another time-zone
+    /// database); the schedule then takes no scheduled actions until updated.
+    #[serde(default)]
+    pub invalid_spec_error: Option<String>,
 }
 
 /// A workflow run started by a schedule.

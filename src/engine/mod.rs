@@ -6,6 +6,8 @@ mod config;
 mod describe;
 mod error;
 mod schedule;
+mod scheduler;
+mod snapshot;
 
 pub use action::{
     Action, CancelWorkflowAction, StartWorkflowAction, StartWorkflowOptions,
@@ -21,4 +23,9 @@ pub use schedule::{
     CreateScheduleOptions, Schedule, ScheduleAction, ScheduleActionStartWorkflow, ScheduleBackfill,
     ScheduleOverlapPolicy, SchedulePolicy, ScheduleState, ScheduleUpdate, ScheduleUpdateInput,
     DEFAULT_CATCHUP_WINDOW, MIN_CATCHUP_WINDOW,
+};
+pub use scheduler::Scheduler;
+pub use snapshot::{
+    BackfillRecord, BufferedStartRecord, RunningRecord, ScheduleRecord, SchedulerSnapshot,
+    StateChange, WorkflowRecord,
 };
