@@ -42,11 +42,13 @@
 //! outcome. Until an outcome is reported, the run counts as running for the overlap policy.
 
 mod error;
+mod journal;
 mod memory;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
 pub use error::{StoreError, StoreErrorKind};
+pub(crate) use journal::{Durable, Persistence, StoreErrorHook};
 pub use memory::MemoryStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteStore, SqliteSynchronous};
