@@ -8,9 +8,15 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod client;
 mod engine;
 mod spec;
 mod store;
+
+pub use client::{
+    Client, ClientBuilder, Clock, ClockWaker, Completion, ManualClock, ScheduleHandle, SystemClock,
+    Worker, WorkflowContext, WorkflowError, WorkflowExecutor, WorkflowRegistry,
+};
 
 pub use engine::{
     Action, CancelWorkflowAction, CreateScheduleOptions, Schedule, ScheduleAction,

@@ -1,0 +1,290 @@
+//! [`Client`]: the thread-safe owner of a `Scheduler`, and [`ClientBuilder`].
+//!
+//! Invariants:
+//! - The scheduler is only reached through [`Inner::with_scheduler`] (every mutation and every
+//!   poll) and [`Inner::read_scheduler`] (describe, list). Both read the clock under the lock, so
+//!   the `now` values the scheduler sees never go backwards because of thread interleaving.
+//! - No user code runs under the lock: update callbacks and executors run outside it (see
+//!   [`ScheduleHandle::update`] and the worker), so they may call back into the client freely.
+//! - A mutation that makes the scheduler's next wakeup sooner wakes every worker, so a worker
+//!   never oversleeps a change.
+
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use parking_lot::Mutex;
+
+use crate::engine::Scheduler;
+use crate::{
+    Action, CreateScheduleOptions, Schedule, ScheduleError, ScheduleListDescription,
+    SchedulerConfig, StartWorkflowOptions, WorkflowOutcome,
+};
+
+use super::clock::{Clock, SystemClock};
+use super::handle::ScheduleHandle;
+
+/// A thread-safe, cheaply cloned handle to an in-process scheduler: the verbs of Temporal's
+/// `Client` for schedules, cron jobs and delayed starts.
+///
+/// Every verb is synchronous and short (it takes a lock, reads the [`Clock`] and changes state),
+/// so it can be called from any thread and from async code alike. Actions are not run by the
+/// client: a [`Worker`](crate::Worker) polls the scheduler and hands them to a
+/// [`WorkflowExecutor`](crate::WorkflowExecutor).
+///
+/// ```
+/// use std::time::Duration;
+/// use schedule_engine::{
+///     Client, Schedule, ScheduleAction, ScheduleActionStartWorkflow, ScheduleIntervalSpec,
+///     ScheduleSpec,
+/// };
+///
+/// let client = Client::new();
+/// let handle = client.create_schedule(
+///     "hourly-report",
+///     Schedule {
+///         action: ScheduleAction::StartWorkflow(ScheduleActionStartWorkflow {
+///             workflow: "report".into(),
+///             id: "report".into(),
+///             task_queue: "reports".into(),
+///             ..Default::default()
+///         }),
+///         spec: ScheduleSpec {
+///             intervals: vec![ScheduleIntervalSpec::new(Duration::from_secs(3600))],
+///             ..Default::default()
+///         },
+///         ..Default::default()
+///     },
+/// )?;
+/// assert_eq!(handle.describe()?.info.next_action_times.len(), 10);
+/// assert_eq!(client.list_schedules()[0].id, "hourly-report");
+/// # Ok::<(), schedule_engine::ScheduleError>(())
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl Client {
+    /// An in-memory client on the system clock with the default [`SchedulerConfig`].
+    pub fn new() -> Self {
+        Client {
+            inner: Arc::new(Inner::new(
+                Scheduler::new(SchedulerConfig::default()),
+                Arc::new(SystemClock),
+            )),
+        }
+    }
+
+    /// A builder to choose the clock and the scheduler's configuration.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// Creates a schedule, like Temporal's `create_schedule`.
+    ///
+    /// # Errors
+    /// [`ScheduleError::AlreadyExists`] if the id is taken, [`ScheduleError::InvalidSpec`] or
+    /// [`ScheduleError::InvalidArgument`] if the schedule is invalid.
+    pub fn create_schedule(
+        &self,
+        id: &str,
+        schedule: Schedule,
+    ) -> Result<ScheduleHandle, ScheduleError> {
+        self.inner
+            .with_scheduler(|s, now| s.create_schedule(id, schedule, now))?;
+        Ok(self.get_schedule_handle(id))
+    }
+
+    /// Creates a schedule and applies `options` (trigger immediately, backfills) atomically with
+    /// the creation, like the keyword arguments of Temporal's `create_schedule`.
+    ///
+    /// # Errors
+    /// As [`create_schedule`](Client::create_schedule).
+    pub fn create_schedule_with_options(
+        &self,
+        id: &str,
+        schedule: Schedule,
+        options: CreateScheduleOptions,
+    ) -> Result<ScheduleHandle, ScheduleError> {
+        self.inner
+            .with_scheduler(|s, now| s.create_schedule_with_options(id, schedule, options, now))?;
+        Ok(self.get_schedule_handle(id))
+    }
+
+    /// A handle to the schedule `id`. Like Temporal's, it does not check that the schedule
+    /// exists: its verbs return [`ScheduleError::NotFound`] if it does not.
+    pub fn get_schedule_handle(&self, id: &str) -> ScheduleHandle {
+        ScheduleHandle::new(self.inner.clone(), id.to_owned())
+    }
+
+    /// Every schedule, ordered by id, with its 5 most recent and 5 next actions.
+    pub fn list_schedules(&self) -> Vec<ScheduleListDescription> {
+        self.inner
+            .read_scheduler(|s, now| s.list_schedules(now).into_iter().collect())
+    }
+
+    /// Starts a workflow outside any schedule: at the next poll, after `start_delay`, or as a
+    /// cron job on `cron_schedule` (Temporal's `start_workflow` with those options).
+    ///
+    /// # Errors
+    /// [`ScheduleError::AlreadyExists`] if a run with this workflow id is pending or running,
+    /// [`ScheduleError::InvalidSpec`] for a bad cron string, [`ScheduleError::InvalidArgument`]
+    /// for invalid options (such as both `cron_schedule` and `start_delay`).
+    pub fn start_workflow(&self, options: StartWorkflowOptions) -> Result<(), ScheduleError> {
+        self.inner
+            .with_scheduler(|s, now| s.start_workflow(options, now))
+    }
+
+    /// The client's current time, read from its [`Clock`].
+    pub fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
+    pub(crate) fn inner(&self) -> &Arc<Inner> {
+        &self.inner
+    }
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Client::new()
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("now", &self.now())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Client`]: `Client::builder().clock(c).config(cfg).build()`.
+#[derive(Default)]
+pub struct ClientBuilder {
+    clock: Option<Arc<dyn Clock>>,
+    config: SchedulerConfig,
+}
+
+impl ClientBuilder {
+    /// Reads time from `clock` (default: [`SystemClock`]).
+    pub fn clock<C: Clock>(mut self, clock: C) -> Self {
+        self.clock = Some(Arc::new(clock));
+        self
+    }
+
+    /// Configures the scheduler (default: [`SchedulerConfig::default`]).
+    pub fn config(mut self, config: SchedulerConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    /// None today; the signature leaves room for storage that fails to load.
+    pub fn build(self) -> Result<Client, ScheduleError> {
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        Ok(Client {
+            inner: Arc::new(Inner::new(Scheduler::new(self.config), clock)),
+        })
+    }
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What clients, handles, completions and workers share.
+pub(crate) struct Inner {
+    scheduler: Mutex<Scheduler>,
+    pub(crate) clock: Arc<dyn Clock>,
+    /// One wake channel per running worker (capacity 1: a pending wake is enough).
+    wakers: Mutex<Vec<Sender<()>>>,
+}
+
+impl Inner {
+    fn new(scheduler: Scheduler, clock: Arc<dyn Clock>) -> Self {
+        Inner {
+            scheduler: Mutex::new(scheduler),
+            clock,
+            wakers: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The single path of every scheduler mutation and every poll: locks, reads `now`, runs `f`,
+    /// and wakes the workers if the next wakeup moved earlier. (Persistence of changes belongs
+    /// here, in one place.)
+    pub(crate) fn with_scheduler<R>(
+        &self,
+        f: impl FnOnce(&mut Scheduler, DateTime<Utc>) -> R,
+    ) -> R {
+        let mut scheduler = self.scheduler.lock();
+        let now = self.clock.now();
+        let before = scheduler.next_wakeup();
+        let result = f(&mut scheduler, now);
+        let after = scheduler.next_wakeup();
+        drop(scheduler);
+        if is_sooner(after, before) {
+            self.wake_workers();
+        }
+        result
+    }
+
+    /// Read-only access (describe, list).
+    pub(crate) fn read_scheduler<R>(&self, f: impl FnOnce(&Scheduler, DateTime<Utc>) -> R) -> R {
+        let scheduler = self.scheduler.lock();
+        let now = self.clock.now();
+        f(&scheduler, now)
+    }
+
+    /// Everything due now, and when to poll next.
+    pub(crate) fn poll(&self) -> (Vec<Action>, Option<DateTime<Utc>>) {
+        self.with_scheduler(|s, now| {
+            let actions: Vec<Action> = s.poll(now).into_iter().collect();
+            (actions, s.next_wakeup())
+        })
+    }
+
+    /// Reports closed runs to the scheduler, all under one lock.
+    pub(crate) fn workflows_closed(
+        &self,
+        closed: impl IntoIterator<Item = (String, WorkflowOutcome)>,
+    ) {
+        self.with_scheduler(|s, now| {
+            for (workflow_id, outcome) in closed {
+                // A run the scheduler does not know (deleted schedule, duplicate report) is
+                // not an error worth surfacing to an executor.
+                let _ = s.workflow_closed(&workflow_id, outcome, now);
+            }
+        });
+    }
+
+    /// A new worker's wake channel.
+    pub(crate) fn register_worker(&self) -> (Sender<()>, Receiver<()>) {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        self.wakers.lock().push(tx.clone());
+        (tx, rx)
+    }
+
+    fn wake_workers(&self) {
+        self.wakers
+            .lock()
+            .retain(|w| !matches!(w.try_send(()), Err(TrySendError::Disconnected(()))));
+    }
+}
+
+/// Whether a wakeup at `after` comes before one at `before` (`None` = never).
+fn is_sooner(after: Option<DateTime<Utc>>, before: Option<DateTime<Utc>>) -> bool {
+    match (after, before) {
+        (Some(a), Some(b)) => a < b,
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}

@@ -1,0 +1,161 @@
+//! [`ScheduleHandle`]: the verbs on one schedule, by id.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::{
+    ScheduleBackfill, ScheduleDescription, ScheduleError, ScheduleOverlapPolicy, ScheduleUpdate,
+    ScheduleUpdateInput,
+};
+
+use super::client::Inner;
+
+/// A handle to one schedule, from [`Client::create_schedule`](crate::Client::create_schedule)
+/// or [`Client::get_schedule_handle`](crate::Client::get_schedule_handle): the methods of
+/// Temporal's `ScheduleHandle`.
+///
+/// Holding a handle does not keep the schedule alive; after [`delete`](ScheduleHandle::delete)
+/// every verb returns [`ScheduleError::NotFound`].
+#[derive(Clone)]
+pub struct ScheduleHandle {
+    inner: Arc<Inner>,
+    id: String,
+}
+
+impl ScheduleHandle {
+    pub(crate) fn new(inner: Arc<Inner>, id: String) -> Self {
+        ScheduleHandle { inner, id }
+    }
+
+    /// The schedule id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Takes, now, every action the spec would have taken in each range (Temporal's
+    /// `backfill`). Backfills ignore pause, remaining actions and the catch-up window.
+    ///
+    /// # Errors
+    /// [`ScheduleError::NotFound`]; [`ScheduleError::InvalidArgument`] if `backfills` is empty
+    /// (as Temporal's "At least one backfill required") or a range ends before it starts.
+    pub fn backfill(&self, backfills: &[ScheduleBackfill]) -> Result<(), ScheduleError> {
+        if backfills.is_empty() {
+            return Err(ScheduleError::InvalidArgument {
+                message: "at least one backfill required".into(),
+            });
+        }
+        self.inner
+            .with_scheduler(|s, now| s.backfill(&self.id, backfills, now))
+    }
+
+    /// Deletes the schedule. Runs it started are not affected: they go on, and their
+    /// completions are accepted and ignored.
+    ///
+    /// # Errors
+    /// [`ScheduleError::NotFound`].
+    pub fn delete(&self) -> Result<(), ScheduleError> {
+        self.inner.with_scheduler(|s, now| s.delete(&self.id, now))
+    }
+
+    /// The schedule, its counters, running and recent actions and next times.
+    ///
+    /// # Errors
+    /// [`ScheduleError::NotFound`].
+    pub fn describe(&self) -> Result<ScheduleDescription, ScheduleError> {
+        self.inner
+            .read_scheduler(|s, now| s.describe(&self.id, now))
+    }
+
+    /// Pauses the schedule: no scheduled actions until unpaused (trigger and backfill still
+    /// work). `note` replaces the schedule's note.
+    ///
+    /// # Errors
+    /// [`ScheduleError::NotFound`].
+    pub fn pause(&self, note: Option<&str>) -> Result<(), ScheduleError> {
+        self.inner
+            .with_scheduler(|s, now| s.pause(&self.id, note, now))
+    }
+
+    /// Unpauses the schedule. Times that passed while it was paused are not taken (use
+    /// [`backfill`](ScheduleHandle::backfill) for those).
+    ///
+    /// # Errors
+    /// [`ScheduleError::NotFound`].
+    pub fn unpause(&self, note: Option<&str>) -> Result<(), ScheduleError> {
+        self.inner
+            .with_scheduler(|s, now| s.unpause(&self.id, note, now))
+    }
+
+    /// Takes one action now, even while paused, with `overlap` (default: the schedule's).
+    ///
+    /// # Errors
+    /// [`ScheduleError::NotFound`].
+    pub fn trigger(&self, overlap: Option<ScheduleOverlapPolicy>) -> Result<(), ScheduleError> {
+        self.inner
+            .with_scheduler(|s, now| s.trigger(&self.id, overlap, now))
+    }
+
+    /// Read-modify-write of the schedule, the loop Temporal's SDKs promise: `updater` gets the
+    /// current description and returns the replacement schedule, or `None` to change nothing.
+    ///
+    /// `updater` runs without any lock held (it may call back into the client). The result is
+    /// applied only if the schedule did not change meanwhile (its conflict token is the one
+    /// `updater` saw); otherwise `updater` runs again on a fresh description. So concurrent
+    /// updates never lose each other's changes, and `updater` may run more than once.
+    ///
+    /// ```
+    /// # use schedule_engine::{Client, Schedule, ScheduleUpdate};
+    /// # let client = Client::new();
+    /// # let handle = client.create_schedule("s", Schedule {
+    /// #     action: schedule_engine::ScheduleAction::StartWorkflow(
+    /// #         schedule_engine::ScheduleActionStartWorkflow {
+    /// #             workflow: "w".into(), id: "w".into(), task_queue: "q".into(),
+    /// #             ..Default::default() }),
+    /// #     ..Default::default() })?;
+    /// handle.update(|input| {
+    ///     let mut schedule = input.description.schedule;
+    ///     schedule.state.note = Some("reviewed".into());
+    ///     Some(ScheduleUpdate { schedule })
+    /// })?;
+    /// assert_eq!(handle.describe()?.schedule.state.note.as_deref(), Some("reviewed"));
+    /// # Ok::<(), schedule_engine::ScheduleError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ScheduleError::NotFound`]; [`ScheduleError::InvalidSpec`] or
+    /// [`ScheduleError::InvalidArgument`] if the new schedule is invalid (nothing changes).
+    pub fn update<F: FnMut(ScheduleUpdateInput) -> Option<ScheduleUpdate>>(
+        &self,
+        mut updater: F,
+    ) -> Result<(), ScheduleError> {
+        loop {
+            let description = self.describe()?;
+            let seen = description.conflict_token;
+            let Some(update) = updater(ScheduleUpdateInput { description }) else {
+                return Ok(());
+            };
+            let mut applied = false;
+            self.inner.with_scheduler(|s, now| {
+                s.update(
+                    &self.id,
+                    |current| {
+                        applied = current.description.conflict_token == seen;
+                        applied.then_some(update)
+                    },
+                    now,
+                )
+            })?;
+            if applied {
+                return Ok(());
+            }
+        }
+    }
+}
+
+impl fmt::Debug for ScheduleHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScheduleHandle")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,18 @@
+//! The facade: a thread-safe [`Client`] and [`ScheduleHandle`] with the verbs of Temporal's SDK,
+//! a [`Clock`], and a [`Worker`] that drives the sans-IO `Scheduler` and runs its actions through
+//! the user's [`WorkflowExecutor`] (or the ready [`WorkflowRegistry`] of Rust closures).
+
+#[allow(clippy::module_inception)]
+mod client;
+mod clock;
+mod executor;
+mod handle;
+mod registry;
+mod worker;
+
+pub use client::{Client, ClientBuilder};
+pub use clock::{Clock, ClockWaker, ManualClock, SystemClock};
+pub use executor::{Completion, WorkflowExecutor};
+pub use handle::ScheduleHandle;
+pub use registry::{WorkflowContext, WorkflowError, WorkflowRegistry};
+pub use worker::Worker;

@@ -1,0 +1,186 @@
+//! [`Worker`]: a thread that drives the scheduler for a [`Client`] and runs its actions through
+//! a [`WorkflowExecutor`].
+//!
+//! The loop, in order: apply every reported completion (a closed run can release a buffered
+//! start), poll, dispatch what came out, then sleep until the next wakeup, a report, or a wake
+//! (a change that moved the next wakeup earlier, a jump of a manual clock, shutdown).
+//!
+//! Invariants: completions are applied before each poll; on shutdown the completion sink is
+//! closed before the final drain, so every report is applied exactly once, by the worker or
+//! (after it stopped) by the client directly.
+
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+
+use crate::Action;
+
+use super::client::{Client, Inner};
+use super::clock::ClockWaker;
+use super::executor::{Completion, CompletionSink, Report, WorkflowExecutor};
+
+/// The longest the worker sleeps on a real-time clock before it reads the clock again, so that
+/// a wall-clock jump (NTP, suspend) delays due work by at most this much.
+const MAX_SLEEP: Duration = Duration::from_secs(1);
+
+/// A background thread that polls a [`Client`]'s scheduler and dispatches its actions to a
+/// [`WorkflowExecutor`], feeding completions back.
+///
+/// Start one per client. Several workers on one client are allowed and share the work (each
+/// action goes to exactly one of them), but gain nothing over one.
+///
+/// ```
+/// use schedule_engine::{Client, StartWorkflowOptions, Worker, WorkflowRegistry};
+///
+/// let client = Client::new();
+/// let (done_tx, done_rx) = std::sync::mpsc::channel();
+/// let done_tx = std::sync::Mutex::new(done_tx);
+/// let registry = WorkflowRegistry::new().register("hello", move |ctx| {
+///     done_tx.lock().unwrap().send(ctx.workflow_id().to_owned()).unwrap();
+///     Ok(serde_json::json!("hi"))
+/// });
+/// let worker = Worker::start(&client, registry);
+/// client.start_workflow(StartWorkflowOptions {
+///     workflow: "hello".into(),
+///     id: "hello-1".into(),
+///     task_queue: "q".into(),
+///     ..Default::default()
+/// })?;
+/// assert_eq!(done_rx.recv().unwrap(), "hello-1");
+/// worker.shutdown();
+/// # Ok::<(), schedule_engine::ScheduleError>(())
+/// ```
+pub struct Worker {
+    stop: Arc<AtomicBool>,
+    wake: Sender<()>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Worker {
+    /// Starts a worker thread for `client` that runs actions through `executor`.
+    ///
+    /// # Panics
+    /// If the operating system cannot spawn a thread.
+    pub fn start<E: WorkflowExecutor>(client: &Client, executor: E) -> Worker {
+        let inner = client.inner().clone();
+        let (wake, wake_rx) = inner.register_worker();
+        let clock_wake = wake.clone();
+        inner.clock.watch(ClockWaker::new(move || {
+            !matches!(clock_wake.try_send(()), Err(TrySendError::Disconnected(())))
+        }));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread_stop = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("schedule-engine-worker".into())
+            .spawn(move || run(inner, executor, wake_rx, thread_stop))
+            .expect("failed to spawn the worker thread");
+        Worker {
+            stop,
+            wake,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops the worker gracefully: actions already polled are dispatched, completions already
+    /// reported are applied, and the executor is dropped (a
+    /// [`WorkflowRegistry`](crate::WorkflowRegistry) waits for its running closures). Runs that
+    /// complete later are applied to the client directly. Due actions not yet polled stay in
+    /// the scheduler for the next worker.
+    pub fn shutdown(mut self) {
+        self.stop_and_join();
+    }
+
+    fn stop_and_join(&mut self) {
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = self.wake.try_send(());
+        // A panic on the worker thread outside the executor is a bug in this crate; re-raising
+        // it here would abort a caller that is already unwinding, so it is only reported.
+        if thread.join().is_err() && !std::thread::panicking() {
+            panic!("schedule-engine worker thread panicked");
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.stop_and_join();
+    }
+}
+
+impl fmt::Debug for Worker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Worker")
+            .field("running", &self.thread.is_some())
+            .finish()
+    }
+}
+
+fn run<E: WorkflowExecutor>(
+    inner: Arc<Inner>,
+    mut executor: E,
+    wake: Receiver<()>,
+    stop: Arc<AtomicBool>,
+) {
+    let (report_tx, reports) = crossbeam_channel::unbounded::<Report>();
+    let sink = Arc::new(CompletionSink::new(report_tx, inner.clone()));
+    let mut pending: Vec<Report> = Vec::new();
+    loop {
+        pending.extend(reports.try_iter());
+        if !pending.is_empty() {
+            inner.workflows_closed(pending.drain(..));
+        }
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let (actions, next_wakeup) = inner.poll();
+        for action in actions {
+            dispatch(&mut executor, action, &sink);
+        }
+        if !reports.is_empty() {
+            continue;
+        }
+        let timeout = next_wakeup
+            .and_then(|t| inner.clock.real_time_until(t))
+            .map(|d| d.min(MAX_SLEEP));
+        match timeout {
+            Some(timeout) => crossbeam_channel::select! {
+                recv(reports) -> r => pending.extend(r),
+                recv(wake) -> _ => {},
+                default(timeout) => {},
+            },
+            None => crossbeam_channel::select! {
+                recv(reports) -> r => pending.extend(r),
+                recv(wake) -> _ => {},
+            },
+        }
+    }
+    sink.close();
+    pending.extend(reports.try_iter());
+    if !pending.is_empty() {
+        inner.workflows_closed(pending.drain(..));
+    }
+    // Dropping the executor here (not later) lets it finish its runs while the client is still
+    // reachable; their completions go straight to the client now that the sink is closed.
+    drop(executor);
+}
+
+/// Hands one action to the executor. A panic is contained: a start that panicked dropped its
+/// completion while unwinding, which reported the run as failed.
+fn dispatch<E: WorkflowExecutor>(executor: &mut E, action: Action, sink: &Arc<CompletionSink>) {
+    let _ = catch_unwind(AssertUnwindSafe(|| match action {
+        Action::StartWorkflow(start) => {
+            let completion = Completion::new(start.workflow_id.clone(), sink.clone());
+            executor.start_workflow(start, completion);
+        }
+        Action::CancelWorkflow(cancel) => executor.cancel_workflow(cancel),
+        Action::TerminateWorkflow(terminate) => executor.terminate_workflow(terminate),
+    }));
+}
