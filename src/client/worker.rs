@@ -58,6 +58,7 @@ const MAX_SLEEP: Duration = Duration::from_secs(1);
 pub struct Worker {
     stop: Arc<AtomicBool>,
     wake: Sender<()>,
+    settle: Sender<Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -74,15 +75,35 @@ impl Worker {
             !matches!(clock_wake.try_send(()), Err(TrySendError::Disconnected(())))
         }));
         let stop = Arc::new(AtomicBool::new(false));
-        let thread_stop = stop.clone();
+        let (settle, settle_rx) = crossbeam_channel::unbounded();
+        let signals = Signals {
+            wake: wake_rx,
+            settle: settle_rx,
+            stop: stop.clone(),
+        };
         let thread = std::thread::Builder::new()
             .name("schedule-engine-worker".into())
-            .spawn(move || run(inner, executor, wake_rx, thread_stop))
+            .spawn(move || run(inner, executor, signals))
             .expect("failed to spawn the worker thread");
         Worker {
             stop,
             wake,
+            settle,
             thread: Some(thread),
+        }
+    }
+
+    /// Blocks until the worker has polled at (or after) the clock's current time, dispatched
+    /// what was due and applied the completions reported so far. With a
+    /// [`ManualClock`](crate::ManualClock), "advance, then settle" makes tests and simulations
+    /// deterministic.
+    ///
+    /// It waits for the executor's calls, not for runs that complete later.
+    pub fn settle(&self) {
+        let (done, done_rx) = crossbeam_channel::bounded(1);
+        if self.settle.send(done).is_ok() {
+            // An error means the worker thread is gone: nothing left to wait for.
+            let _ = done_rx.recv();
         }
     }
 
@@ -123,16 +144,22 @@ impl fmt::Debug for Worker {
     }
 }
 
-fn run<E: WorkflowExecutor>(
-    inner: Arc<Inner>,
-    mut executor: E,
+/// What wakes or steers the worker thread besides completions.
+struct Signals {
     wake: Receiver<()>,
+    settle: Receiver<Sender<()>>,
     stop: Arc<AtomicBool>,
-) {
+}
+
+fn run<E: WorkflowExecutor>(inner: Arc<Inner>, mut executor: E, signals: Signals) {
+    let Signals { wake, settle, stop } = signals;
     let (report_tx, reports) = crossbeam_channel::unbounded::<Report>();
     let sink = Arc::new(CompletionSink::new(report_tx, inner.clone()));
     let mut pending: Vec<Report> = Vec::new();
+    // Settle requests received before this iteration's poll; answered once it has finished.
+    let mut settling: Vec<Sender<()>> = Vec::new();
     loop {
+        settling.extend(settle.try_iter());
         pending.extend(reports.try_iter());
         if !pending.is_empty() {
             inner.workflows_closed(pending.drain(..));
@@ -147,6 +174,9 @@ fn run<E: WorkflowExecutor>(
         if !reports.is_empty() {
             continue;
         }
+        for done in settling.drain(..) {
+            let _ = done.send(());
+        }
         let timeout = next_wakeup
             .and_then(|t| inner.clock.real_time_until(t))
             .map(|d| d.min(MAX_SLEEP));
@@ -154,11 +184,13 @@ fn run<E: WorkflowExecutor>(
             Some(timeout) => crossbeam_channel::select! {
                 recv(reports) -> r => pending.extend(r),
                 recv(wake) -> _ => {},
+                recv(settle) -> done => settling.extend(done),
                 default(timeout) => {},
             },
             None => crossbeam_channel::select! {
                 recv(reports) -> r => pending.extend(r),
                 recv(wake) -> _ => {},
+                recv(settle) -> done => settling.extend(done),
             },
         }
     }
@@ -167,9 +199,9 @@ fn run<E: WorkflowExecutor>(
     if !pending.is_empty() {
         inner.workflows_closed(pending.drain(..));
     }
-    // Dropping the executor here (not later) lets it finish its runs while the client is still
-    // reachable; their completions go straight to the client now that the sink is closed.
-    drop(executor);
+    // Dropping the executor here lets it finish its runs (a registry joins its pool); their
+    // completions go straight to the client now that the sink is closed. Its panic is user code.
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(executor)));
 }
 
 /// Hands one action to the executor. A panic is contained: a start that panicked dropped its
