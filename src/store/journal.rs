@@ -167,7 +167,7 @@ impl Persistence {
         for key in finished {
             journal.dirty.insert((RecordKind::PendingAction, key), None);
         }
-        actions.sort_by(|a, b| redelivery_order(a).cmp(&redelivery_order(b)));
+        actions.sort_by_key(redelivery_order);
         journal.held = actions;
 
         let mut scheduler = Scheduler::restore(snapshot, config);

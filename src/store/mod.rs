@@ -3,46 +3,15 @@
 //! A [`Store`] is a small key/value interface: records are JSON text keyed by
 //! ([`RecordKind`], id), one record per schedule, per standalone workflow (cron job chain or
 //! delayed start) and per dispatched-but-unfinished action. The engine reports every state change
-//! it makes; the client turns each call's changes into one batch and hands it to
-//! [`Store::persist`], which applies it atomically.
+//! it makes; the client turns each call's changes into one batch ([`journal`]) and hands it to
+//! [`Store::persist`], which applies it atomically. The user-facing guarantees are documented on
+//! [`Store`].
 //!
-//! # Guarantees
-//!
-//! * **Write-ahead.** The batch that records an action (the advanced high-water mark, the
-//!   counters, the run now tracked as running, the recent action) is durable before the action is
-//!   handed to the `WorkflowExecutor`. The action itself is stored in the same batch as a pending
-//!   action and stays stored until its workflow is reported closed.
-//! * **At-least-once per nominal time.** A crash after the batch is durable but before (or while)
-//!   the executor received the action is repaired at restart: pending actions are handed to the
-//!   executor again, with the same deterministic workflow id
-//!   (`<action id>-<nominal time>`), so an executor can recognise a run it already has. A crash
-//!   before the batch is durable loses nothing either: the state on disk still has the old
-//!   high-water mark, and the times after it are derived again at restart.
-//! * **Nothing counted twice.** A nominal time is started, skipped (overlap policy), missed
-//!   (catch-up window) or dropped (full buffer) by exactly one durable batch.
-//! * **Downtime.** Times that came due while the process was down are treated as Temporal treats
-//!   a scheduler that was asleep: each schedule's catch-up window decides which are missed, and its
-//!   overlap policy which of the rest start (only the earliest under SKIP, all under BUFFER_ALL,
-//!   all at once under ALLOW_ALL).
-//! * **Runtime store failures** (disk full, read-only file) are reported to the
-//!   `on_store_error` hook of the client builder. Actions whose state cannot be recorded are
-//!   held, not dispatched, and released with the next batch that succeeds; the changes stay
-//!   queued (latest version per record) until then. A mutation (create, pause, ...) whose batch
-//!   fails returns [`ScheduleError::Store`]: the change is applied in memory and will be
-//!   written with the next successful batch, but it is not durable yet.
-//! * **Damaged storage** is an error naming the file and what is wrong, never a panic, and never
-//!   a silent fresh start: a store that cannot be read completely is not used.
-//!
-//! # Runs that were running when the process died
-//!
-//! They are still recorded as running, and their start actions are still pending, so the
-//! restarted worker hands them to the executor again (same workflow id) with a fresh
-//! `Completion`. An executor that runs workflows in-process simply runs them again; one that
-//! drives an external system should attach the completion to the existing run and report its
-//! outcome. Until an outcome is reported, the run counts as running for the overlap policy.
+//! Invariant: the store holds exactly `Scheduler::snapshot()` as of the last durable batch, plus
+//! the actions that batch (or an earlier one) recorded and whose runs are not yet closed.
 
 mod error;
-mod journal;
+pub(crate) mod journal;
 mod memory;
 #[cfg(feature = "sqlite")]
 mod sqlite;
@@ -114,10 +83,47 @@ pub enum StoreChange {
     },
 }
 
-/// Durable storage for a `Client`'s state. Implement it to keep schedules in your own database.
+/// Durable storage for a `Client`'s state: give one to `Client::builder().store(..)`.
+/// `SqliteStore` (feature `sqlite`) keeps it in a file; [`MemoryStore`] in memory (tests);
+/// implement the trait to keep schedules in your own database.
 ///
 /// A store has one owner: the client that loaded it. It is called with the client's lock held,
 /// so calls never overlap.
+///
+/// # Guarantees of a client with a store
+///
+/// * **Write-ahead.** The batch that records an action (the advanced high-water mark, the
+///   counters, the run now tracked as running, the recent action) is durable before the action
+///   is handed to the `WorkflowExecutor`. The action itself is stored in the same batch as a
+///   pending action, and stays stored until its run is reported closed.
+/// * **At-least-once per nominal time.** A crash after the batch is durable but before (or
+///   while) the executor received the action is repaired at restart: pending actions are handed
+///   to the executor again, with the same deterministic workflow id (`<action id>-<nominal
+///   time>`), so an executor can recognise a run it already has. A crash before the batch is
+///   durable loses nothing either: the store still has the old high-water mark, and the times
+///   after it are derived again at restart. An executor may therefore see a workflow id twice;
+///   de-duplicate on it if a run must not happen twice.
+/// * **Nothing counted twice.** Each nominal time is started, skipped (overlap policy), missed
+///   (catch-up window) or dropped (full buffer) by exactly one durable batch.
+/// * **Downtime** is handled as Temporal handles a scheduler that was asleep: on restart, each
+///   schedule's catch-up window decides which of the times that came due are missed, and its
+///   overlap policy which of the rest start (the earliest under SKIP, all in turn under
+///   BUFFER_ALL, all at once under ALLOW_ALL).
+/// * **Runs that were running when the process died** are still recorded as running, and their
+///   start actions are still pending, so the restarted worker hands them to the executor again
+///   (same workflow id) with a fresh `Completion`. An executor that runs workflows in-process
+///   simply runs them again; one that drives an external system should attach the completion to
+///   the run it already has and report that run's outcome. Until an outcome is reported the run
+///   counts as running for the overlap policy (with SKIP, later times are skipped meanwhile).
+/// * **Runtime store failures** (disk full, read-only file) go to the builder's
+///   `on_store_error` hook (by default the first of a series is printed to standard error).
+///   Actions whose state cannot be recorded are held, not dispatched, and go out with the first
+///   later batch that succeeds (the worker retries every second); their changes stay queued, the
+///   latest version of each record, until then. A mutation (create, pause, ...) whose batch
+///   fails returns `ScheduleError::Store`: the change is applied in memory and is written with
+///   the next successful batch, but it is not durable yet.
+/// * **Damaged storage** is an error naming the file and what is wrong, never a panic, and never
+///   a silent fresh start: a store that cannot be read completely is not used.
 pub trait Store: Send + 'static {
     /// Every stored record, read once when the client is built. A record that cannot be read is
     /// an error, never skipped.
