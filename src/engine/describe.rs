@@ -32,6 +32,14 @@ pub struct ScheduleInfo {
     pub num_actions_skipped_overlap: u64,
     /// Starts dropped because the buffer was full.
     pub num_actions_buffer_dropped: u64,
+    /// Scheduled times dropped because the schedule was paused or out of remaining actions
+    /// when they came due or were about to start (not a Temporal counter).
+    #[serde(default)]
+    pub num_actions_dropped_paused: u64,
+    /// Starts dropped because a run with the same workflow id was still running (Temporal's
+    /// "already started"; not a Temporal counter).
+    #[serde(default)]
+    pub num_actions_duplicate_dropped: u64,
     /// Starts waiting in the buffer.
     pub buffer_size: usize,
     /// Runs started by this schedule that have not closed.

@@ -2,12 +2,21 @@
 //! only as `now`; actions leave only through `poll(now)`.
 
 mod action;
+mod buffer;
 mod config;
+mod cron_job;
 mod describe;
 mod error;
+mod heap;
+mod persist;
+mod process;
+mod query;
 mod schedule;
 mod scheduler;
+mod signals;
 mod snapshot;
+mod state;
+mod workflow_id;
 
 pub use action::{
     Action, CancelWorkflowAction, StartWorkflowAction, StartWorkflowOptions,

@@ -1,33 +1,154 @@
-//! The sans-IO [`Scheduler`]: the public verbs. (First cut: the API; bodies land next.)
+//! The sans-IO [`Scheduler`]: the public verbs over the slot table, the wake-up heap and the
+//! workflow map.
+//!
+//! Invariants:
+//! - `ids` maps every live schedule id to its slot; `workflows` maps the workflow id of every
+//!   tracked running run (and of every live standalone job) to the slot that owns it.
+//! - Every mutation first processes the elapsed time range of the schedule it touches (the
+//!   scheduled times due by `now` are classified and buffered with the old state, as Temporal
+//!   does before applying a signal), then changes state; actions only leave through `poll`.
+//! - `now` never goes backwards: an earlier `now` is treated as the latest one seen.
+//! - After every `&mut self` method, the heap's top entry is live (see `heap`), so
+//!   `next_wakeup` is exact.
+
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
 use super::action::{Action, StartWorkflowOptions, WorkflowOutcome};
 use super::config::SchedulerConfig;
+use super::cron_job::JobEntry;
 use super::describe::{ScheduleDescription, ScheduleListDescription};
 use super::error::ScheduleError;
+use super::heap::{WakeHeap, NEVER};
+use super::process::Ctx;
 use super::schedule::{
     CreateScheduleOptions, Schedule, ScheduleBackfill, ScheduleOverlapPolicy, ScheduleUpdate,
-    ScheduleUpdateInput,
+    ScheduleUpdateInput, MIN_CATCHUP_WINDOW,
 };
-use super::snapshot::{SchedulerSnapshot, StateChange};
+use super::snapshot::StateChange;
+use super::state::{to_dt, BufferedStart, Counters, Entity, PendingBackfill, ScheduleEntry, Slot};
+use crate::spec::CompiledSpec;
+
+/// Longest note accepted (bytes).
+const MAX_NOTE_BYTES: usize = 1000;
+/// Ongoing backfill requests per schedule (Temporal: beyond it they are dropped and counted).
+const MAX_ONGOING_BACKFILLS: usize = 1000;
+/// Default note of `pause`.
+const PAUSE_NOTE: &str = "Paused via schedule-engine";
+/// Default note of `unpause`.
+const UNPAUSE_NOTE: &str = "Unpaused via schedule-engine";
 
 /// Temporal's schedules as a pure state machine: time enters only as `now`, actions leave only
 /// through [`Scheduler::poll`], and [`Scheduler::next_wakeup`] says when `poll` next has work.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Scheduler {
-    config: SchedulerConfig,
+    pub(crate) config: SchedulerConfig,
+    pub(crate) retention_ms: i64,
+    pub(crate) slots: Vec<Slot>,
+    free: Vec<u32>,
+    pub(crate) live: usize,
+    pub(crate) ids: HashMap<Arc<str>, u32>,
+    pub(crate) workflows: HashMap<Arc<str>, u32>,
+    pub(crate) heap: WakeHeap,
+    last_now_ms: i64,
+    pub(crate) dirty: Vec<u32>,
+    pub(crate) removed: Vec<StateChange>,
+}
+
+impl Default for Scheduler {
+    fn default() -> Self {
+        Scheduler::new(SchedulerConfig::default())
+    }
+}
+
+fn not_found(id: &str) -> ScheduleError {
+    ScheduleError::NotFound { id: id.to_owned() }
+}
+
+fn invalid(message: impl Into<String>) -> ScheduleError {
+    ScheduleError::InvalidArgument {
+        message: message.into(),
+    }
+}
+
+fn check_note(note: Option<&str>) -> Result<(), ScheduleError> {
+    match note {
+        Some(n) if n.len() > MAX_NOTE_BYTES => Err(invalid(format!(
+            "note is {} bytes, at most {MAX_NOTE_BYTES} are allowed",
+            n.len()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Validates a schedule for `id` and compiles its spec; the policy gets its effective
+/// catch-up window.
+pub(crate) fn prepare_schedule(
+    id: &str,
+    mut schedule: Schedule,
+) -> Result<(Schedule, CompiledSpec), ScheduleError> {
+    if id.is_empty() {
+        return Err(invalid("schedule id is empty"));
+    }
+    let action = schedule.action.start_workflow();
+    if action.workflow.is_empty() {
+        return Err(invalid("workflow type name is empty"));
+    }
+    if action.task_queue.is_empty() {
+        return Err(invalid("task queue is empty"));
+    }
+    if action.id.is_empty() {
+        return Err(invalid("action workflow id is empty"));
+    }
+    check_note(schedule.state.note.as_deref())?;
+    let compiled = schedule.spec.compile_with_jitter_seed(id)?;
+    if schedule.policy.catchup_window < MIN_CATCHUP_WINDOW {
+        schedule.policy.catchup_window = MIN_CATCHUP_WINDOW;
+    }
+    Ok((schedule, compiled))
+}
+
+fn check_backfills(backfills: &[ScheduleBackfill]) -> Result<(), ScheduleError> {
+    for (i, b) in backfills.iter().enumerate() {
+        if b.end_at < b.start_at {
+            return Err(invalid(format!(
+                "backfill[{i}]: end_at {} is before start_at {}",
+                b.end_at, b.start_at
+            )));
+        }
+    }
+    Ok(())
 }
 
 impl Scheduler {
     /// An empty scheduler.
     pub fn new(config: SchedulerConfig) -> Self {
-        Scheduler { config }
+        let retention_ms = i64::try_from(config.retention.as_millis()).unwrap_or(i64::MAX);
+        Scheduler {
+            config,
+            retention_ms,
+            slots: Vec::new(),
+            free: Vec::new(),
+            live: 0,
+            ids: HashMap::new(),
+            workflows: HashMap::new(),
+            heap: WakeHeap::default(),
+            last_now_ms: i64::MIN,
+            dirty: Vec::new(),
+            removed: Vec::new(),
+        }
     }
 
     /// The limits it runs with.
     pub fn config(&self) -> &SchedulerConfig {
         &self.config
+    }
+
+    /// Number of schedules.
+    pub fn schedule_count(&self) -> usize {
+        self.ids.len()
     }
 
     /// Creates a schedule. `AlreadyExists` if the id is taken.
@@ -44,129 +165,486 @@ impl Scheduler {
     pub fn create_schedule_with_options(
         &mut self,
         id: &str,
-        _schedule: Schedule,
-        _options: CreateScheduleOptions,
-        _now: DateTime<Utc>,
+        schedule: Schedule,
+        options: CreateScheduleOptions,
+        now: DateTime<Utc>,
     ) -> Result<(), ScheduleError> {
-        Err(not_found(id))
+        check_backfills(&options.backfill)?;
+        let (schedule, compiled) = prepare_schedule(id, schedule)?;
+        let now_ms = self.clamp(now);
+        if let Some(&slot) = self.ids.get(id) {
+            if !self.expire_if_due(slot, now_ms) {
+                return Err(ScheduleError::AlreadyExists { id: id.to_owned() });
+            }
+        }
+        let id: Arc<str> = Arc::from(id);
+        let mut e = Box::new(ScheduleEntry {
+            id: id.clone(),
+            schedule,
+            compiled: Some(Box::new(compiled)),
+            conflict_token: 1,
+            created_ms: now_ms,
+            updated_ms: None,
+            hwm_ms: now_ms,
+            next: None,
+            counters: Counters::default(),
+            buffer: Vec::new(),
+            running: Vec::new(),
+            recent: Default::default(),
+            kick_ms: NEVER,
+            extra: None,
+            dirty: false,
+        });
+        e.refresh_next();
+        if options.trigger_immediately {
+            e.add_start(manual_start(now_ms, None), self.config.max_buffer_size);
+        }
+        add_backfills(&mut e, &options.backfill);
+        if !e.buffer.is_empty() || e.has_backfills() {
+            e.kick_ms = now_ms;
+        }
+        let slot = self.alloc(Entity::Schedule(e));
+        self.ids.insert(id, slot);
+        self.touch(slot);
+        self.reschedule(slot);
+        self.clean_top();
+        Ok(())
     }
 
     /// Everything due at `now`. Calling early or twice is harmless.
-    pub fn poll(&mut self, _now: DateTime<Utc>) -> Vec<Action> {
-        Vec::new()
+    pub fn poll(&mut self, now: DateTime<Utc>) -> Vec<Action> {
+        let now_ms = self.clamp(now);
+        let mut out = Vec::new();
+        let mut again = Vec::new();
+        while let Some((due, slot, generation)) = self.heap.peek() {
+            if due > now_ms {
+                break;
+            }
+            self.heap.pop();
+            if !self.is_live(slot, generation, due) {
+                continue;
+            }
+            self.slots[slot as usize].wake = NEVER;
+            self.process_slot(slot, now_ms, &mut out);
+            let w = self.wake_of(slot);
+            if w <= now_ms {
+                // More work right away (a long backfill): at the next poll, not in this one.
+                again.push(slot);
+            } else {
+                self.set_wake(slot, w);
+            }
+        }
+        for slot in again {
+            let w = self.wake_of(slot);
+            self.set_wake(slot, w);
+        }
+        self.clean_top();
+        out
     }
 
     /// When `poll` next has work; `None` when nothing is pending.
     pub fn next_wakeup(&self) -> Option<DateTime<Utc>> {
-        None
+        self.heap.peek().map(|(due, _, _)| to_dt(due))
     }
 
-    /// Reports that a started workflow closed. `NotFound` if no tracked run has this id.
+    /// Reports that a started workflow closed. `NotFound` if no tracked run has this id
+    /// (e.g. its schedule was deleted).
     pub fn workflow_closed(
         &mut self,
         workflow_id: &str,
-        _outcome: WorkflowOutcome,
-        _now: DateTime<Utc>,
+        outcome: WorkflowOutcome,
+        now: DateTime<Utc>,
     ) -> Result<(), ScheduleError> {
-        Err(not_found(workflow_id))
+        let now_ms = self.clamp(now);
+        let Some(&slot) = self.workflows.get(workflow_id) else {
+            return Err(not_found(workflow_id));
+        };
+        let max_buffer = self.config.max_buffer_size;
+        match &mut self.slots[slot as usize].entity {
+            Entity::Schedule(e) => {
+                e.advance(now_ms, max_buffer);
+                e.run_closed(workflow_id, &outcome, now_ms);
+                self.workflows.remove(workflow_id);
+            }
+            Entity::Job(j) => {
+                if !j.running {
+                    return Err(not_found(workflow_id));
+                }
+                if !j.closed(&outcome, now_ms) {
+                    self.remove(slot);
+                    self.clean_top();
+                    return Ok(());
+                }
+            }
+            Entity::Free => return Err(not_found(workflow_id)),
+        }
+        self.touch(slot);
+        self.reschedule(slot);
+        self.clean_top();
+        Ok(())
     }
 
     /// The schedule with its counters, running and recent actions and next times.
     pub fn describe(
         &self,
         id: &str,
-        _now: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> Result<ScheduleDescription, ScheduleError> {
-        Err(not_found(id))
+        let now_ms = self.peek_now(now);
+        let e = self.schedule_ref(id, now_ms)?;
+        Ok(e.describe(now_ms))
     }
 
     /// All schedules, ordered by id.
-    pub fn list_schedules(&self, _now: DateTime<Utc>) -> Vec<ScheduleListDescription> {
-        Vec::new()
+    pub fn list_schedules(&self, now: DateTime<Utc>) -> Vec<ScheduleListDescription> {
+        let now_ms = self.peek_now(now);
+        let mut ids: Vec<(&Arc<str>, u32)> = self.ids.iter().map(|(k, v)| (k, *v)).collect();
+        ids.sort_unstable();
+        ids.into_iter()
+            .filter_map(|(_, slot)| match &self.slots[slot as usize].entity {
+                Entity::Schedule(e) if !e.expired(now_ms, self.retention_ms) => {
+                    Some(e.list_description(now_ms))
+                }
+                _ => None,
+            })
+            .collect()
     }
 
-    /// Pauses: scheduled times while paused are dropped for good.
+    /// Pauses: scheduled times while paused are dropped for good. `note` defaults to
+    /// `Paused via schedule-engine`.
     pub fn pause(
         &mut self,
         id: &str,
-        _note: Option<&str>,
-        _now: DateTime<Utc>,
+        note: Option<&str>,
+        now: DateTime<Utc>,
     ) -> Result<(), ScheduleError> {
-        Err(not_found(id))
+        self.set_paused(id, true, note, now)
     }
 
-    /// Unpauses; no catch-up of the times passed while paused.
+    /// Unpauses; no catch-up of the times passed while paused. `note` defaults to
+    /// `Unpaused via schedule-engine`.
     pub fn unpause(
         &mut self,
         id: &str,
-        _note: Option<&str>,
-        _now: DateTime<Utc>,
+        note: Option<&str>,
+        now: DateTime<Utc>,
     ) -> Result<(), ScheduleError> {
-        Err(not_found(id))
+        self.set_paused(id, false, note, now)
     }
 
-    /// A manual start now, obeying the overlap policy (`overlap`, else the schedule's).
-    pub fn trigger(
+    fn set_paused(
         &mut self,
         id: &str,
-        _overlap: Option<ScheduleOverlapPolicy>,
-        _now: DateTime<Utc>,
+        paused: bool,
+        note: Option<&str>,
+        now: DateTime<Utc>,
     ) -> Result<(), ScheduleError> {
-        Err(not_found(id))
-    }
-
-    /// Takes every time of `[start_at, end_at]` of each backfill as a manual start.
-    pub fn backfill(
-        &mut self,
-        id: &str,
-        _backfills: &[ScheduleBackfill],
-        _now: DateTime<Utc>,
-    ) -> Result<(), ScheduleError> {
-        Err(not_found(id))
-    }
-
-    /// Replaces action, spec, policy and state with what `updater` returns (`None`: no change).
-    pub fn update<F: FnOnce(ScheduleUpdateInput) -> Option<ScheduleUpdate>>(
-        &mut self,
-        id: &str,
-        _updater: F,
-        _now: DateTime<Utc>,
-    ) -> Result<(), ScheduleError> {
-        Err(not_found(id))
-    }
-
-    /// Deletes a schedule; its started workflows keep running, its buffered starts are dropped.
-    pub fn delete(&mut self, id: &str, _now: DateTime<Utc>) -> Result<(), ScheduleError> {
-        Err(not_found(id))
-    }
-
-    /// Starts a standalone workflow: a cron job, a delayed start, or a start at the next poll.
-    pub fn start_workflow(
-        &mut self,
-        _options: StartWorkflowOptions,
-        _now: DateTime<Utc>,
-    ) -> Result<(), ScheduleError> {
-        Err(ScheduleError::InvalidArgument {
-            message: "not yet".into(),
+        check_note(note)?;
+        let default = if paused { PAUSE_NOTE } else { UNPAUSE_NOTE };
+        let note = note.filter(|n| !n.is_empty()).unwrap_or(default).to_owned();
+        self.mutate(id, now, move |e, now_ms| {
+            e.schedule.state.paused = paused;
+            e.schedule.state.note = Some(note);
+            e.conflict_token += 1;
+            e.kick_if_buffered(now_ms);
         })
     }
 
-    /// All state as self-contained records.
-    pub fn snapshot(&self) -> SchedulerSnapshot {
-        SchedulerSnapshot::default()
+    /// A manual start now (nominal time = `now` truncated to the second), even while paused
+    /// or out of remaining actions, obeying the overlap policy (`overlap`, else the
+    /// schedule's). It does not use up remaining actions.
+    pub fn trigger(
+        &mut self,
+        id: &str,
+        overlap: Option<ScheduleOverlapPolicy>,
+        now: DateTime<Utc>,
+    ) -> Result<(), ScheduleError> {
+        let max_buffer = self.config.max_buffer_size;
+        self.mutate(id, now, move |e, now_ms| {
+            e.add_start(manual_start(now_ms, overlap), max_buffer);
+            e.kick_ms = now_ms;
+        })
     }
 
-    /// Rebuilds a scheduler from a snapshot.
-    pub fn restore(_snapshot: SchedulerSnapshot, config: SchedulerConfig) -> Self {
-        Scheduler::new(config)
+    /// Takes every time of `[start_at, end_at]` (both inclusive) of each backfill as a manual
+    /// start, with the backfill's overlap policy; pause, limits and the catch-up window do not
+    /// apply.
+    pub fn backfill(
+        &mut self,
+        id: &str,
+        backfills: &[ScheduleBackfill],
+        now: DateTime<Utc>,
+    ) -> Result<(), ScheduleError> {
+        if backfills.is_empty() {
+            return Err(invalid("no backfills given"));
+        }
+        check_backfills(backfills)?;
+        self.mutate(id, now, |e, now_ms| {
+            add_backfills(e, backfills);
+            e.kick_ms = now_ms;
+        })
     }
 
-    /// The changes since the last call, for incremental persistence.
-    pub fn take_changes(&mut self) -> Vec<StateChange> {
-        Vec::new()
+    /// Replaces action, spec, policy and state with what `updater` returns (`None`: no change
+    /// at all). Not retroactive: scheduled times whose actual time is before the update are
+    /// not taken.
+    pub fn update<F: FnOnce(ScheduleUpdateInput) -> Option<ScheduleUpdate>>(
+        &mut self,
+        id: &str,
+        updater: F,
+        now: DateTime<Utc>,
+    ) -> Result<(), ScheduleError> {
+        let now_ms = self.peek_now(now);
+        let description = self.schedule_ref(id, now_ms)?.describe(now_ms);
+        let Some(update) = updater(ScheduleUpdateInput { description }) else {
+            return Ok(());
+        };
+        let (schedule, compiled) = prepare_schedule(id, update.schedule)?;
+        self.mutate(id, now, move |e, now_ms| {
+            e.apply_update(schedule, compiled, now_ms)
+        })
+    }
+
+    /// Deletes a schedule; its started workflows keep running (and are no longer tracked),
+    /// its buffered starts are dropped.
+    pub fn delete(&mut self, id: &str, now: DateTime<Utc>) -> Result<(), ScheduleError> {
+        let now_ms = self.clamp(now);
+        let slot = self.lookup(id, now_ms)?;
+        self.remove(slot);
+        self.clean_top();
+        Ok(())
+    }
+
+    /// Starts a standalone workflow: a cron job (`cron_schedule`), a delayed start
+    /// (`start_delay`), or with neither a start at the next poll. A workflow id already
+    /// running (or pending) is `InvalidArgument`.
+    pub fn start_workflow(
+        &mut self,
+        options: StartWorkflowOptions,
+        now: DateTime<Utc>,
+    ) -> Result<(), ScheduleError> {
+        let now_ms = self.peek_now(now);
+        if self.workflows.contains_key(options.id.as_str()) {
+            return Err(invalid(format!(
+                "workflow id {:?} is already running",
+                options.id
+            )));
+        }
+        let job = JobEntry::new(options, now_ms)?;
+        self.clamp(now);
+        let id = job.id.clone();
+        let slot = self.alloc(Entity::Job(Box::new(job)));
+        self.workflows.insert(id, slot);
+        self.touch(slot);
+        self.reschedule(slot);
+        self.clean_top();
+        Ok(())
+    }
+
+    // ---- internals ----
+
+    fn clamp(&mut self, now: DateTime<Utc>) -> i64 {
+        self.last_now_ms = self.last_now_ms.max(now.timestamp_millis());
+        self.last_now_ms
+    }
+
+    fn peek_now(&self, now: DateTime<Utc>) -> i64 {
+        self.last_now_ms.max(now.timestamp_millis())
+    }
+
+    /// Runs `f` on schedule `id` after processing its elapsed time range at `now`.
+    fn mutate(
+        &mut self,
+        id: &str,
+        now: DateTime<Utc>,
+        f: impl FnOnce(&mut ScheduleEntry, i64),
+    ) -> Result<(), ScheduleError> {
+        let now_ms = self.clamp(now);
+        let slot = self.lookup(id, now_ms)?;
+        let max_buffer = self.config.max_buffer_size;
+        if let Entity::Schedule(e) = &mut self.slots[slot as usize].entity {
+            e.advance(now_ms, max_buffer);
+            f(e, now_ms);
+        }
+        self.touch(slot);
+        self.reschedule(slot);
+        self.clean_top();
+        Ok(())
+    }
+
+    fn schedule_ref(&self, id: &str, now_ms: i64) -> Result<&ScheduleEntry, ScheduleError> {
+        let slot = *self.ids.get(id).ok_or_else(|| not_found(id))?;
+        match &self.slots[slot as usize].entity {
+            Entity::Schedule(e) if !e.expired(now_ms, self.retention_ms) => Ok(e),
+            _ => Err(not_found(id)),
+        }
+    }
+
+    /// The slot of schedule `id`, removing it first if it expired.
+    fn lookup(&mut self, id: &str, now_ms: i64) -> Result<u32, ScheduleError> {
+        let slot = *self.ids.get(id).ok_or_else(|| not_found(id))?;
+        if self.expire_if_due(slot, now_ms) {
+            return Err(not_found(id));
+        }
+        Ok(slot)
+    }
+
+    /// Removes the schedule in `slot` if its retention has passed; returns whether it did.
+    fn expire_if_due(&mut self, slot: u32, now_ms: i64) -> bool {
+        let expired = matches!(&self.slots[slot as usize].entity,
+            Entity::Schedule(e) if e.expired(now_ms, self.retention_ms));
+        if expired {
+            self.remove(slot);
+            self.clean_top();
+        }
+        expired
+    }
+
+    fn process_slot(&mut self, slot: u32, now_ms: i64, out: &mut Vec<Action>) {
+        let max_buffer = self.config.max_buffer_size;
+        match &mut self.slots[slot as usize].entity {
+            Entity::Schedule(e) => {
+                if e.expired(now_ms, self.retention_ms) {
+                    self.remove(slot);
+                    return;
+                }
+                let mut ctx = Ctx {
+                    workflows: &mut self.workflows,
+                    out,
+                    max_buffer,
+                };
+                e.process(slot, now_ms, &mut ctx);
+            }
+            Entity::Job(j) => j.poll(now_ms, out),
+            Entity::Free => return,
+        }
+        self.touch(slot);
+    }
+
+    pub(crate) fn alloc(&mut self, entity: Entity) -> u32 {
+        self.live += 1;
+        if let Some(slot) = self.free.pop() {
+            self.slots[slot as usize].entity = entity;
+            return slot;
+        }
+        self.slots.push(Slot {
+            wake: NEVER,
+            generation: 0,
+            entity,
+        });
+        (self.slots.len() - 1) as u32
+    }
+
+    /// Removes the entity in `slot`, its ids and its tracked runs, and records the removal.
+    fn remove(&mut self, slot: u32) {
+        let s = &mut self.slots[slot as usize];
+        let entity = std::mem::replace(&mut s.entity, Entity::Free);
+        s.generation = s.generation.wrapping_add(1);
+        s.wake = NEVER;
+        match entity {
+            Entity::Schedule(e) => {
+                for r in &e.running {
+                    self.workflows.remove(&r.id);
+                }
+                self.ids.remove(&e.id);
+                self.removed
+                    .push(StateChange::RemoveSchedule(e.id.to_string()));
+            }
+            Entity::Job(j) => {
+                self.workflows.remove(&j.id);
+                self.removed
+                    .push(StateChange::RemoveWorkflow(j.id.to_string()));
+            }
+            Entity::Free => return,
+        }
+        self.live -= 1;
+        self.free.push(slot);
+    }
+
+    /// Marks `slot` changed for `take_changes`.
+    pub(crate) fn touch(&mut self, slot: u32) {
+        let flag = match &mut self.slots[slot as usize].entity {
+            Entity::Schedule(e) => &mut e.dirty,
+            Entity::Job(j) => &mut j.dirty,
+            Entity::Free => return,
+        };
+        if !*flag {
+            *flag = true;
+            self.dirty.push(slot);
+        }
+    }
+
+    fn wake_of(&self, slot: u32) -> i64 {
+        match &self.slots[slot as usize].entity {
+            Entity::Schedule(e) => e.wake_ms(self.retention_ms),
+            Entity::Job(j) => j.wake_ms(),
+            Entity::Free => NEVER,
+        }
+    }
+
+    /// Recomputes the wake time of `slot` and keeps its heap entry in step.
+    pub(crate) fn reschedule(&mut self, slot: u32) {
+        let w = self.wake_of(slot);
+        self.set_wake(slot, w);
+    }
+
+    fn set_wake(&mut self, slot: u32, wake: i64) {
+        let s = &mut self.slots[slot as usize];
+        if s.wake == wake {
+            return;
+        }
+        s.generation = s.generation.wrapping_add(1);
+        s.wake = wake;
+        if wake != NEVER {
+            self.heap.push(wake, slot, s.generation);
+        }
+    }
+
+    fn is_live(&self, slot: u32, generation: u32, due: i64) -> bool {
+        self.slots
+            .get(slot as usize)
+            .is_some_and(|s| s.generation == generation && s.wake == due)
+    }
+
+    /// Drops stale entries off the top; rebuilds the heap when mostly stale.
+    pub(crate) fn clean_top(&mut self) {
+        if self.heap.len() > 2 * self.live + 1024 {
+            let slots = &self.slots;
+            self.heap.retain(|(due, slot, generation)| {
+                slots
+                    .get(slot as usize)
+                    .is_some_and(|s| s.generation == generation && s.wake == due)
+            });
+        }
+        while let Some((due, slot, generation)) = self.heap.peek() {
+            if self.is_live(slot, generation, due) {
+                break;
+            }
+            self.heap.pop();
+        }
     }
 }
 
-fn not_found(id: &str) -> ScheduleError {
-    ScheduleError::NotFound { id: id.to_owned() }
+/// A manual start at `now_ms`: nominal = `now` truncated to the second.
+fn manual_start(now_ms: i64, overlap: Option<ScheduleOverlapPolicy>) -> BufferedStart {
+    BufferedStart {
+        nominal_ms: now_ms.div_euclid(1000) * 1000,
+        actual_ms: now_ms,
+        overlap,
+        manual: true,
+    }
+}
+
+/// Queues backfill requests (beyond the ongoing limit they are dropped and counted).
+fn add_backfills(e: &mut ScheduleEntry, backfills: &[ScheduleBackfill]) {
+    for b in backfills {
+        if e.extra.as_ref().map_or(0, |x| x.backfills.len()) >= MAX_ONGOING_BACKFILLS {
+            e.counters.buffer_dropped += 1;
+            continue;
+        }
+        e.extra_mut().backfills.push_back(PendingBackfill {
+            request: b.clone(),
+            progress_ms: None,
+        });
+    }
 }

@@ -36,6 +36,12 @@ pub struct ScheduleRecord {
     pub num_actions_skipped_overlap: u64,
     /// Starts dropped because the buffer was full.
     pub num_actions_buffer_dropped: u64,
+    /// Scheduled times dropped while paused or out of remaining actions.
+    #[serde(default)]
+    pub num_actions_dropped_paused: u64,
+    /// Starts dropped because their workflow id was still running.
+    #[serde(default)]
+    pub num_actions_duplicate_dropped: u64,
     /// Starts waiting in the overlap buffer, in order.
     pub buffer: Vec<BufferedStartRecord>,
     /// Backfills not yet fully buffered, in order.

@@ -1,0 +1,243 @@
+//! Snapshot, restore and the change feed: engine state <-> self-contained records.
+//!
+//! Invariants: `take_changes` emits removals first (in the order they happened), then one
+//! upsert per entity changed since the last call (each entity at most once, tracked by its
+//! `dirty` flag and the scheduler's list of dirty slots), so a store applying them in order
+//! holds exactly `snapshot()`. Restore recompiles every spec; a spec that no longer compiles
+//! keeps its schedule, reports the error in describe and takes no scheduled action.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use super::config::SchedulerConfig;
+use super::cron_job::JobEntry;
+use super::describe::{ScheduleActionExecution, ScheduleActionResult};
+use super::heap::NEVER;
+use super::scheduler::Scheduler;
+use super::snapshot::{
+    BackfillRecord, BufferedStartRecord, RunningRecord, ScheduleRecord, SchedulerSnapshot,
+    StateChange,
+};
+use super::state::{
+    to_dt, BufferedStart, Counters, Entity, Extra, PendingBackfill, Recent, Running, ScheduleEntry,
+    RECENT_KEPT,
+};
+
+impl ScheduleEntry {
+    /// The self-contained record of this schedule.
+    pub(crate) fn record(&self) -> ScheduleRecord {
+        let c = &self.counters;
+        let extra = self.extra.as_deref();
+        ScheduleRecord {
+            id: self.id.to_string(),
+            schedule: self.schedule.clone(),
+            conflict_token: self.conflict_token,
+            created_at: to_dt(self.created_ms),
+            last_updated_at: self.updated_ms.map(to_dt),
+            high_water_mark: to_dt(self.hwm_ms),
+            num_actions: c.actions,
+            num_actions_missed_catchup_window: c.missed_catchup,
+            num_actions_skipped_overlap: c.skipped_overlap,
+            num_actions_buffer_dropped: c.buffer_dropped,
+            num_actions_dropped_paused: c.dropped_paused,
+            num_actions_duplicate_dropped: c.duplicate_dropped,
+            buffer: self
+                .buffer
+                .iter()
+                .map(|b| BufferedStartRecord {
+                    nominal_time: to_dt(b.nominal_ms),
+                    actual_time: to_dt(b.actual_ms),
+                    overlap: b.overlap,
+                    manual: b.manual,
+                })
+                .collect(),
+            backfills: extra
+                .map(|x| {
+                    x.backfills
+                        .iter()
+                        .map(|b| BackfillRecord {
+                            backfill: b.request.clone(),
+                            progress: b.progress_ms.map(to_dt),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            running: self
+                .running
+                .iter()
+                .map(|r| RunningRecord {
+                    workflow_id: r.id.to_string(),
+                    cancel_requested: r.cancel_requested,
+                    terminate_requested: r.terminate_requested,
+                })
+                .collect(),
+            recent_actions: self
+                .recent
+                .iter()
+                .map(|r| ScheduleActionResult {
+                    scheduled_at: to_dt(r.scheduled_ms),
+                    started_at: to_dt(r.started_ms),
+                    action: ScheduleActionExecution {
+                        workflow_id: r.id.to_string(),
+                    },
+                })
+                .collect(),
+            last_completion_result: extra.and_then(|x| x.last_completion_result.clone()),
+            last_failure: extra.and_then(|x| x.last_failure.clone()),
+        }
+    }
+
+    /// Rebuilds a schedule from its record; the spec is recompiled (seed = schedule id).
+    pub(crate) fn from_record(r: ScheduleRecord) -> Self {
+        let (compiled, invalid_spec_error) = match r.schedule.spec.compile_with_jitter_seed(&r.id) {
+            Ok(c) => (Some(Box::new(c)), None),
+            Err(err) => (None, Some(err.to_string())),
+        };
+        let extra = Extra {
+            backfills: r
+                .backfills
+                .into_iter()
+                .map(|b| PendingBackfill {
+                    request: b.backfill,
+                    progress_ms: b.progress.map(|t| t.timestamp_millis()),
+                })
+                .collect(),
+            last_completion_result: r.last_completion_result,
+            last_failure: r.last_failure,
+            invalid_spec_error,
+        };
+        let skip = r.recent_actions.len().saturating_sub(RECENT_KEPT);
+        let mut e = ScheduleEntry {
+            id: Arc::from(r.id.as_str()),
+            schedule: r.schedule,
+            compiled,
+            conflict_token: r.conflict_token,
+            created_ms: r.created_at.timestamp_millis(),
+            updated_ms: r.last_updated_at.map(|t| t.timestamp_millis()),
+            hwm_ms: r.high_water_mark.timestamp_millis(),
+            next: None,
+            counters: Counters {
+                actions: r.num_actions,
+                missed_catchup: r.num_actions_missed_catchup_window,
+                skipped_overlap: r.num_actions_skipped_overlap,
+                buffer_dropped: r.num_actions_buffer_dropped,
+                dropped_paused: r.num_actions_dropped_paused,
+                duplicate_dropped: r.num_actions_duplicate_dropped,
+            },
+            buffer: r
+                .buffer
+                .into_iter()
+                .map(|b| BufferedStart {
+                    nominal_ms: b.nominal_time.timestamp_millis(),
+                    actual_ms: b.actual_time.timestamp_millis(),
+                    overlap: b.overlap,
+                    manual: b.manual,
+                })
+                .collect(),
+            running: r
+                .running
+                .into_iter()
+                .map(|x| Running {
+                    id: Arc::from(x.workflow_id.as_str()),
+                    cancel_requested: x.cancel_requested,
+                    terminate_requested: x.terminate_requested,
+                })
+                .collect(),
+            recent: r
+                .recent_actions
+                .into_iter()
+                .skip(skip)
+                .map(|a| Recent {
+                    scheduled_ms: a.scheduled_at.timestamp_millis(),
+                    started_ms: a.started_at.timestamp_millis(),
+                    id: Arc::from(a.action.workflow_id.as_str()),
+                })
+                .collect::<VecDeque<_>>(),
+            kick_ms: NEVER,
+            extra: Some(Box::new(extra)),
+            dirty: false,
+        };
+        e.shrink_extra();
+        e.refresh_next();
+        if !e.buffer.is_empty() || e.has_backfills() {
+            // Process what waits at the first poll after the restore.
+            e.kick_ms = e.hwm_ms;
+        }
+        e
+    }
+}
+
+impl Scheduler {
+    /// All state as self-contained records (schedules by id, workflows by workflow id).
+    pub fn snapshot(&self) -> SchedulerSnapshot {
+        let mut snap = SchedulerSnapshot::default();
+        for s in &self.slots {
+            match &s.entity {
+                Entity::Schedule(e) => snap.schedules.push(e.record()),
+                Entity::Job(j) => snap.workflows.push(j.record()),
+                Entity::Free => {}
+            }
+        }
+        snap.schedules.sort_by(|a, b| a.id.cmp(&b.id));
+        snap.workflows
+            .sort_by(|a, b| a.workflow_id.cmp(&b.workflow_id));
+        snap
+    }
+
+    /// Rebuilds a scheduler from a snapshot. Never panics: a spec that no longer compiles
+    /// keeps its schedule (describe reports `invalid_spec_error`); a duplicated id keeps the
+    /// first record.
+    pub fn restore(snapshot: SchedulerSnapshot, config: SchedulerConfig) -> Self {
+        let mut s = Scheduler::new(config);
+        for r in snapshot.schedules {
+            if s.ids.contains_key(r.id.as_str()) {
+                continue;
+            }
+            let e = ScheduleEntry::from_record(r);
+            let id = e.id.clone();
+            let runs: Vec<Arc<str>> = e.running.iter().map(|r| r.id.clone()).collect();
+            let slot = s.alloc(Entity::Schedule(Box::new(e)));
+            s.ids.insert(id, slot);
+            for w in runs {
+                s.workflows.insert(w, slot);
+            }
+            s.reschedule(slot);
+        }
+        for r in snapshot.workflows {
+            if s.workflows.contains_key(r.workflow_id.as_str()) {
+                continue;
+            }
+            let j = JobEntry::from_record(r);
+            let id = j.id.clone();
+            let slot = s.alloc(Entity::Job(Box::new(j)));
+            s.workflows.insert(id, slot);
+            s.reschedule(slot);
+        }
+        s.clean_top();
+        s
+    }
+
+    /// The changes since the last call, for incremental persistence: removals first, then
+    /// one upsert per changed entity. Cheap when nothing changed.
+    pub fn take_changes(&mut self) -> Vec<StateChange> {
+        let mut out = std::mem::take(&mut self.removed);
+        let dirty = std::mem::take(&mut self.dirty);
+        for slot in &dirty {
+            match &mut self.slots[*slot as usize].entity {
+                Entity::Schedule(e) if e.dirty => {
+                    e.dirty = false;
+                    out.push(StateChange::UpsertSchedule(e.record()));
+                }
+                Entity::Job(j) if j.dirty => {
+                    j.dirty = false;
+                    out.push(StateChange::UpsertWorkflow(j.record()));
+                }
+                _ => {}
+            }
+        }
+        // Keep the allocation for the next round.
+        self.dirty = dirty;
+        self.dirty.clear();
+        out
+    }
+}

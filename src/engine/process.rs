@@ -1,0 +1,254 @@
+//! One scheduler iteration for a schedule, as Temporal's V1 loop runs it: classify the
+//! scheduled times that came due (catch-up window, pause, limits), buffer them, feed backfills,
+//! then resolve the buffer with the overlap policies and start what may start.
+//!
+//! Invariants kept here:
+//! - every nominal time passed over by [`ScheduleEntry::advance`] lands in exactly one of:
+//!   the buffer, `buffer_dropped`, `missed_catchup`, `dropped_paused`;
+//! - every buffered start leaves the buffer exactly once: started, skipped by overlap,
+//!   dropped (paused/limits, duplicate workflow id, replaced by a later CANCEL/TERMINATE_OTHER
+//!   start), or with the schedule when it is deleted;
+//! - a started run is tracked in `running` and in the scheduler's workflow map until
+//!   `workflow_closed` reports it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::action::{Action, CancelWorkflowAction, StartWorkflowAction, TerminateWorkflowAction};
+use super::buffer::process_buffer;
+use super::heap::NEVER;
+use super::state::{to_dt, BufferedStart, Recent, Running, ScheduleEntry};
+use super::workflow_id::workflow_id;
+
+/// Starts taken from backfills in one chunk (Temporal's BackfillsPerIteration).
+const BACKFILL_CHUNK: usize = 10;
+
+/// What an iteration may touch outside the schedule.
+pub(crate) struct Ctx<'a> {
+    /// Workflow id -> slot of the schedule or job that started it.
+    pub(crate) workflows: &'a mut HashMap<Arc<str>, u32>,
+    /// Actions for the caller.
+    pub(crate) out: &'a mut Vec<Action>,
+    /// Per-schedule buffer limit.
+    pub(crate) max_buffer: usize,
+}
+
+impl ScheduleEntry {
+    /// Buffers a start, or counts it dropped when the buffer is full.
+    pub(crate) fn add_start(&mut self, start: BufferedStart, max_buffer: usize) {
+        if self.buffer.len() >= max_buffer {
+            self.counters.buffer_dropped += 1;
+        } else {
+            self.buffer.push(start);
+        }
+    }
+
+    /// Classifies every scheduled time whose actual time is `<= now_ms`.
+    pub(crate) fn advance(&mut self, now_ms: i64, max_buffer: usize) {
+        while let Some((nominal, actual)) = self.next {
+            if actual > now_ms {
+                break;
+            }
+            self.hwm_ms = nominal;
+            if self.scheduled_blocked() {
+                self.counters.dropped_paused += 1;
+            } else if now_ms.saturating_sub(actual) > self.catchup_ms() {
+                self.counters.missed_catchup += 1;
+            } else {
+                let start = BufferedStart {
+                    nominal_ms: nominal,
+                    actual_ms: actual,
+                    overlap: None,
+                    manual: false,
+                };
+                self.add_start(start, max_buffer);
+            }
+            self.next = self.next_after(nominal);
+        }
+    }
+
+    /// One full iteration at `now_ms`: time range, backfills, buffer.
+    pub(crate) fn process(&mut self, slot: u32, now_ms: i64, ctx: &mut Ctx<'_>) {
+        self.advance(now_ms, ctx.max_buffer);
+        let half = (ctx.max_buffer / 2).max(1);
+        // More than Temporal's 10 per iteration, but scheduled times were buffered first and
+        // the buffer stays under half full, so nothing is starved or dropped.
+        let budget = ctx.max_buffer.max(BACKFILL_CHUNK);
+        let mut taken = 0;
+        loop {
+            let n = if taken < budget {
+                self.take_backfills(BACKFILL_CHUNK.min(budget - taken), half)
+            } else {
+                0
+            };
+            taken += n;
+            let progressed = self.run_buffer(slot, now_ms, ctx);
+            if n == 0 && !progressed {
+                break;
+            }
+        }
+        self.kick_ms = if self.has_backfills() && self.buffer.len() < half {
+            now_ms
+        } else {
+            NEVER
+        };
+        self.shrink_extra();
+    }
+
+    /// Buffers up to `limit` backfill starts while the buffer is under `half`.
+    fn take_backfills(&mut self, limit: usize, half: usize) -> usize {
+        let mut n = 0;
+        while n < limit && self.buffer.len() < half {
+            let Some(extra) = self.extra.as_mut() else {
+                break;
+            };
+            let Some(bf) = extra.backfills.front_mut() else {
+                break;
+            };
+            let Some(spec) = self.compiled.as_deref() else {
+                extra.backfills.clear();
+                break;
+            };
+            // Both ends inclusive: search from 1 ms before the start.
+            let after = bf
+                .progress_ms
+                .unwrap_or_else(|| bf.request.start_at.timestamp_millis() - 1);
+            let next = super::state::from_ms(after).and_then(|a| spec.next_time(a));
+            match next {
+                Some(t) if t.actual <= bf.request.end_at => {
+                    let nominal_ms = t.nominal.timestamp_millis();
+                    bf.progress_ms = Some(nominal_ms);
+                    let start = BufferedStart {
+                        nominal_ms,
+                        actual_ms: t.actual.timestamp_millis(),
+                        overlap: bf.request.overlap,
+                        manual: true,
+                    };
+                    self.add_start(start, usize::MAX);
+                    n += 1;
+                }
+                _ => {
+                    extra.backfills.pop_front();
+                }
+            }
+        }
+        n
+    }
+
+    /// Resolves the buffer with the overlap policies until nothing more can start now.
+    /// Returns whether anything left the buffer.
+    pub(crate) fn run_buffer(&mut self, slot: u32, now_ms: i64, ctx: &mut Ctx<'_>) -> bool {
+        let mut progressed = false;
+        while !self.buffer.is_empty() {
+            let before = self.buffer.len();
+            let d = process_buffer(
+                &mut self.buffer,
+                !self.running.is_empty(),
+                self.schedule.policy.overlap,
+                |s| s.overlap,
+            );
+            self.counters.skipped_overlap += d.overlap_skipped;
+            if d.need_terminate || d.need_cancel {
+                self.request_stop(d.need_terminate, ctx);
+            }
+            for s in d.overlapping {
+                self.start_run(slot, s, now_ms, ctx);
+            }
+            if let Some(s) = d.non_overlapping {
+                self.start_run(slot, s, now_ms, ctx);
+            }
+            if self.buffer.len() == before {
+                break;
+            }
+            progressed = true;
+            // Another pass only matters when the start was dropped and nothing runs.
+            if !self.running.is_empty() {
+                break;
+            }
+        }
+        progressed
+    }
+
+    /// Asks for every running run to be terminated (or cancelled), once per run.
+    fn request_stop(&mut self, terminate: bool, ctx: &mut Ctx<'_>) {
+        for r in &mut self.running {
+            if r.terminate_requested || (!terminate && r.cancel_requested) {
+                continue;
+            }
+            let schedule_id = Some(self.id.to_string());
+            let workflow_id = r.id.to_string();
+            if terminate {
+                r.terminate_requested = true;
+                ctx.out
+                    .push(Action::TerminateWorkflow(TerminateWorkflowAction {
+                        schedule_id,
+                        workflow_id,
+                        reason: "terminated by schedule overlap policy".into(),
+                    }));
+            } else {
+                r.cancel_requested = true;
+                ctx.out.push(Action::CancelWorkflow(CancelWorkflowAction {
+                    schedule_id,
+                    workflow_id,
+                    reason: "cancelled by schedule overlap policy".into(),
+                }));
+            }
+        }
+    }
+
+    /// Starts one run; returns whether it started.
+    fn start_run(&mut self, slot: u32, s: BufferedStart, now_ms: i64, ctx: &mut Ctx<'_>) -> bool {
+        if !s.manual && self.scheduled_blocked() {
+            // Temporal discards a buffered scheduled start when paused or out of actions.
+            self.counters.dropped_paused += 1;
+            return false;
+        }
+        let action = self.schedule.action.start_workflow();
+        let wid = workflow_id(&action.id, s.nominal_ms.div_euclid(1000));
+        if ctx.workflows.contains_key(wid.as_str()) {
+            // Temporal's start fails with "already started" and the start is dropped.
+            self.counters.duplicate_dropped += 1;
+            return false;
+        }
+        let start = StartWorkflowAction {
+            schedule_id: Some(self.id.to_string()),
+            workflow_id: wid,
+            workflow: action.workflow.clone(),
+            args: action.args.clone(),
+            task_queue: action.task_queue.clone(),
+            nominal_time: to_dt(s.nominal_ms),
+            scheduled_at: to_dt(s.actual_ms),
+            manual: s.manual,
+            execution_timeout: action.execution_timeout,
+            run_timeout: action.run_timeout,
+            task_timeout: action.task_timeout,
+            memo: action.memo.clone(),
+            last_completion_result: self
+                .extra
+                .as_ref()
+                .and_then(|e| e.last_completion_result.clone()),
+            last_failure: self.extra.as_ref().and_then(|e| e.last_failure.clone()),
+        };
+        if !s.manual {
+            if let Some(r) = self.schedule.state.remaining_actions.as_mut() {
+                *r = r.saturating_sub(1);
+                self.conflict_token += 1;
+            }
+        }
+        let id: Arc<str> = Arc::from(start.workflow_id.as_str());
+        ctx.workflows.insert(id.clone(), slot);
+        self.running.push(Running {
+            id: id.clone(),
+            cancel_requested: false,
+            terminate_requested: false,
+        });
+        self.push_recent(Recent {
+            scheduled_ms: s.actual_ms,
+            started_ms: now_ms,
+            id,
+        });
+        self.counters.actions += 1;
+        ctx.out.push(Action::StartWorkflow(start));
+        true
+    }
+}

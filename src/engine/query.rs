@@ -1,0 +1,118 @@
+//! Read models of a schedule: `describe` and `list`.
+//!
+//! Next action times are computed from the high-water mark (so due but not yet polled times
+//! still show), capped by remaining actions, without times before the last update, and
+//! without due times that will not run (paused, or older than the catch-up window).
+
+use super::describe::{
+    ScheduleActionExecution, ScheduleActionResult, ScheduleDescription, ScheduleInfo,
+    ScheduleListDescription,
+};
+use super::state::{to_dt, Recent, ScheduleEntry};
+
+/// Next times shown by describe / list.
+const DESCRIBE_NEXT: usize = 10;
+const LIST_NEXT: usize = 5;
+const LIST_RECENT: usize = 5;
+
+fn result_of(r: &Recent) -> ScheduleActionResult {
+    ScheduleActionResult {
+        scheduled_at: to_dt(r.scheduled_ms),
+        started_at: to_dt(r.started_ms),
+        action: ScheduleActionExecution {
+            workflow_id: r.id.to_string(),
+        },
+    }
+}
+
+impl ScheduleEntry {
+    /// The next `n` actual times that will be taken as of `now_ms`.
+    pub(crate) fn next_action_times(
+        &self,
+        now_ms: i64,
+        n: usize,
+    ) -> Vec<chrono::DateTime<chrono::Utc>> {
+        let cap = self
+            .schedule
+            .state
+            .remaining_actions
+            .map_or(n, |r| n.min(usize::try_from(r).unwrap_or(usize::MAX)));
+        let mut out = Vec::new();
+        if cap == 0 || self.compiled.is_none() {
+            return out;
+        }
+        // Actual times before `drop_before` will not run; nominal times this far back cannot
+        // reach it, so the search may start there.
+        let drop_before = if self.schedule.state.paused {
+            now_ms.saturating_add(1)
+        } else {
+            now_ms.saturating_sub(self.catchup_ms())
+        };
+        let floor = drop_before
+            .saturating_sub(self.max_jitter_ms())
+            .saturating_sub(1000);
+        let mut cur = if floor > self.hwm_ms {
+            self.next_after(floor)
+        } else {
+            self.next
+        };
+        while let Some((nominal, actual)) = cur {
+            if out.len() >= cap {
+                break;
+            }
+            if actual >= drop_before {
+                out.push(to_dt(actual));
+            }
+            cur = self.next_after(nominal);
+        }
+        out
+    }
+
+    /// What `describe` reports.
+    pub(crate) fn describe(&self, now_ms: i64) -> ScheduleDescription {
+        let c = &self.counters;
+        ScheduleDescription {
+            id: self.id.to_string(),
+            schedule: self.schedule.clone(),
+            info: ScheduleInfo {
+                num_actions: c.actions,
+                num_actions_missed_catchup_window: c.missed_catchup,
+                num_actions_skipped_overlap: c.skipped_overlap,
+                num_actions_buffer_dropped: c.buffer_dropped,
+                num_actions_dropped_paused: c.dropped_paused,
+                num_actions_duplicate_dropped: c.duplicate_dropped,
+                buffer_size: self.buffer.len(),
+                running_actions: self
+                    .running
+                    .iter()
+                    .map(|r| ScheduleActionExecution {
+                        workflow_id: r.id.to_string(),
+                    })
+                    .collect(),
+                recent_actions: self.recent.iter().map(result_of).collect(),
+                next_action_times: self.next_action_times(now_ms, DESCRIBE_NEXT),
+                created_at: to_dt(self.created_ms),
+                last_updated_at: self.updated_ms.map(to_dt),
+                invalid_spec_error: self
+                    .extra
+                    .as_ref()
+                    .and_then(|x| x.invalid_spec_error.clone()),
+            },
+            conflict_token: self.conflict_token,
+        }
+    }
+
+    /// What `list` reports.
+    pub(crate) fn list_description(&self, now_ms: i64) -> ScheduleListDescription {
+        let skip = self.recent.len().saturating_sub(LIST_RECENT);
+        ScheduleListDescription {
+            id: self.id.to_string(),
+            workflow: self.schedule.action.start_workflow().workflow.clone(),
+            spec: self.schedule.spec.clone(),
+            note: self.schedule.state.note.clone(),
+            paused: self.schedule.state.paused,
+            recent_actions: self.recent.iter().skip(skip).map(result_of).collect(),
+            next_action_times: self.next_action_times(now_ms, LIST_NEXT),
+        }
+    }
+}

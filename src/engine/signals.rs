@@ -1,0 +1,78 @@
+//! What happens to a schedule between iterations: a run closing (completion effects,
+//! pause-on-failure) and a full update. Both only change state; resulting starts come out of
+//! the next `poll`.
+
+use super::action::WorkflowOutcome;
+use super::schedule::Schedule;
+use super::state::ScheduleEntry;
+use crate::spec::CompiledSpec;
+
+impl ScheduleEntry {
+    /// Processes the buffer at the next poll if anything waits in it.
+    pub(crate) fn kick_if_buffered(&mut self, now_ms: i64) {
+        if !self.buffer.is_empty() || self.has_backfills() {
+            self.kick_ms = self.kick_ms.min(now_ms);
+        }
+    }
+
+    /// A tracked run closed: stop tracking it, keep its result or failure for the next start,
+    /// pause on failure if the policy says so, and let waiting starts go.
+    pub(crate) fn run_closed(&mut self, workflow_id: &str, outcome: &WorkflowOutcome, now_ms: i64) {
+        if let Some(i) = self.running.iter().position(|r| &*r.id == workflow_id) {
+            self.running.remove(i);
+        }
+        let failure_note = match outcome {
+            WorkflowOutcome::Completed { result } => {
+                if result.is_some() || self.extra.is_some() {
+                    let x = self.extra_mut();
+                    x.last_completion_result = result.clone();
+                    x.last_failure = None;
+                }
+                None
+            }
+            WorkflowOutcome::Failed { message } => {
+                self.extra_mut().last_failure = Some(message.clone());
+                Some(format!(
+                    "paused due to workflow failure: {workflow_id}: {message}"
+                ))
+            }
+            WorkflowOutcome::TimedOut => {
+                self.extra_mut().last_failure = Some("workflow timed out".to_owned());
+                Some(format!("paused due to workflow timeout: {workflow_id}"))
+            }
+            // Canceled and Terminated neither count as failures nor pause (Temporal's
+            // CanceledTerminatedCountAsFailures = false).
+            _ => None,
+        };
+        if let Some(note) = failure_note {
+            if self.schedule.policy.pause_on_failure && !self.schedule.state.paused {
+                self.schedule.state.paused = true;
+                self.schedule.state.note = Some(note);
+                self.conflict_token += 1;
+            }
+        }
+        self.kick_if_buffered(now_ms);
+        self.shrink_extra();
+    }
+
+    /// Replaces action, spec, policy and state (already validated and compiled).
+    pub(crate) fn apply_update(&mut self, schedule: Schedule, compiled: CompiledSpec, now_ms: i64) {
+        self.schedule = schedule;
+        self.compiled = Some(Box::new(compiled));
+        if let Some(x) = self.extra.as_mut() {
+            x.invalid_spec_error = None;
+        }
+        self.updated_ms = Some(now_ms);
+        self.conflict_token += 1;
+        // Not retroactive: a nominal time more than the jitter before now has its actual time
+        // before the update, so the search may start there (bounded work for dense specs).
+        let floor = now_ms
+            .saturating_sub(self.max_jitter_ms())
+            .saturating_sub(1000);
+        self.hwm_ms = self.hwm_ms.max(floor);
+        self.refresh_next();
+        // Buffered starts resolve their policy with the new one at the next poll.
+        self.kick_if_buffered(now_ms);
+        self.shrink_extra();
+    }
+}

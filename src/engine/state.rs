@@ -1,0 +1,259 @@
+//! Per-schedule state, kept compact: one boxed [`ScheduleEntry`] per schedule, times as Unix
+//! milliseconds, workflow ids as shared `Arc<str>`, rarely used parts in a boxed [`Extra`].
+//!
+//! High-water mark invariant: `hwm_ms` is the last *processed nominal* time (the creation time
+//! before any). Every nominal time `<= hwm_ms` has been classified exactly once (buffered,
+//! missed by the catch-up window, dropped while paused, or discarded as before an update); no
+//! nominal time `> hwm_ms` has. `next` caches `spec.next_time(hwm)` (with times before the last
+//! update dropped), so a jittered action whose actual time is still ahead is never lost and a
+//! missed time is never counted twice.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::schedule::{Schedule, ScheduleBackfill, ScheduleOverlapPolicy};
+use crate::spec::CompiledSpec;
+
+/// Schedules and standalone workflows share one slot space (and the heap).
+#[derive(Debug)]
+pub(crate) enum Entity {
+    /// A free slot.
+    Free,
+    /// A schedule.
+    Schedule(Box<ScheduleEntry>),
+    /// A cron job or one-off start.
+    Job(Box<super::cron_job::JobEntry>),
+}
+
+/// A slot: the entity, its wake time and the generation of its live heap entry.
+#[derive(Debug)]
+pub(crate) struct Slot {
+    /// Live heap key (`NEVER`: none).
+    pub(crate) wake: i64,
+    /// Generation of the live heap entry.
+    pub(crate) generation: u32,
+    /// What lives here.
+    pub(crate) entity: Entity,
+}
+
+/// One start waiting in the overlap buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BufferedStart {
+    /// Nominal time (millis, whole seconds for scheduled starts).
+    pub(crate) nominal_ms: i64,
+    /// Actual (jittered) time (millis).
+    pub(crate) actual_ms: i64,
+    /// Own policy; `None` resolves to the schedule's at processing.
+    pub(crate) overlap: Option<ScheduleOverlapPolicy>,
+    /// Trigger or backfill.
+    pub(crate) manual: bool,
+}
+
+/// A run started by the schedule and not reported closed.
+#[derive(Debug, Clone)]
+pub(crate) struct Running {
+    /// Workflow id (shared with the workflow map and recent actions).
+    pub(crate) id: Arc<str>,
+    /// Cancellation requested by the overlap policy.
+    pub(crate) cancel_requested: bool,
+    /// Termination requested by the overlap policy.
+    pub(crate) terminate_requested: bool,
+}
+
+/// One recent action.
+#[derive(Debug, Clone)]
+pub(crate) struct Recent {
+    /// Actual time it was due (millis).
+    pub(crate) scheduled_ms: i64,
+    /// When it started (millis).
+    pub(crate) started_ms: i64,
+    /// Workflow id.
+    pub(crate) id: Arc<str>,
+}
+
+/// A backfill still being buffered.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingBackfill {
+    /// The request.
+    pub(crate) request: ScheduleBackfill,
+    /// Last nominal time buffered (millis); `None`: none yet.
+    pub(crate) progress_ms: Option<i64>,
+}
+
+/// Counters reported by describe.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Counters {
+    pub(crate) actions: u64,
+    pub(crate) missed_catchup: u64,
+    pub(crate) skipped_overlap: u64,
+    pub(crate) buffer_dropped: u64,
+    pub(crate) dropped_paused: u64,
+    pub(crate) duplicate_dropped: u64,
+}
+
+/// The rarely used parts of a schedule.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Extra {
+    pub(crate) backfills: VecDeque<PendingBackfill>,
+    pub(crate) last_completion_result: Option<serde_json::Value>,
+    pub(crate) last_failure: Option<String>,
+    pub(crate) invalid_spec_error: Option<String>,
+}
+
+/// Everything the engine keeps for one schedule.
+#[derive(Debug)]
+pub(crate) struct ScheduleEntry {
+    pub(crate) id: Arc<str>,
+    /// As created/updated; `policy.catchup_window` holds the effective window.
+    pub(crate) schedule: Schedule,
+    /// `None` when the spec no longer compiles (see `Extra::invalid_spec_error`).
+    pub(crate) compiled: Option<Box<CompiledSpec>>,
+    pub(crate) conflict_token: u64,
+    pub(crate) created_ms: i64,
+    /// Last update (`None`: never updated).
+    pub(crate) updated_ms: Option<i64>,
+    /// High-water mark: last processed nominal time (millis).
+    pub(crate) hwm_ms: i64,
+    /// Cached next scheduled time after the high-water mark: (nominal, actual) millis.
+    pub(crate) next: Option<(i64, i64)>,
+    pub(crate) counters: Counters,
+    pub(crate) buffer: Vec<BufferedStart>,
+    pub(crate) running: Vec<Running>,
+    pub(crate) recent: VecDeque<Recent>,
+    /// Process the buffer/backfills at the next poll at or after this time (`NEVER`: no).
+    pub(crate) kick_ms: i64,
+    pub(crate) extra: Option<Box<Extra>>,
+    /// Changed since the last `take_changes`.
+    pub(crate) dirty: bool,
+}
+
+/// How many recent actions are kept (describe shows 10, list 5).
+pub(crate) const RECENT_KEPT: usize = 10;
+
+impl ScheduleEntry {
+    /// Rarely used parts, created on first use.
+    pub(crate) fn extra_mut(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+
+    /// Drops the extra part when it holds nothing.
+    pub(crate) fn shrink_extra(&mut self) {
+        if let Some(e) = &self.extra {
+            if e.backfills.is_empty()
+                && e.last_completion_result.is_none()
+                && e.last_failure.is_none()
+                && e.invalid_spec_error.is_none()
+            {
+                self.extra = None;
+            }
+        }
+    }
+
+    /// Pending backfills.
+    pub(crate) fn has_backfills(&self) -> bool {
+        self.extra.as_ref().is_some_and(|e| !e.backfills.is_empty())
+    }
+
+    /// Scheduled actions are not taken (paused or out of remaining actions).
+    pub(crate) fn scheduled_blocked(&self) -> bool {
+        self.schedule.state.paused || self.schedule.state.remaining_actions == Some(0)
+    }
+
+    /// The catch-up window in millis.
+    pub(crate) fn catchup_ms(&self) -> i64 {
+        i64::try_from(self.schedule.policy.catchup_window.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// The spec's maximum jitter in millis.
+    pub(crate) fn max_jitter_ms(&self) -> i64 {
+        self.schedule
+            .spec
+            .jitter
+            .map_or(0, |j| i64::try_from(j.as_millis()).unwrap_or(i64::MAX))
+    }
+
+    /// The first scheduled time with nominal strictly after `after_ms` whose actual time is not
+    /// before the last update.
+    pub(crate) fn next_after(&self, after_ms: i64) -> Option<(i64, i64)> {
+        let spec = self.compiled.as_deref()?;
+        let mut after = from_ms(after_ms)?;
+        loop {
+            let t = spec.next_time(after)?;
+            let n = t.nominal.timestamp_millis();
+            let a = t.actual.timestamp_millis();
+            if self.updated_ms.is_some_and(|u| a < u) {
+                after = t.nominal;
+                continue;
+            }
+            return Some((n, a));
+        }
+    }
+
+    /// Recomputes the cached next time from the high-water mark.
+    pub(crate) fn refresh_next(&mut self) {
+        self.next = self.next_after(self.hwm_ms);
+    }
+
+    /// No more scheduled times and nothing pending: the schedule idles toward removal.
+    /// Paused schedules and schedules whose spec no longer compiles never expire.
+    pub(crate) fn is_done(&self) -> bool {
+        !self.schedule.state.paused
+            && self.compiled.is_some()
+            && (self.next.is_none() || self.schedule.state.remaining_actions == Some(0))
+            && self.buffer.is_empty()
+            && !self.has_backfills()
+    }
+
+    /// When a done schedule is removed: retention after its last event.
+    pub(crate) fn expiry_ms(&self, retention_ms: i64) -> i64 {
+        let last_action = self.recent.back().map_or(i64::MIN, |r| r.started_ms);
+        let last = self
+            .created_ms
+            .max(self.updated_ms.unwrap_or(i64::MIN))
+            .max(last_action);
+        last.saturating_add(retention_ms)
+    }
+
+    /// When `poll` next has work for this schedule.
+    pub(crate) fn wake_ms(&self, retention_ms: i64) -> i64 {
+        let mut w = self.kick_ms;
+        if !self.scheduled_blocked() {
+            if let Some((_, a)) = self.next {
+                w = w.min(a);
+            }
+        }
+        if self.is_done() {
+            w = w.min(self.expiry_ms(retention_ms));
+        }
+        w
+    }
+
+    /// Whether the schedule has expired at `now_ms`.
+    pub(crate) fn expired(&self, now_ms: i64, retention_ms: i64) -> bool {
+        self.is_done() && now_ms >= self.expiry_ms(retention_ms)
+    }
+
+    /// Appends a recent action, keeping the last [`RECENT_KEPT`].
+    pub(crate) fn push_recent(&mut self, r: Recent) {
+        if self.recent.len() >= RECENT_KEPT {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(r);
+    }
+}
+
+/// A `DateTime` from Unix millis (`None` out of chrono's range).
+pub(crate) fn from_ms(ms: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(ms)
+}
+
+/// A `DateTime` from Unix millis, saturating at chrono's range.
+pub(crate) fn to_dt(ms: i64) -> DateTime<Utc> {
+    from_ms(ms).unwrap_or(if ms < 0 {
+        DateTime::<Utc>::MIN_UTC
+    } else {
+        DateTime::<Utc>::MAX_UTC
+    })
+}

@@ -1,0 +1,116 @@
+//! Shared helpers of the engine scenario tests.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use schedule_engine::{
+    Action, Schedule, ScheduleAction, ScheduleActionStartWorkflow, ScheduleDescription,
+    ScheduleIntervalSpec, ScheduleOverlapPolicy, SchedulePolicy, ScheduleSpec, Scheduler,
+    StartWorkflowAction,
+};
+
+/// An RFC 3339 instant.
+pub fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .expect("test timestamp")
+        .with_timezone(&Utc)
+}
+
+/// Minutes as a Duration.
+pub fn mins(m: u64) -> Duration {
+    Duration::from_secs(60 * m)
+}
+
+/// A schedule starting workflow `wf` with id prefix `myid` every `every`, offset `offset`.
+pub fn interval(every: Duration, offset: Duration, overlap: ScheduleOverlapPolicy) -> Schedule {
+    Schedule {
+        action: ScheduleAction::StartWorkflow(ScheduleActionStartWorkflow {
+            workflow: "wf".into(),
+            id: "myid".into(),
+            task_queue: "tq".into(),
+            ..Default::default()
+        }),
+        spec: ScheduleSpec {
+            intervals: vec![ScheduleIntervalSpec::with_offset(every, offset)],
+            ..Default::default()
+        },
+        policy: SchedulePolicy {
+            overlap,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+/// The start actions among `actions`.
+pub fn starts(actions: &[Action]) -> Vec<&StartWorkflowAction> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::StartWorkflow(s) => Some(s),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Workflow ids of the start actions.
+pub fn started_ids(actions: &[Action]) -> Vec<String> {
+    starts(actions)
+        .into_iter()
+        .map(|s| s.workflow_id.clone())
+        .collect()
+}
+
+/// Workflow ids of cancel actions.
+pub fn cancel_ids(actions: &[Action]) -> Vec<String> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::CancelWorkflow(c) => Some(c.workflow_id.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Workflow ids of terminate actions.
+pub fn terminate_ids(actions: &[Action]) -> Vec<String> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::TerminateWorkflow(c) => Some(c.workflow_id.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `myid-<time>` ids.
+pub fn ids(times: &[&str]) -> Vec<String> {
+    times.iter().map(|s| format!("myid-{s}")).collect()
+}
+
+/// Describe, expecting success.
+pub fn describe(s: &Scheduler, id: &str, now: DateTime<Utc>) -> ScheduleDescription {
+    s.describe(id, now).expect("describe")
+}
+
+/// (actions, missed catch-up, skipped overlap, buffer dropped, buffer size).
+pub fn counters(d: &ScheduleDescription) -> (u64, u64, u64, u64, usize) {
+    let i = &d.info;
+    (
+        i.num_actions,
+        i.num_actions_missed_catchup_window,
+        i.num_actions_skipped_overlap,
+        i.num_actions_buffer_dropped,
+        i.buffer_size,
+    )
+}
+
+/// Running workflow ids.
+pub fn running(d: &ScheduleDescription) -> Vec<String> {
+    d.info
+        .running_actions
+        .iter()
+        .map(|r| r.workflow_id.clone())
+        .collect()
+}
