@@ -211,6 +211,8 @@ fn terminate_other_terminates_then_starts_after_the_close() {
     // Buffer [00:10, 00:15], nothing running: 00:10 is replaced by 00:15 (the latest runs).
     let a = s.poll(t("2022-06-01T00:16:00Z"));
     assert_eq!(started_ids(&a), ids(&["2022-06-01T00:15:00Z"]));
+    let d = describe(&s, "sched", t("2022-06-01T00:16:00Z"));
+    assert_eq!(d.info.num_actions_replaced_overlap, 1);
     assert_eq!(
         counters(&describe(&s, "sched", t("2022-06-01T00:16:00Z"))),
         (2, 0, 0, 0, 0)
@@ -225,6 +227,13 @@ fn cancel_other_with_nothing_running_starts_only_the_latest() {
     assert_eq!(
         counters(&describe(&s, "sched", t("2022-06-01T00:15:00Z"))),
         (1, 0, 0, 0, 0)
+    );
+    // 00:05 and 00:10 were replaced silently (Temporal counts them nowhere).
+    assert_eq!(
+        describe(&s, "sched", t("2022-06-01T00:15:00Z"))
+            .info
+            .num_actions_replaced_overlap,
+        2
     );
 }
 

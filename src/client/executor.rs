@@ -22,7 +22,8 @@ use super::client::Inner;
 /// Methods are called on the worker's thread, one at a time and never while a lock is held, so
 /// they may call into the [`Client`](crate::Client). They should return quickly (hand the work
 /// to a thread, pool or async runtime): while one runs, nothing else is dispatched. A panic is
-/// caught; a run whose start panicked is recorded as failed.
+/// caught and the worker goes on; a start that panics while it still holds its [`Completion`]
+/// is recorded as a failed run (the completion is dropped by the unwinding).
 ///
 /// For plain Rust closures, [`WorkflowRegistry`](crate::WorkflowRegistry) implements this trait.
 pub trait WorkflowExecutor: Send + 'static {

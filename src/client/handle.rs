@@ -67,7 +67,8 @@ impl ScheduleHandle {
     }
 
     /// Pauses the schedule: no scheduled actions until unpaused (trigger and backfill still
-    /// work). `note` replaces the schedule's note.
+    /// work). `note` replaces the schedule's note (`None`: "Paused via schedule-engine", as
+    /// Temporal's SDKs supply their own default note).
     ///
     /// # Errors
     /// [`ScheduleError::NotFound`].
@@ -77,7 +78,8 @@ impl ScheduleHandle {
     }
 
     /// Unpauses the schedule. Times that passed while it was paused are not taken (use
-    /// [`backfill`](ScheduleHandle::backfill) for those).
+    /// [`backfill`](ScheduleHandle::backfill) for those). `note` replaces the schedule's note
+    /// (`None`: "Unpaused via schedule-engine").
     ///
     /// # Errors
     /// [`ScheduleError::NotFound`].

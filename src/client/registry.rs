@@ -30,7 +30,7 @@ pub type WorkflowError = Box<dyn Error + Send + Sync>;
 type WorkflowFn = dyn Fn(WorkflowContext) -> Result<serde_json::Value, WorkflowError> + Send + Sync;
 
 /// A [`WorkflowExecutor`] mapping workflow type names to Rust closures, each run on a small
-/// pool of threads (4 by default).
+/// pool of threads (4 by default; see [`threads`](WorkflowRegistry::threads)).
 ///
 /// How a run is reported:
 /// - `Ok(value)`: [`WorkflowOutcome::Completed`] with the value serialized to JSON (a value that
@@ -95,10 +95,15 @@ impl WorkflowRegistry {
         self
     }
 
-    /// Runs at most `threads` closures at once (at least 1). Takes effect if called before
-    /// the first run.
+    /// Runs at most `threads` closures at once, on a pool started at the first run.
+    ///
+    /// `0` runs each closure inline, on the worker's thread: no concurrency, but
+    /// [`Worker::settle`](crate::Worker::settle) then also waits for the closures, which makes
+    /// tests and simulations on a [`ManualClock`](crate::ManualClock) fully deterministic. (A
+    /// cancel or terminate can only reach a run that is still going, so inline runs never see
+    /// one.)
     pub fn threads(mut self, threads: usize) -> Self {
-        self.threads = threads.max(1);
+        self.threads = threads;
         self
     }
 
@@ -135,9 +140,7 @@ impl WorkflowExecutor for WorkflowRegistry {
             action,
             slot: slot.clone(),
         };
-        let threads = self.threads;
-        let pool = self.pool.get_or_insert_with(|| Pool::start(threads));
-        pool.run(Box::new(move || {
+        let job = move || {
             run(workflow.as_ref(), ctx, &slot);
             let mut runs = runs.lock();
             if runs
@@ -146,7 +149,14 @@ impl WorkflowExecutor for WorkflowRegistry {
             {
                 runs.remove(&workflow_id);
             }
-        }));
+        };
+        if self.threads == 0 {
+            job();
+            return;
+        }
+        let threads = self.threads;
+        let pool = self.pool.get_or_insert_with(|| Pool::start(threads));
+        pool.run(Box::new(job));
     }
 
     fn cancel_workflow(&mut self, action: CancelWorkflowAction) {

@@ -100,6 +100,14 @@ impl Worker {
     ///
     /// It waits for the executor's calls, not for runs that complete later.
     pub fn settle(&self) {
+        let on_worker_thread = self
+            .thread
+            .as_ref()
+            .is_some_and(|t| t.thread().id() == std::thread::current().id());
+        if on_worker_thread {
+            // Called by the executor: waiting for this very thread would never end.
+            return;
+        }
         let (done, done_rx) = crossbeam_channel::bounded(1);
         if self.settle.send(done).is_ok() {
             // An error means the worker thread is gone: nothing left to wait for.
@@ -167,7 +175,12 @@ fn run<E: WorkflowExecutor>(inner: Arc<Inner>, mut executor: E, signals: Signals
         if stop.load(Ordering::SeqCst) {
             break;
         }
+        // The poll reads the clock again, at or after this.
+        let poll_floor = inner.clock.now();
         let (actions, next_wakeup) = inner.poll();
+        // A wakeup the poll had reached but that yielded nothing would make this loop spin; the
+        // scheduler promises it does not happen, and this makes sure.
+        let stalled = actions.is_empty() && next_wakeup.is_some_and(|t| t <= poll_floor);
         for action in actions {
             dispatch(&mut executor, action, &sink);
         }
@@ -177,9 +190,13 @@ fn run<E: WorkflowExecutor>(inner: Arc<Inner>, mut executor: E, signals: Signals
         for done in settling.drain(..) {
             let _ = done.send(());
         }
-        let timeout = next_wakeup
-            .and_then(|t| inner.clock.real_time_until(t))
-            .map(|d| d.min(MAX_SLEEP));
+        let timeout = if stalled {
+            Some(MAX_SLEEP)
+        } else {
+            next_wakeup
+                .and_then(|t| inner.clock.real_time_until(t))
+                .map(|d| d.min(MAX_SLEEP))
+        };
         match timeout {
             Some(timeout) => crossbeam_channel::select! {
                 recv(reports) -> r => pending.extend(r),

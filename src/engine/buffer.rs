@@ -130,11 +130,11 @@ mod tests {
         assert_eq!(b, vec![(3, P::BufferAll)]);
     }
 
-    /// Temporal's buffer_test.go vectors (tests/data/process_buffer_vectors.json).
+    /// Temporal's buffer_test.go vectors (tests/data/upstream-vectors-extra.json, process_buffer).
     #[test]
     fn upstream_process_buffer_vectors() {
         use serde_json::Value;
-        let text = include_str!("../../tests/data/process_buffer_vectors.json");
+        let text = include_str!("../../tests/data/upstream-vectors-extra.json");
         let root: Value = serde_json::from_str(text).unwrap();
         let vectors = root["process_buffer"].as_array().unwrap();
         assert_eq!(vectors.len(), 14);

@@ -40,8 +40,16 @@ pub struct ScheduleInfo {
     /// "already started"; not a Temporal counter).
     #[serde(default)]
     pub num_actions_duplicate_dropped: u64,
+    /// CANCEL_OTHER / TERMINATE_OTHER starts superseded by a later one while nothing ran, and
+    /// ALLOW_ALL starts not taken because the running runs were being stopped (Temporal drops
+    /// both without counting them; not a Temporal counter).
+    #[serde(default)]
+    pub num_actions_replaced_overlap: u64,
     /// Starts waiting in the buffer.
     pub buffer_size: usize,
+    /// Backfill requests not yet fully taken into the buffer.
+    #[serde(default)]
+    pub pending_backfills: usize,
     /// Runs started by this schedule that have not closed.
     pub running_actions: Vec<ScheduleActionExecution>,
     /// The last 10 actions, oldest first.

@@ -41,6 +41,7 @@ impl ScheduleEntry {
             num_actions_buffer_dropped: c.buffer_dropped,
             num_actions_dropped_paused: c.dropped_paused,
             num_actions_duplicate_dropped: c.duplicate_dropped,
+            num_actions_replaced_overlap: c.replaced_overlap,
             buffer: self
                 .buffer
                 .iter()
@@ -123,6 +124,7 @@ impl ScheduleEntry {
                 buffer_dropped: r.num_actions_buffer_dropped,
                 dropped_paused: r.num_actions_dropped_paused,
                 duplicate_dropped: r.num_actions_duplicate_dropped,
+                replaced_overlap: r.num_actions_replaced_overlap,
             },
             buffer: r
                 .buffer

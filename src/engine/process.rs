@@ -148,6 +148,7 @@ impl ScheduleEntry {
                 |s| s.overlap,
             );
             self.counters.skipped_overlap += d.overlap_skipped;
+            self.counters.replaced_overlap += d.silently_dropped;
             if d.need_terminate || d.need_cancel {
                 self.request_stop(d.need_terminate, ctx);
             }

@@ -81,7 +81,9 @@ impl ScheduleEntry {
                 num_actions_buffer_dropped: c.buffer_dropped,
                 num_actions_dropped_paused: c.dropped_paused,
                 num_actions_duplicate_dropped: c.duplicate_dropped,
+                num_actions_replaced_overlap: c.replaced_overlap,
                 buffer_size: self.buffer.len(),
+                pending_backfills: self.extra.as_ref().map_or(0, |x| x.backfills.len()),
                 running_actions: self
                     .running
                     .iter()

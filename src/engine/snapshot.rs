@@ -42,6 +42,9 @@ pub struct ScheduleRecord {
     /// Starts dropped because their workflow id was still running.
     #[serde(default)]
     pub num_actions_duplicate_dropped: u64,
+    /// CANCEL/TERMINATE_OTHER starts superseded, ALLOW_ALL starts dropped for a stop.
+    #[serde(default)]
+    pub num_actions_replaced_overlap: u64,
     /// Starts waiting in the overlap buffer, in order.
     pub buffer: Vec<BufferedStartRecord>,
     /// Backfills not yet fully buffered, in order.

@@ -91,6 +91,7 @@ pub(crate) struct Counters {
     pub(crate) buffer_dropped: u64,
     pub(crate) dropped_paused: u64,
     pub(crate) duplicate_dropped: u64,
+    pub(crate) replaced_overlap: u64,
 }
 
 /// The rarely used parts of a schedule.

@@ -1,0 +1,196 @@
+//! Snapshot, restore and the change feed.
+
+mod engine_util;
+
+use std::time::Duration;
+
+use engine_util::*;
+use schedule_engine::{
+    ScheduleBackfill, ScheduleIntervalSpec, ScheduleOverlapPolicy as P, Scheduler, SchedulerConfig,
+    SchedulerSnapshot, StartWorkflowOptions, StateChange, WorkflowOutcome,
+};
+
+fn busy_scheduler() -> Scheduler {
+    let mut s = Scheduler::default();
+    s.create_schedule(
+        "a",
+        interval(mins(5), mins(0), P::BufferAll),
+        t("2022-06-01T00:00:00Z"),
+    )
+    .unwrap();
+    let mut b = interval(mins(60), mins(17), P::Skip);
+    if let schedule_engine::ScheduleAction::StartWorkflow(x) = &mut b.action {
+        x.id = "bid".into();
+    }
+    s.create_schedule("b", b, t("2022-06-01T00:00:00Z"))
+        .unwrap();
+    s.start_workflow(
+        StartWorkflowOptions {
+            workflow: "w".into(),
+            id: "delayed".into(),
+            task_queue: "q".into(),
+            start_delay: Some(Duration::from_secs(3600)),
+            ..Default::default()
+        },
+        t("2022-06-01T00:00:00Z"),
+    )
+    .unwrap();
+    s.poll(t("2022-06-01T00:05:00Z"));
+    s.poll(t("2022-06-01T00:10:00Z"));
+    s.poll(t("2022-06-01T00:15:00Z"));
+    s.pause("b", None, t("2022-06-01T00:16:00Z")).unwrap();
+    s.backfill(
+        "a",
+        &[ScheduleBackfill::new(
+            t("2022-05-31T00:00:00Z"),
+            t("2022-05-31T00:10:00Z"),
+        )],
+        t("2022-06-01T00:16:00Z"),
+    )
+    .unwrap();
+    s
+}
+
+/// Drives both schedulers through the same events and compares every action.
+fn same_future(mut x: Scheduler, mut y: Scheduler) {
+    let mut now = t("2022-06-01T00:16:00Z");
+    for step in 0..40 {
+        let ax = x.poll(now);
+        let ay = y.poll(now);
+        assert_eq!(ax, ay, "step {step}");
+        for id in started_ids(&ax) {
+            let outcome = WorkflowOutcome::Completed {
+                result: Some(serde_json::json!(step)),
+            };
+            assert_eq!(
+                x.workflow_closed(&id, outcome.clone(), now),
+                y.workflow_closed(&id, outcome, now)
+            );
+        }
+        assert_eq!(x.next_wakeup(), y.next_wakeup());
+        assert_eq!(x.describe("a", now), y.describe("a", now));
+        assert_eq!(x.describe("b", now), y.describe("b", now));
+        now += chrono::Duration::minutes(7);
+    }
+}
+
+#[test]
+fn restore_of_a_snapshot_behaves_like_the_original() {
+    let s = busy_scheduler();
+    let snap = s.snapshot();
+    // Round trip through JSON, as a store would.
+    let json = serde_json::to_string(&snap).unwrap();
+    let back: SchedulerSnapshot = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, snap);
+    let r = Scheduler::restore(back, SchedulerConfig::default());
+    assert_eq!(r.snapshot(), snap);
+    same_future(s, r);
+}
+
+#[test]
+fn the_change_feed_rebuilds_the_snapshot() {
+    let mut s = Scheduler::default();
+    let mut store = SchedulerSnapshot::default();
+    let apply = |s: &mut Scheduler, store: &mut SchedulerSnapshot| {
+        for c in s.take_changes() {
+            store.apply(c);
+        }
+        assert_eq!(*store, s.snapshot());
+    };
+    s.create_schedule(
+        "a",
+        interval(mins(5), mins(0), P::AllowAll),
+        t("2022-06-01T00:00:00Z"),
+    )
+    .unwrap();
+    s.create_schedule(
+        "b",
+        interval(mins(10), mins(7), P::Skip),
+        t("2022-06-01T00:00:00Z"),
+    )
+    .unwrap();
+    apply(&mut s, &mut store);
+    // Nothing changed: nothing emitted.
+    assert!(s.take_changes().is_empty());
+    let a = s.poll(t("2022-06-01T00:05:00Z"));
+    assert_eq!(a.len(), 1);
+    let changes = s.take_changes();
+    assert_eq!(
+        changes.len(),
+        1,
+        "only the schedule that fired: {changes:?}"
+    );
+    for c in changes {
+        store.apply(c);
+    }
+    assert_eq!(store, s.snapshot());
+    s.delete("b", t("2022-06-01T00:05:30Z")).unwrap();
+    s.create_schedule(
+        "b",
+        interval(mins(5), mins(2), P::Skip),
+        t("2022-06-01T00:05:40Z"),
+    )
+    .unwrap();
+    let changes = s.take_changes();
+    assert!(matches!(&changes[0], StateChange::RemoveSchedule(id) if id == "b"));
+    for c in changes {
+        store.apply(c);
+    }
+    assert_eq!(store, s.snapshot());
+    s.start_workflow(
+        StartWorkflowOptions {
+            workflow: "w".into(),
+            id: "now".into(),
+            task_queue: "q".into(),
+            ..Default::default()
+        },
+        t("2022-06-01T00:06:00Z"),
+    )
+    .unwrap();
+    apply(&mut s, &mut store);
+    s.poll(t("2022-06-01T00:06:00Z"));
+    apply(&mut s, &mut store);
+    s.workflow_closed("now", WorkflowOutcome::Canceled, t("2022-06-01T00:07:00Z"))
+        .unwrap();
+    apply(&mut s, &mut store);
+    assert!(store.workflows.is_empty());
+    s.workflow_closed(
+        "myid-2022-06-01T00:05:00Z",
+        WorkflowOutcome::Completed { result: None },
+        t("2022-06-01T00:08:00Z"),
+    )
+    .unwrap();
+    s.pause("a", None, t("2022-06-01T00:09:00Z")).unwrap();
+    apply(&mut s, &mut store);
+}
+
+#[test]
+fn a_spec_that_no_longer_compiles_keeps_its_schedule() {
+    let s = busy_scheduler();
+    let mut snap = s.snapshot();
+    snap.schedules[0].schedule.spec.intervals = vec![ScheduleIntervalSpec::new(Duration::ZERO)];
+    let mut r = Scheduler::restore(snap, SchedulerConfig::default());
+    let d = describe(&r, "a", t("2022-06-01T00:16:00Z"));
+    assert!(d.info.invalid_spec_error.is_some());
+    assert!(d.info.next_action_times.is_empty());
+    // Its buffered starts and running runs are kept.
+    assert_eq!(d.info.running_actions.len(), 1);
+    assert_eq!(d.info.buffer_size, 2);
+    // It takes no scheduled action, is never removed, and a fixing update brings it back.
+    r.poll(t("2022-07-01T00:00:00Z"));
+    assert!(r.describe("a", t("2022-07-01T00:00:00Z")).is_ok());
+    r.update(
+        "a",
+        |input| {
+            let mut sch = input.description.schedule;
+            sch.spec.intervals = vec![ScheduleIntervalSpec::new(mins(5))];
+            Some(schedule_engine::ScheduleUpdate { schedule: sch })
+        },
+        t("2022-07-01T00:00:00Z"),
+    )
+    .unwrap();
+    let d = describe(&r, "a", t("2022-07-01T00:00:00Z"));
+    assert_eq!(d.info.invalid_spec_error, None);
+    // Not before the update: 00:00 itself is taken.
+    assert_eq!(d.info.next_action_times[0], t("2022-07-01T00:00:00Z"));
+}
