@@ -320,6 +320,18 @@ impl Inner {
     }
 }
 
+impl Drop for Inner {
+    /// The last client, handle, worker and completion are gone: write what is still deferred
+    /// (outcomes reported after the last poll).
+    fn drop(&mut self) {
+        if let Some(persistence) = &self.persistence {
+            let now = self.clock.now();
+            let failure = persistence.flush(self.scheduler.get_mut(), now);
+            persistence.report(failure);
+        }
+    }
+}
+
 /// Whether a wakeup at `after` comes before one at `before` (`None` = never).
 fn is_sooner(after: Option<DateTime<Utc>>, before: Option<DateTime<Utc>>) -> bool {
     match (after, before) {

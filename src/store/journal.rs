@@ -33,6 +33,9 @@ use super::{RecordKind, Store, StoreChange, StoreError, StoreErrorKind, StoredRe
 /// How soon a poll whose batch failed is retried.
 pub(crate) const STORE_RETRY: Duration = Duration::from_secs(1);
 
+/// How long changes that record no action may wait to share a batch with the next ones.
+pub(crate) const MAX_DEFER: Duration = Duration::from_secs(1);
+
 /// The user's `on_store_error` callback.
 pub(crate) type StoreErrorHook = Arc<dyn Fn(&StoreError) + Send + Sync>;
 
@@ -41,6 +44,20 @@ pub(crate) trait Durable: Sized {
     /// Actions this call produced; recorded as pending in the call's batch.
     fn actions(&self) -> &[Action] {
         &[]
+    }
+
+    /// Whether the call's changes may wait (at most [`MAX_DEFER`]) for the next batch: true for
+    /// changes that record no action and that no caller waits on (reported outcomes, a poll
+    /// with nothing due). A run that fires every second then costs one record write per fire
+    /// instead of two (its start and its close share a batch). A crash in between only delivers
+    /// the closed runs again.
+    fn may_defer(&self) -> bool {
+        false
+    }
+
+    /// The result when its changes wait; `flush_at` is when they must be written.
+    fn deferred(self, _flush_at: DateTime<Utc>) -> Self {
+        self
     }
 
     /// The result when everything is durable; `held` are actions now safe to release.
@@ -58,6 +75,10 @@ pub(crate) trait Durable: Sized {
 }
 
 impl Durable for () {
+    fn may_defer(&self) -> bool {
+        true
+    }
+
     fn not_durable(self, _: &StoreError, _: &mut Vec<Action>, _: DateTime<Utc>) -> Self {}
 }
 
@@ -73,6 +94,15 @@ impl<T> Durable for Result<T, ScheduleError> {
 impl Durable for (Vec<Action>, Option<DateTime<Utc>>) {
     fn actions(&self) -> &[Action] {
         &self.0
+    }
+
+    fn may_defer(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn deferred(self, flush_at: DateTime<Utc>) -> Self {
+        let (actions, wakeup) = self;
+        (actions, Some(wakeup.map_or(flush_at, |w| w.min(flush_at))))
     }
 
     fn durable(self, held: &mut Vec<Action>) -> Self {
@@ -106,6 +136,8 @@ struct Journal {
     dirty: HashMap<(RecordKind, String), Option<String>>,
     held: Vec<Action>,
     pending: PendingIndex,
+    /// Since when changes have been left in the scheduler for a later batch.
+    deferred_since: Option<DateTime<Utc>>,
 }
 
 impl Persistence {
@@ -152,6 +184,7 @@ impl Persistence {
             dirty: HashMap::new(),
             held: Vec::new(),
             pending: PendingIndex::default(),
+            deferred_since: None,
         };
         for action in &actions {
             journal.pending.insert(action);
@@ -192,6 +225,14 @@ impl Persistence {
     ) -> (R, Option<StoreError>) {
         let mut journal = self.journal.lock();
         let journal = &mut *journal;
+        if result.may_defer() && journal.held.is_empty() && journal.dirty.is_empty() {
+            let since = *journal.deferred_since.get_or_insert(now);
+            let flush_at = since + chrono::Duration::from_std(MAX_DEFER).unwrap_or_default();
+            if now < flush_at {
+                return (result.deferred(flush_at), None);
+            }
+        }
+        journal.deferred_since = None;
         let outcome = journal
             .absorb(scheduler.take_changes())
             .and_then(|()| journal.add_pending(result.actions()))
@@ -204,6 +245,17 @@ impl Persistence {
                 (result, Some(e))
             }
         }
+    }
+
+    /// Writes everything not yet durable (deferred changes included), as when the client goes
+    /// away.
+    pub(crate) fn flush(
+        &self,
+        scheduler: &mut Scheduler,
+        now: DateTime<Utc>,
+    ) -> Option<StoreError> {
+        let (_, failure) = self.commit(scheduler, now, Ok::<(), ScheduleError>(()));
+        failure
     }
 
     /// Tells the user about a failed batch: their hook, or standard error on the first failure
