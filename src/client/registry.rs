@@ -354,3 +354,74 @@ impl Drop for Pool {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A context around a real action, polled from a scheduler.
+    fn ctx(args: Vec<serde_json::Value>) -> WorkflowContext {
+        let mut scheduler = crate::Scheduler::new(crate::SchedulerConfig::default());
+        let now = DateTime::<Utc>::UNIX_EPOCH;
+        let options = crate::StartWorkflowOptions {
+            workflow: "wf".into(),
+            id: "id".into(),
+            task_queue: "q".into(),
+            args,
+            ..Default::default()
+        };
+        scheduler.start_workflow(options, now).unwrap();
+        let Some(crate::Action::StartWorkflow(action)) = scheduler.poll(now).into_iter().next()
+        else {
+            panic!("a start at once")
+        };
+        WorkflowContext {
+            action,
+            slot: Arc::new(RunSlot {
+                completion: Mutex::new(None),
+                cancel_requested: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    #[test]
+    fn arg_deserializes_or_explains() {
+        let c = ctx(vec![serde_json::json!(7), serde_json::json!("x")]);
+        assert_eq!(c.arg::<u8>(0).unwrap(), 7);
+        assert_eq!(c.arg::<String>(1).unwrap(), "x");
+        assert_eq!(
+            c.arg::<u8>(2).unwrap_err().to_string(),
+            "missing argument 2"
+        );
+        assert!(c
+            .arg::<u8>(1)
+            .unwrap_err()
+            .to_string()
+            .starts_with("argument 1: "));
+    }
+
+    #[test]
+    fn panic_messages_of_both_payload_kinds() {
+        let s = catch_unwind(|| panic!("static")).unwrap_err();
+        assert_eq!(panic_message(s.as_ref()), "static");
+        let n = 3;
+        let f = catch_unwind(|| panic!("formatted {n}")).unwrap_err();
+        assert_eq!(panic_message(f.as_ref()), "formatted 3");
+        let other = catch_unwind(|| std::panic::panic_any(5u8)).unwrap_err();
+        assert_eq!(panic_message(other.as_ref()), "(non-string panic payload)");
+    }
+
+    #[test]
+    fn closures_results_become_outcomes() {
+        let registry = WorkflowRegistry::new()
+            .register("ok", |c: WorkflowContext| Ok(c.args().len()))
+            .register("err", |_| -> Result<(), _> { Err("nope".into()) });
+        let ok = registry.workflows["ok"].clone();
+        assert_eq!(
+            ok(ctx(vec![serde_json::json!(1)])).unwrap(),
+            serde_json::json!(1)
+        );
+        let err = registry.workflows["err"].clone();
+        assert_eq!(err(ctx(vec![])).unwrap_err().to_string(), "nope");
+    }
+}
