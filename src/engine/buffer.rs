@@ -38,8 +38,8 @@ pub(crate) struct BufferDecision<T> {
 
 /// Processes `buffer` in place: what stays buffered remains in it, in order.
 /// `policy(start)` is the start's own policy, `default` the schedule's.
-pub(crate) fn process_buffer<T: Copy>(
-    buffer: &mut Vec<T>,
+pub(crate) fn process_buffer<T: Copy, B: smallvec::Array<Item = T>>(
+    buffer: &mut SmallVec<B>,
     is_running: bool,
     default: ScheduleOverlapPolicy,
     policy: impl Fn(&T) -> Option<ScheduleOverlapPolicy>,
@@ -108,9 +108,9 @@ mod tests {
     type Start = (u32, P);
 
     fn run(starts: &[Start], running: bool) -> (BufferDecision<Start>, Vec<Start>) {
-        let mut b = starts.to_vec();
-        let d = process_buffer(&mut b, running, P::Skip, |s| Some(s.1));
-        (d, b)
+        let mut b: SmallVec<[Start; 1]> = starts.iter().copied().collect();
+        let d = process_buffer(&mut b, running, P::Skip, |s: &Start| Some(s.1));
+        (d, b.to_vec())
     }
 
     #[test]
@@ -157,7 +157,7 @@ mod tests {
         };
         for v in vectors {
             let name = v["name"].as_str().unwrap();
-            let mut buffer: Vec<(u64, Option<P>)> = v["buffer"]
+            let mut buffer: SmallVec<[(u64, Option<P>); 1]> = v["buffer"]
                 .as_array()
                 .unwrap()
                 .iter()
@@ -173,7 +173,7 @@ mod tests {
                 .and_then(policy)
                 .unwrap_or(P::Skip);
             let running = v["is_running"].as_bool().unwrap();
-            let d = process_buffer(&mut buffer, running, default, |s| s.1);
+            let d = process_buffer(&mut buffer, running, default, |s: &(u64, Option<P>)| s.1);
             let e = &v["expect"];
             let got: Vec<u64> = d.overlapping.iter().map(|s| s.0).collect();
             assert_eq!(got, ids(&e["overlapping_starts"]), "{name}: overlapping");

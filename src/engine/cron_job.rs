@@ -23,7 +23,7 @@ pub(crate) struct JobEntry {
     /// As given (cron string and delay kept for the record).
     pub(crate) options: StartWorkflowOptions,
     /// The compiled cron string (cron jobs only).
-    pub(crate) compiled: Option<Box<CompiledSpec>>,
+    pub(crate) compiled: Option<CompiledSpec>,
     /// Next start (nominal, actual) millis; `None` while running.
     pub(crate) next: Option<(i64, i64)>,
     /// Nominal time of the running or last run.
@@ -74,7 +74,7 @@ impl JobEntry {
                     .ok_or_else(|| {
                         invalid(format!("cron schedule {cron:?} has no future times"))
                     })?;
-                compiled = Some(Box::new(spec));
+                compiled = Some(spec);
                 (t.nominal.timestamp_millis(), t.actual.timestamp_millis())
             }
             (None, Some(delay)) => {
@@ -151,7 +151,7 @@ impl JobEntry {
             WorkflowOutcome::TimedOut => self.last_failure = Some("workflow timed out".into()),
             _ => return false,
         }
-        let Some(spec) = self.compiled.as_deref() else {
+        let Some(spec) = self.compiled.as_ref() else {
             return false;
         };
         // Slots that passed while the run ran are skipped: search from just before now.
@@ -194,13 +194,12 @@ impl JobEntry {
         let compiled = r
             .cron_schedule
             .as_deref()
-            .and_then(|c| compile_cron(c).ok())
-            .map(Box::new);
+            .and_then(|c| compile_cron(c).ok());
         let next = r.next_start.map(|n| {
             let n_ms = n.timestamp_millis();
             // The actual time of a cron start is recomputed (jitter is a pure function).
             let actual = compiled
-                .as_deref()
+                .as_ref()
                 .and_then(|s| from_ms(n_ms - 1000).and_then(|a| s.next_time(a)))
                 .filter(|t| t.nominal == n)
                 .map_or(n_ms, |t| t.actual.timestamp_millis());

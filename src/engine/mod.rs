@@ -7,15 +7,18 @@ mod config;
 mod cron_job;
 mod describe;
 mod error;
+mod hash;
 mod heap;
 mod persist;
 mod process;
 mod query;
+mod recent;
 mod schedule;
 mod scheduler;
 mod signals;
 mod snapshot;
 mod state;
+mod stored;
 mod workflow_id;
 
 pub use action::{

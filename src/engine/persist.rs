@@ -6,13 +6,13 @@
 //! holds exactly `snapshot()`. Restore recompiles every spec; a spec that no longer compiles
 //! keeps its schedule, reports the error in describe and takes no scheduled action.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::config::SchedulerConfig;
 use super::cron_job::JobEntry;
-use super::describe::{ScheduleActionExecution, ScheduleActionResult};
+use super::describe::ScheduleActionResult;
 use super::heap::NEVER;
+use super::recent::RECENT_KEPT;
 use super::scheduler::Scheduler;
 use super::snapshot::{
     BackfillRecord, BufferedStartRecord, RunningRecord, ScheduleRecord, SchedulerSnapshot,
@@ -20,7 +20,6 @@ use super::snapshot::{
 };
 use super::state::{
     to_dt, BufferedStart, Counters, Entity, Extra, PendingBackfill, Recent, Running, ScheduleEntry,
-    RECENT_KEPT,
 };
 
 impl ScheduleEntry {
@@ -30,7 +29,7 @@ impl ScheduleEntry {
         let extra = self.extra.as_deref();
         ScheduleRecord {
             id: self.id.to_string(),
-            schedule: self.schedule.clone(),
+            schedule: self.schedule.to_schedule(),
             conflict_token: self.conflict_token,
             created_at: to_dt(self.created_ms),
             last_updated_at: self.updated_ms.map(to_dt),
@@ -72,17 +71,7 @@ impl ScheduleEntry {
                     terminate_requested: r.terminate_requested,
                 })
                 .collect(),
-            recent_actions: self
-                .recent
-                .iter()
-                .map(|r| ScheduleActionResult {
-                    scheduled_at: to_dt(r.scheduled_ms),
-                    started_at: to_dt(r.started_ms),
-                    action: ScheduleActionExecution {
-                        workflow_id: r.id.to_string(),
-                    },
-                })
-                .collect(),
+            recent_actions: self.recent.iter().map(|r| self.result_of(r)).collect(),
             last_completion_result: extra.and_then(|x| x.last_completion_result.clone()),
             last_failure: extra.and_then(|x| x.last_failure.clone()),
         }
@@ -91,7 +80,7 @@ impl ScheduleEntry {
     /// Rebuilds a schedule from its record; the spec is recompiled (seed = schedule id).
     pub(crate) fn from_record(r: ScheduleRecord) -> Self {
         let (compiled, invalid_spec_error) = match r.schedule.spec.compile_with_jitter_seed(&r.id) {
-            Ok(c) => (Some(Box::new(c)), None),
+            Ok(c) => (Some(c), None),
             Err(err) => (None, Some(err.to_string())),
         };
         let extra = Extra {
@@ -106,11 +95,12 @@ impl ScheduleEntry {
             last_completion_result: r.last_completion_result,
             last_failure: r.last_failure,
             invalid_spec_error,
+            old_prefixes: Vec::new(),
         };
         let skip = r.recent_actions.len().saturating_sub(RECENT_KEPT);
         let mut e = ScheduleEntry {
             id: Arc::from(r.id.as_str()),
-            schedule: r.schedule,
+            schedule: r.schedule.into(),
             compiled,
             conflict_token: r.conflict_token,
             created_ms: r.created_at.timestamp_millis(),
@@ -145,20 +135,14 @@ impl ScheduleEntry {
                     terminate_requested: x.terminate_requested,
                 })
                 .collect(),
-            recent: r
-                .recent_actions
-                .into_iter()
-                .skip(skip)
-                .map(|a| Recent {
-                    scheduled_ms: a.scheduled_at.timestamp_millis(),
-                    started_ms: a.started_at.timestamp_millis(),
-                    id: Arc::from(a.action.workflow_id.as_str()),
-                })
-                .collect::<VecDeque<_>>(),
+            recent: Default::default(),
             kick_ms: NEVER,
             extra: Some(Box::new(extra)),
             dirty: false,
         };
+        for a in r.recent_actions.into_iter().skip(skip) {
+            e.restore_recent(&a);
+        }
         e.shrink_extra();
         e.refresh_next();
         if !e.buffer.is_empty() || e.has_backfills() {
@@ -166,6 +150,44 @@ impl ScheduleEntry {
             e.kick_ms = e.hwm_ms;
         }
         e
+    }
+}
+
+impl ScheduleEntry {
+    /// Re-adds a recent action from its record. Its workflow id must be
+    /// `<prefix>-<RFC 3339 whole seconds>` (as the engine writes it); anything else is dropped.
+    fn restore_recent(&mut self, a: &ScheduleActionResult) {
+        let id = a.action.workflow_id.as_str();
+        let Some(split) = id.len().checked_sub(21) else {
+            return;
+        };
+        let (Some(prefix), Some(suffix)) = (id.get(..split), id.get(split + 1..)) else {
+            return;
+        };
+        let Ok(nominal) = chrono::DateTime::parse_from_rfc3339(suffix) else {
+            return;
+        };
+        let nominal_s = nominal.timestamp();
+        let jitter = a.scheduled_at.timestamp_millis() - nominal_s * 1000;
+        let p = if prefix == self.schedule.action_id() {
+            0
+        } else {
+            let x = self.extra_mut();
+            let i = match x.old_prefixes.iter().position(|p| &**p == prefix) {
+                Some(i) => i,
+                None => {
+                    x.old_prefixes.push(prefix.into());
+                    x.old_prefixes.len() - 1
+                }
+            };
+            u8::try_from(i + 1).unwrap_or(u8::MAX)
+        };
+        self.push_recent(Recent {
+            nominal_s,
+            started_ms: a.started_at.timestamp_millis(),
+            jitter_ms: u32::try_from(jitter).unwrap_or(0),
+            prefix: p,
+        });
     }
 }
 

@@ -11,11 +11,12 @@
 //! - a started run is tracked in `running` and in the scheduler's workflow map until
 //!   `workflow_closed` reports it.
 
-use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use super::action::{Action, CancelWorkflowAction, StartWorkflowAction, TerminateWorkflowAction};
 use super::buffer::process_buffer;
+use super::hash::IdMap;
 use super::heap::NEVER;
 use super::state::{to_dt, BufferedStart, Recent, Running, ScheduleEntry};
 use super::workflow_id::workflow_id;
@@ -26,7 +27,7 @@ const BACKFILL_CHUNK: usize = 10;
 /// What an iteration may touch outside the schedule.
 pub(crate) struct Ctx<'a> {
     /// Workflow id -> slot of the schedule or job that started it.
-    pub(crate) workflows: &'a mut HashMap<Arc<str>, u32>,
+    pub(crate) workflows: &'a mut IdMap<Arc<str>, u32>,
     /// Actions for the caller.
     pub(crate) out: &'a mut Vec<Action>,
     /// Per-schedule buffer limit.
@@ -105,7 +106,7 @@ impl ScheduleEntry {
             let Some(bf) = extra.backfills.front_mut() else {
                 break;
             };
-            let Some(spec) = self.compiled.as_deref() else {
+            let Some(spec) = self.compiled.as_ref() else {
                 extra.backfills.clear();
                 break;
             };
@@ -204,26 +205,34 @@ impl ScheduleEntry {
             self.counters.dropped_paused += 1;
             return false;
         }
-        let action = self.schedule.action.start_workflow();
-        let wid = workflow_id(&action.id, s.nominal_ms.div_euclid(1000));
-        if ctx.workflows.contains_key(wid.as_str()) {
-            // Temporal's start fails with "already started" and the start is dropped.
-            self.counters.duplicate_dropped += 1;
-            return false;
-        }
+        let sch = &self.schedule;
+        let wid = workflow_id(sch.action_id(), s.nominal_ms.div_euclid(1000));
+        let id: Arc<str> = Arc::from(wid.as_str());
+        let id = match ctx.workflows.entry(id) {
+            Entry::Occupied(_) => {
+                // Temporal's start fails with "already started" and the start is dropped.
+                self.counters.duplicate_dropped += 1;
+                return false;
+            }
+            Entry::Vacant(v) => {
+                let id = v.key().clone();
+                v.insert(slot);
+                id
+            }
+        };
         let start = StartWorkflowAction {
             schedule_id: Some(self.id.to_string()),
             workflow_id: wid,
-            workflow: action.workflow.clone(),
-            args: action.args.clone(),
-            task_queue: action.task_queue.clone(),
+            workflow: sch.workflow().to_owned(),
+            args: sch.args().to_vec(),
+            task_queue: sch.task_queue().to_owned(),
             nominal_time: to_dt(s.nominal_ms),
             scheduled_at: to_dt(s.actual_ms),
             manual: s.manual,
-            execution_timeout: action.execution_timeout,
-            run_timeout: action.run_timeout,
-            task_timeout: action.task_timeout,
-            memo: action.memo.clone(),
+            execution_timeout: sch.timeouts()[0],
+            run_timeout: sch.timeouts()[1],
+            task_timeout: sch.timeouts()[2],
+            memo: sch.memo(),
             last_completion_result: self
                 .extra
                 .as_ref()
@@ -236,17 +245,17 @@ impl ScheduleEntry {
                 self.conflict_token += 1;
             }
         }
-        let id: Arc<str> = Arc::from(start.workflow_id.as_str());
-        ctx.workflows.insert(id.clone(), slot);
         self.running.push(Running {
-            id: id.clone(),
+            id,
             cancel_requested: false,
             terminate_requested: false,
         });
         self.push_recent(Recent {
-            scheduled_ms: s.actual_ms,
+            nominal_s: s.nominal_ms.div_euclid(1000),
             started_ms: now_ms,
-            id,
+            jitter_ms: u32::try_from(s.actual_ms - s.nominal_ms.div_euclid(1000) * 1000)
+                .unwrap_or(0),
+            prefix: 0,
         });
         self.counters.actions += 1;
         ctx.out.push(Action::StartWorkflow(start));

@@ -15,17 +15,18 @@ const DESCRIBE_NEXT: usize = 10;
 const LIST_NEXT: usize = 5;
 const LIST_RECENT: usize = 5;
 
-fn result_of(r: &Recent) -> ScheduleActionResult {
-    ScheduleActionResult {
-        scheduled_at: to_dt(r.scheduled_ms),
-        started_at: to_dt(r.started_ms),
-        action: ScheduleActionExecution {
-            workflow_id: r.id.to_string(),
-        },
-    }
-}
-
 impl ScheduleEntry {
+    /// A recent action as describe shows it.
+    pub(crate) fn result_of(&self, r: &Recent) -> ScheduleActionResult {
+        ScheduleActionResult {
+            scheduled_at: to_dt(r.scheduled_ms()),
+            started_at: to_dt(r.started_ms),
+            action: ScheduleActionExecution {
+                workflow_id: self.recent_id(r),
+            },
+        }
+    }
+
     /// The next `n` actual times that will be taken as of `now_ms`.
     pub(crate) fn next_action_times(
         &self,
@@ -73,7 +74,7 @@ impl ScheduleEntry {
         let c = &self.counters;
         ScheduleDescription {
             id: self.id.to_string(),
-            schedule: self.schedule.clone(),
+            schedule: self.schedule.to_schedule(),
             info: ScheduleInfo {
                 num_actions: c.actions,
                 num_actions_missed_catchup_window: c.missed_catchup,
@@ -91,7 +92,7 @@ impl ScheduleEntry {
                         workflow_id: r.id.to_string(),
                     })
                     .collect(),
-                recent_actions: self.recent.iter().map(result_of).collect(),
+                recent_actions: self.recent.iter().map(|r| self.result_of(r)).collect(),
                 next_action_times: self.next_action_times(now_ms, DESCRIBE_NEXT),
                 created_at: to_dt(self.created_ms),
                 last_updated_at: self.updated_ms.map(to_dt),
@@ -109,11 +110,16 @@ impl ScheduleEntry {
         let skip = self.recent.len().saturating_sub(LIST_RECENT);
         ScheduleListDescription {
             id: self.id.to_string(),
-            workflow: self.schedule.action.start_workflow().workflow.clone(),
-            spec: self.schedule.spec.clone(),
+            workflow: self.schedule.workflow().to_owned(),
+            spec: self.schedule.spec(),
             note: self.schedule.state.note.clone(),
             paused: self.schedule.state.paused,
-            recent_actions: self.recent.iter().skip(skip).map(result_of).collect(),
+            recent_actions: self
+                .recent
+                .iter()
+                .skip(skip)
+                .map(|r| self.result_of(r))
+                .collect(),
             next_action_times: self.next_action_times(now_ms, LIST_NEXT),
         }
     }

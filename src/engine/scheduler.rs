@@ -11,7 +11,6 @@
 //! - After every `&mut self` method, the heap's top entry is live (see `heap`), so
 //!   `next_wakeup` is exact.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -21,6 +20,7 @@ use super::config::SchedulerConfig;
 use super::cron_job::JobEntry;
 use super::describe::{ScheduleDescription, ScheduleListDescription};
 use super::error::ScheduleError;
+use super::hash::IdMap;
 use super::heap::{WakeHeap, NEVER};
 use super::process::Ctx;
 use super::schedule::{
@@ -49,8 +49,8 @@ pub struct Scheduler {
     pub(crate) slots: Vec<Slot>,
     free: Vec<u32>,
     pub(crate) live: usize,
-    pub(crate) ids: HashMap<Arc<str>, u32>,
-    pub(crate) workflows: HashMap<Arc<str>, u32>,
+    pub(crate) ids: IdMap<Arc<str>, u32>,
+    pub(crate) workflows: IdMap<Arc<str>, u32>,
     pub(crate) heap: WakeHeap,
     last_now_ms: i64,
     pub(crate) dirty: Vec<u32>,
@@ -132,8 +132,8 @@ impl Scheduler {
             slots: Vec::new(),
             free: Vec::new(),
             live: 0,
-            ids: HashMap::new(),
-            workflows: HashMap::new(),
+            ids: IdMap::default(),
+            workflows: IdMap::default(),
             heap: WakeHeap::default(),
             last_now_ms: i64::MIN,
             dirty: Vec::new(),
@@ -180,16 +180,16 @@ impl Scheduler {
         let id: Arc<str> = Arc::from(id);
         let mut e = Box::new(ScheduleEntry {
             id: id.clone(),
-            schedule,
-            compiled: Some(Box::new(compiled)),
+            schedule: schedule.into(),
+            compiled: Some(compiled),
             conflict_token: 1,
             created_ms: now_ms,
             updated_ms: None,
             hwm_ms: now_ms,
             next: None,
             counters: Counters::default(),
-            buffer: Vec::new(),
-            running: Vec::new(),
+            buffer: Default::default(),
+            running: Default::default(),
             recent: Default::default(),
             kick_ms: NEVER,
             extra: None,
@@ -225,6 +225,11 @@ impl Scheduler {
                 continue;
             }
             self.slots[slot as usize].wake = NEVER;
+            if out.capacity() == 0 {
+                // Most polls yield one action; the default first capacity (4 actions) would be
+                // an allocation large enough to take malloc's slow path on every fire.
+                out.reserve_exact(1);
+            }
             self.process_slot(slot, now_ms, &mut out);
             let w = self.wake_of(slot);
             if w <= now_ms {
@@ -256,7 +261,8 @@ impl Scheduler {
         now: DateTime<Utc>,
     ) -> Result<(), ScheduleError> {
         let now_ms = self.clamp(now);
-        let Some(&slot) = self.workflows.get(workflow_id) else {
+        // One hash for the common case: the run's entry goes; a job keeps its id (put back).
+        let Some((key, slot)) = self.workflows.remove_entry(workflow_id) else {
             return Err(not_found(workflow_id));
         };
         let max_buffer = self.config.max_buffer_size;
@@ -264,13 +270,17 @@ impl Scheduler {
             Entity::Schedule(e) => {
                 e.advance(now_ms, max_buffer);
                 e.run_closed(workflow_id, &outcome, now_ms);
-                self.workflows.remove(workflow_id);
             }
             Entity::Job(j) => {
-                if !j.running {
+                let running = j.running;
+                let goes_on = running && j.closed(&outcome, now_ms);
+                if !running || goes_on {
+                    self.workflows.insert(key, slot);
+                }
+                if !running {
                     return Err(not_found(workflow_id));
                 }
-                if !j.closed(&outcome, now_ms) {
+                if !goes_on {
                     self.remove(slot);
                     self.clean_top();
                     return Ok(());

@@ -57,8 +57,11 @@ impl ScheduleEntry {
 
     /// Replaces action, spec, policy and state (already validated and compiled).
     pub(crate) fn apply_update(&mut self, schedule: Schedule, compiled: CompiledSpec, now_ms: i64) {
-        self.schedule = schedule;
-        self.compiled = Some(Box::new(compiled));
+        if schedule.action.start_workflow().id != self.schedule.action_id() {
+            self.retire_prefix();
+        }
+        self.schedule = schedule.into();
+        self.compiled = Some(compiled);
         if let Some(x) = self.extra.as_mut() {
             x.invalid_spec_error = None;
         }

@@ -12,8 +12,11 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use smallvec::SmallVec;
 
-use super::schedule::{Schedule, ScheduleBackfill, ScheduleOverlapPolicy};
+use super::recent::RecentRing;
+use super::schedule::{ScheduleBackfill, ScheduleOverlapPolicy};
+use super::stored::StoredSchedule;
 use crate::spec::CompiledSpec;
 
 /// Schedules and standalone workflows share one slot space (and the heap).
@@ -62,15 +65,26 @@ pub(crate) struct Running {
     pub(crate) terminate_requested: bool,
 }
 
-/// One recent action.
-#[derive(Debug, Clone)]
+/// One recent action, 24 bytes: its workflow id is rebuilt from the action id prefix and the
+/// nominal time, so no string is kept per action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Recent {
-    /// Actual time it was due (millis).
-    pub(crate) scheduled_ms: i64,
+    /// Nominal time (Unix seconds): the workflow id suffix.
+    pub(crate) nominal_s: i64,
     /// When it started (millis).
     pub(crate) started_ms: i64,
-    /// Workflow id.
-    pub(crate) id: Arc<str>,
+    /// Actual (due) time minus nominal time, in millis (jitter, or the sub-second part of a
+    /// trigger time).
+    pub(crate) jitter_ms: u32,
+    /// Workflow id prefix: 0 = the current action id, k = `Extra::old_prefixes[k - 1]`.
+    pub(crate) prefix: u8,
+}
+
+impl Recent {
+    /// The actual time it was due (millis).
+    pub(crate) fn scheduled_ms(&self) -> i64 {
+        self.nominal_s * 1000 + i64::from(self.jitter_ms)
+    }
 }
 
 /// A backfill still being buffered.
@@ -101,6 +115,8 @@ pub(crate) struct Extra {
     pub(crate) last_completion_result: Option<serde_json::Value>,
     pub(crate) last_failure: Option<String>,
     pub(crate) invalid_spec_error: Option<String>,
+    /// Action ids replaced by updates that recent actions still name.
+    pub(crate) old_prefixes: Vec<Box<str>>,
 }
 
 /// Everything the engine keeps for one schedule.
@@ -108,9 +124,9 @@ pub(crate) struct Extra {
 pub(crate) struct ScheduleEntry {
     pub(crate) id: Arc<str>,
     /// As created/updated; `policy.catchup_window` holds the effective window.
-    pub(crate) schedule: Schedule,
+    pub(crate) schedule: StoredSchedule,
     /// `None` when the spec no longer compiles (see `Extra::invalid_spec_error`).
-    pub(crate) compiled: Option<Box<CompiledSpec>>,
+    pub(crate) compiled: Option<CompiledSpec>,
     pub(crate) conflict_token: u64,
     pub(crate) created_ms: i64,
     /// Last update (`None`: never updated).
@@ -120,18 +136,15 @@ pub(crate) struct ScheduleEntry {
     /// Cached next scheduled time after the high-water mark: (nominal, actual) millis.
     pub(crate) next: Option<(i64, i64)>,
     pub(crate) counters: Counters,
-    pub(crate) buffer: Vec<BufferedStart>,
-    pub(crate) running: Vec<Running>,
-    pub(crate) recent: VecDeque<Recent>,
+    pub(crate) buffer: SmallVec<[BufferedStart; 1]>,
+    pub(crate) running: SmallVec<[Running; 1]>,
+    pub(crate) recent: RecentRing,
     /// Process the buffer/backfills at the next poll at or after this time (`NEVER`: no).
     pub(crate) kick_ms: i64,
     pub(crate) extra: Option<Box<Extra>>,
     /// Changed since the last `take_changes`.
     pub(crate) dirty: bool,
 }
-
-/// How many recent actions are kept (describe shows 10, list 5).
-pub(crate) const RECENT_KEPT: usize = 10;
 
 impl ScheduleEntry {
     /// Rarely used parts, created on first use.
@@ -146,6 +159,7 @@ impl ScheduleEntry {
                 && e.last_completion_result.is_none()
                 && e.last_failure.is_none()
                 && e.invalid_spec_error.is_none()
+                && e.old_prefixes.is_empty()
             {
                 self.extra = None;
             }
@@ -170,15 +184,14 @@ impl ScheduleEntry {
     /// The spec's maximum jitter in millis.
     pub(crate) fn max_jitter_ms(&self) -> i64 {
         self.schedule
-            .spec
-            .jitter
+            .jitter()
             .map_or(0, |j| i64::try_from(j.as_millis()).unwrap_or(i64::MAX))
     }
 
     /// The first scheduled time with nominal strictly after `after_ms` whose actual time is not
     /// before the last update.
     pub(crate) fn next_after(&self, after_ms: i64) -> Option<(i64, i64)> {
-        let spec = self.compiled.as_deref()?;
+        let spec = self.compiled.as_ref()?;
         let mut after = from_ms(after_ms)?;
         loop {
             let t = spec.next_time(after)?;
@@ -238,10 +251,64 @@ impl ScheduleEntry {
 
     /// Appends a recent action, keeping the last [`RECENT_KEPT`].
     pub(crate) fn push_recent(&mut self, r: Recent) {
-        if self.recent.len() >= RECENT_KEPT {
-            self.recent.pop_front();
+        self.recent.push(r);
+        self.prune_prefixes();
+    }
+
+    /// The workflow id prefix `p` of a recent action.
+    pub(crate) fn prefix(&self, p: u8) -> &str {
+        match p.checked_sub(1) {
+            None => self.schedule.action_id(),
+            Some(k) => self
+                .extra
+                .as_ref()
+                .and_then(|x| x.old_prefixes.get(usize::from(k)))
+                .map_or("", |b| b),
         }
-        self.recent.push_back(r);
+    }
+
+    /// The workflow id of a recent action.
+    pub(crate) fn recent_id(&self, r: &Recent) -> String {
+        super::workflow_id::workflow_id(self.prefix(r.prefix), r.nominal_s)
+    }
+
+    /// Before the action id changes: recent actions keep naming the old one.
+    pub(crate) fn retire_prefix(&mut self) {
+        let old: Box<str> = self.schedule.action_id().into();
+        if !self.recent.iter().any(|r| r.prefix == 0) {
+            return;
+        }
+        let x = self.extra_mut();
+        x.old_prefixes.push(old);
+        let k = u8::try_from(x.old_prefixes.len()).unwrap_or(u8::MAX);
+        for r in self.recent.iter_mut_unordered().filter(|r| r.prefix == 0) {
+            r.prefix = k;
+        }
+        self.prune_prefixes();
+    }
+
+    /// Drops old prefixes no recent action names (there are at most `RECENT_KEPT`).
+    fn prune_prefixes(&mut self) {
+        let Some(x) = self.extra.as_mut() else {
+            return;
+        };
+        if x.old_prefixes.is_empty() {
+            return;
+        }
+        let mut kept: Vec<Box<str>> = Vec::new();
+        let mut map = [0u8; 256];
+        for r in self.recent.iter_mut_unordered().filter(|r| r.prefix != 0) {
+            let i = usize::from(r.prefix);
+            if map[i] == 0 {
+                let Some(p) = x.old_prefixes.get(i - 1) else {
+                    continue;
+                };
+                kept.push(p.clone());
+                map[i] = u8::try_from(kept.len()).unwrap_or(u8::MAX);
+            }
+            r.prefix = map[i];
+        }
+        x.old_prefixes = kept;
     }
 }
 

@@ -28,8 +28,8 @@ fn push_rfc3339(s: &mut String, secs: i64) {
     put2(&mut buf[11..13], (sod / 3600) as u32);
     put2(&mut buf[14..16], (sod / 60 % 60) as u32);
     put2(&mut buf[17..19], (sod % 60) as u32);
-    // The buffer holds ASCII digits and separators only.
-    s.extend(buf.iter().map(|&b| b as char));
+    // The buffer holds ASCII digits and separators only, so it is always valid UTF-8.
+    s.push_str(std::str::from_utf8(&buf).unwrap_or_default());
 }
 
 fn put2(out: &mut [u8], v: u32) {

@@ -80,13 +80,15 @@ impl Calendar {
             && self.second >> f.second & 1 == 1
     }
 
-    /// Days of a month (bits 1..=31) whose weekday matches, given the weekday of its 1st.
+    /// Days of a month (bits 1..=31) whose weekday matches, given the day number (since the
+    /// epoch) of its 1st.
     #[inline]
-    fn weekday_days(&self, first: u32) -> u32 {
+    fn weekday_days(&self, first_day: i64) -> u32 {
         let dow = u32::from(self.day_of_week);
         if dow == 0x7f {
             return u32::MAX;
         }
+        let first = weekday(first_day);
         // Bit k of `r`: day k + 1 of the month (weekday (first + k) % 7) matches.
         let r = ((dow >> first) | (dow << (7 - first))) & 0x7f;
         // Copies of the 7-bit week every 7 days; they never overlap, so no carries.
@@ -127,9 +129,8 @@ impl Calendar {
                 }
                 let dim = month_length(mo, leap);
                 let first = jan1 + days_before_month(mo, leap);
-                let month_days = self.day_of_month
-                    & self.weekday_days(weekday(first))
-                    & (u32::MAX >> (31 - dim));
+                let month_days =
+                    self.day_of_month & self.weekday_days(first) & (u32::MAX >> (31 - dim));
                 'days: loop {
                     // Invariant: 1 <= d <= dim.
                     let days = month_days & (u32::MAX << d);
@@ -233,11 +234,11 @@ pub(crate) fn range_bits(start: i32, end: i32, step: i32, base: i32) -> u128 {
 fn structured_field(
     ranges: &[ScheduleRange],
     kind: FieldKind,
-    path: &str,
+    path: &dyn Fn() -> String,
 ) -> Result<u128, SpecError> {
     let base = if kind.name == "year" { kind.min } else { 0 };
     let err = |message: String| SpecError::InvalidField {
-        field: format!("{path}.{}", kind.name),
+        field: format!("{}.{}", path(), kind.name),
         message,
     };
     let mut mask = 0;
@@ -285,10 +286,11 @@ fn show_range(r: &ScheduleRange) -> String {
 /// Longest comment Temporal accepts, in bytes.
 pub(crate) const MAX_COMMENT_BYTES: usize = 200;
 
-/// Validates a structured calendar (`path` is e.g. `calendars[0]`) and compiles it.
+/// Validates a structured calendar and compiles it; `path` names it in errors (e.g.
+/// `calendars[0]`) and is only called on error.
 pub(crate) fn compile_structured(
     cal: &ScheduleCalendarSpec,
-    path: &str,
+    path: &dyn Fn() -> String,
 ) -> Result<Calendar, SpecError> {
     // Every cast below is of a mask whose bits were range-checked against the field's bounds.
     let calendar = Calendar {
@@ -304,7 +306,7 @@ pub(crate) fn compile_structured(
     if let Some(comment) = &cal.comment {
         if comment.len() > MAX_COMMENT_BYTES {
             return Err(SpecError::InvalidField {
-                field: format!("{path}.comment"),
+                field: format!("{}.comment", path()),
                 message: format!(
                     "comment is {} bytes, longer than {MAX_COMMENT_BYTES}",
                     comment.len()
@@ -323,13 +325,13 @@ mod tests {
     fn cal(f: impl FnOnce(&mut ScheduleCalendarSpec)) -> Calendar {
         let mut spec = ScheduleCalendarSpec::default();
         f(&mut spec);
-        compile_structured(&spec, "calendars[0]").unwrap()
+        compile_structured(&spec, &|| "calendars[0]".into()).unwrap()
     }
 
     fn err(f: impl FnOnce(&mut ScheduleCalendarSpec)) -> String {
         let mut spec = ScheduleCalendarSpec::default();
         f(&mut spec);
-        compile_structured(&spec, "calendars[0]")
+        compile_structured(&spec, &|| "calendars[0]".into())
             .unwrap_err()
             .to_string()
     }
@@ -421,7 +423,7 @@ mod tests {
                 comment: Some("x".repeat(200)),
                 ..Default::default()
             },
-            "c"
+            &|| "c".into()
         )
         .is_ok());
     }

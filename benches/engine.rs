@@ -1,0 +1,207 @@
+//! Engine benchmarks: creating 10 000 and 1 000 000 interval schedules, the cost per fired
+//! action of `poll` + `workflow_closed`, the floor for the latter (a bare
+//! `BinaryHeap<Reverse<(i64, u32)>>` pop + push per fire at the same sizes), and the memory per
+//! schedule measured with a counting global allocator.
+//!
+//! Run: `cargo bench --bench engine`. Figures go to BENCHMARKS.md.
+
+// A counting allocator needs `unsafe impl GlobalAlloc`; it only forwards to `System`.
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use schedule_engine::{
+    Action, Schedule, ScheduleAction, ScheduleActionStartWorkflow, ScheduleIntervalSpec,
+    ScheduleSpec, Scheduler, SchedulerConfig, WorkflowOutcome,
+};
+
+struct Counting;
+
+static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
+/// Counting is on only while memory is measured, so timed runs pay no atomic per allocation.
+static COUNTING: AtomicBool = AtomicBool::new(false);
+
+fn count(delta: isize) {
+    if COUNTING.load(Ordering::Relaxed) {
+        LIVE_BYTES.fetch_add(delta, Ordering::Relaxed);
+    }
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count(layout.size() as isize);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        count(-(layout.size() as isize));
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count(new_size as isize - layout.size() as isize);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+const SIZES: [usize; 2] = [10_000, 1_000_000];
+
+fn t0() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_654_041_600, 0).unwrap() // 2022-06-01T00:00:00Z
+}
+
+/// Interval schedule `i` of `n`: every `n` seconds, offset `i`, so exactly one fires per second.
+fn schedule(i: usize, n: usize) -> Schedule {
+    Schedule {
+        action: ScheduleAction::StartWorkflow(ScheduleActionStartWorkflow {
+            workflow: "report".into(),
+            id: format!("wf-{i}"),
+            task_queue: "queue".into(),
+            ..Default::default()
+        }),
+        spec: ScheduleSpec {
+            intervals: vec![ScheduleIntervalSpec::with_offset(
+                Duration::from_secs(n as u64),
+                Duration::from_secs(i as u64),
+            )],
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+fn ids(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("schedule-{i:07}")).collect()
+}
+
+fn populate(n: usize, ids: &[String]) -> Scheduler {
+    let mut s = Scheduler::new(SchedulerConfig::default());
+    for (i, id) in ids.iter().enumerate().take(n) {
+        s.create_schedule(id, schedule(i, n), t0()).unwrap();
+    }
+    s
+}
+
+/// Fires `count` actions, one per second, closing each run right away.
+fn fire(s: &mut Scheduler, now: &mut DateTime<Utc>, count: u64) -> u64 {
+    let mut fired = 0;
+    for _ in 0..count {
+        *now += chrono::Duration::seconds(1);
+        for a in s.poll(*now) {
+            if let Action::StartWorkflow(st) = a {
+                fired += 1;
+                s.workflow_closed(
+                    &st.workflow_id,
+                    WorkflowOutcome::Completed { result: None },
+                    *now,
+                )
+                .unwrap();
+            }
+        }
+    }
+    fired
+}
+
+fn bench_create(c: &mut Criterion) {
+    let mut g = c.benchmark_group("create");
+    for n in SIZES {
+        let names = ids(n);
+        let templates: Vec<Schedule> = (0..n).map(|i| schedule(i, n)).collect();
+        if n >= 1_000_000 {
+            g.sample_size(10);
+            g.measurement_time(Duration::from_secs(20));
+        }
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(format!("{n}"), |b| {
+            b.iter_batched(
+                || {
+                    (
+                        Scheduler::new(SchedulerConfig::default()),
+                        templates.clone(),
+                    )
+                },
+                |(mut s, templates)| {
+                    for (id, sch) in names.iter().zip(templates) {
+                        s.create_schedule(id, sch, t0()).unwrap();
+                    }
+                    s
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    g.finish();
+}
+
+fn bench_fire(c: &mut Criterion) {
+    let mut g = c.benchmark_group("fire");
+    for n in SIZES {
+        // Built on first use, so a filtered-out size costs nothing.
+        let mut state: Option<(Scheduler, DateTime<Utc>)> = None;
+        if n >= 1_000_000 {
+            g.sample_size(20);
+            g.measurement_time(Duration::from_secs(10));
+        }
+        g.throughput(Throughput::Elements(1));
+        g.bench_function(format!("poll+closed/{n}"), |b| {
+            let (s, now) = state.get_or_insert_with(|| (populate(n, &ids(n)), t0()));
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                let fired = fire(s, now, iters);
+                let took = start.elapsed();
+                assert_eq!(fired, iters);
+                took
+            })
+        });
+        drop(state);
+        // The floor: the same fire pattern on a bare binary heap.
+        let mut heap: Option<BinaryHeap<Reverse<(i64, u32)>>> = None;
+        g.bench_function(format!("heap-floor/{n}"), |b| {
+            let heap = heap
+                .get_or_insert_with(|| (0..n).map(|i| Reverse((i as i64 + 1, i as u32))).collect());
+            b.iter(|| {
+                let Reverse((due, slot)) = heap.pop().unwrap();
+                heap.push(Reverse((due + n as i64, slot)));
+                black_box(slot)
+            })
+        });
+    }
+    g.finish();
+}
+
+/// Bytes per schedule, all included (slot, entry, spec, strings, maps, heap), after creation
+/// and after every schedule has fired and closed once.
+fn report_memory(_c: &mut Criterion) {
+    if std::env::var_os("ENGINE_BENCH_NO_MEMORY").is_some() {
+        return;
+    }
+    for n in SIZES {
+        let names = ids(n);
+        COUNTING.store(true, Ordering::Relaxed);
+        let before = LIVE_BYTES.load(Ordering::Relaxed);
+        let mut s = populate(n, &names);
+        let created = LIVE_BYTES.load(Ordering::Relaxed) - before;
+        let mut now = t0();
+        fire(&mut s, &mut now, n as u64);
+        let fired = LIVE_BYTES.load(Ordering::Relaxed) - before;
+        println!(
+            "memory/{n}: {:.0} B per schedule after create, {:.0} B after one fire + close each",
+            created as f64 / n as f64,
+            fired as f64 / n as f64
+        );
+        black_box(&s);
+        drop(s);
+        COUNTING.store(false, Ordering::Relaxed);
+    }
+}
+
+criterion_group!(benches, report_memory, bench_create, bench_fire);
+criterion_main!(benches);

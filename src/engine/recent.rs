@@ -1,0 +1,107 @@
+//! The last [`RECENT_KEPT`] actions of a schedule: a fixed ring allocated on the first action
+//! (8 bytes until then), oldest first.
+//!
+//! Invariant: `len <= RECENT_KEPT`; the oldest entry is at `head`, the newest at
+//! `(head + len - 1) % RECENT_KEPT`.
+
+use super::state::Recent;
+
+/// How many recent actions are kept (describe shows 10, list 5).
+pub(crate) const RECENT_KEPT: usize = 10;
+
+#[derive(Debug, Clone)]
+struct Ring {
+    items: [Recent; RECENT_KEPT],
+    head: u8,
+    len: u8,
+}
+
+/// The recent actions of one schedule.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RecentRing(Option<Box<Ring>>);
+
+const EMPTY: Recent = Recent {
+    nominal_s: 0,
+    started_ms: 0,
+    jitter_ms: 0,
+    prefix: 0,
+};
+
+impl RecentRing {
+    /// Number of entries.
+    pub(crate) fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |r| usize::from(r.len))
+    }
+
+    /// Appends, dropping the oldest when full.
+    pub(crate) fn push(&mut self, item: Recent) {
+        let r = self.0.get_or_insert_with(|| {
+            Box::new(Ring {
+                items: [EMPTY; RECENT_KEPT],
+                head: 0,
+                len: 0,
+            })
+        });
+        let len = usize::from(r.len);
+        let head = usize::from(r.head);
+        if len < RECENT_KEPT {
+            r.items[(head + len) % RECENT_KEPT] = item;
+            r.len += 1;
+        } else {
+            r.items[head] = item;
+            r.head = ((head + 1) % RECENT_KEPT) as u8;
+        }
+    }
+
+    /// The newest entry.
+    pub(crate) fn back(&self) -> Option<&Recent> {
+        let r = self.0.as_ref()?;
+        let len = usize::from(r.len);
+        (len > 0).then(|| &r.items[(usize::from(r.head) + len - 1) % RECENT_KEPT])
+    }
+
+    /// Entries, oldest first.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Recent> + '_ {
+        let (items, head, len) = match &self.0 {
+            Some(r) => (&r.items[..], usize::from(r.head), usize::from(r.len)),
+            None => (&[][..], 0, 0),
+        };
+        (0..len).map(move |i| &items[(head + i) % RECENT_KEPT])
+    }
+
+    /// Entries in storage order (for updates that do not care about order).
+    pub(crate) fn iter_mut_unordered(&mut self) -> impl Iterator<Item = &mut Recent> + '_ {
+        let len = self.len();
+        self.0
+            .as_mut()
+            .map(|r| &mut r.items[..len])
+            .into_iter()
+            .flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(n: i64) -> Recent {
+        Recent {
+            nominal_s: n,
+            ..EMPTY
+        }
+    }
+
+    #[test]
+    fn keeps_the_last_ten_oldest_first() {
+        let mut r = RecentRing::default();
+        assert_eq!(r.len(), 0);
+        assert!(r.back().is_none());
+        for n in 0..13 {
+            r.push(at(n));
+        }
+        let got: Vec<i64> = r.iter().map(|x| x.nominal_s).collect();
+        assert_eq!(got, (3..13).collect::<Vec<_>>());
+        assert_eq!(r.back().map(|x| x.nominal_s), Some(12));
+        assert_eq!(r.iter_mut_unordered().count(), 10);
+    }
+}

@@ -1,0 +1,149 @@
+//! A schedule as the engine keeps it: the user's [`Schedule`] in a compact form (about 150
+//! bytes instead of 400 plus, for an interval schedule, nothing boxed but its strings and
+//! intervals). Parts that are usually empty (arguments, timeouts, memo; calendars, cron
+//! strings, skips, bounds, jitter, time zone) live in boxes that exist only when set.
+//!
+//! Invariant: `to_schedule(from(s)) == s` for every schedule `s`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::schedule::{
+    Schedule, ScheduleAction, ScheduleActionStartWorkflow, SchedulePolicy, ScheduleState,
+};
+use crate::spec::{ScheduleIntervalSpec, ScheduleSpec};
+
+/// The compact form of a [`Schedule`].
+#[derive(Debug, Clone)]
+pub(crate) struct StoredSchedule {
+    workflow: Box<str>,
+    action_id: Box<str>,
+    task_queue: Box<str>,
+    /// Arguments, timeouts and memo (its strings empty), when any is set.
+    action_more: Option<Box<ScheduleActionStartWorkflow>>,
+    intervals: Box<[ScheduleIntervalSpec]>,
+    /// The spec without its intervals, when anything else is set.
+    spec_more: Option<Box<ScheduleSpec>>,
+    /// Overlap, catch-up and failure policies (effective catch-up window).
+    pub(crate) policy: SchedulePolicy,
+    /// Pause state, note and remaining actions.
+    pub(crate) state: ScheduleState,
+}
+
+impl From<Schedule> for StoredSchedule {
+    fn from(s: Schedule) -> Self {
+        let ScheduleAction::StartWorkflow(mut a) = s.action;
+        let workflow = std::mem::take(&mut a.workflow).into_boxed_str();
+        let action_id = std::mem::take(&mut a.id).into_boxed_str();
+        let task_queue = std::mem::take(&mut a.task_queue).into_boxed_str();
+        let action_more = (a != ScheduleActionStartWorkflow::default()).then(|| Box::new(a));
+        let mut spec = s.spec;
+        let intervals = std::mem::take(&mut spec.intervals).into_boxed_slice();
+        let spec_more = (spec != ScheduleSpec::default()).then(|| Box::new(spec));
+        StoredSchedule {
+            workflow,
+            action_id,
+            task_queue,
+            action_more,
+            intervals,
+            spec_more,
+            policy: s.policy,
+            state: s.state,
+        }
+    }
+}
+
+impl StoredSchedule {
+    /// The user's schedule.
+    pub(crate) fn to_schedule(&self) -> Schedule {
+        Schedule {
+            action: ScheduleAction::StartWorkflow(self.action()),
+            spec: self.spec(),
+            policy: self.policy.clone(),
+            state: self.state.clone(),
+        }
+    }
+
+    /// The start-workflow action.
+    pub(crate) fn action(&self) -> ScheduleActionStartWorkflow {
+        let mut a = self.action_more.as_deref().cloned().unwrap_or_default();
+        a.workflow = self.workflow.to_string();
+        a.id = self.action_id.to_string();
+        a.task_queue = self.task_queue.to_string();
+        a
+    }
+
+    /// The spec.
+    pub(crate) fn spec(&self) -> ScheduleSpec {
+        let mut s = self.spec_more.as_deref().cloned().unwrap_or_default();
+        s.intervals = self.intervals.to_vec();
+        s
+    }
+
+    /// Workflow id prefix.
+    pub(crate) fn action_id(&self) -> &str {
+        &self.action_id
+    }
+
+    /// Workflow type name.
+    pub(crate) fn workflow(&self) -> &str {
+        &self.workflow
+    }
+
+    /// Task queue.
+    pub(crate) fn task_queue(&self) -> &str {
+        &self.task_queue
+    }
+
+    /// Arguments.
+    pub(crate) fn args(&self) -> &[serde_json::Value] {
+        self.action_more.as_deref().map_or(&[], |a| &a.args)
+    }
+
+    /// Execution, run and task timeouts.
+    pub(crate) fn timeouts(&self) -> [Option<Duration>; 3] {
+        self.action_more.as_deref().map_or([None; 3], |a| {
+            [a.execution_timeout, a.run_timeout, a.task_timeout]
+        })
+    }
+
+    /// Memo.
+    pub(crate) fn memo(&self) -> BTreeMap<String, serde_json::Value> {
+        self.action_more
+            .as_deref()
+            .map(|a| a.memo.clone())
+            .unwrap_or_default()
+    }
+
+    /// The spec's jitter.
+    pub(crate) fn jitter(&self) -> Option<Duration> {
+        self.spec_more.as_deref().and_then(|s| s.jitter)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::ScheduleCalendarSpec;
+
+    #[test]
+    fn round_trips() {
+        let mut plain = Schedule::default();
+        plain.spec.intervals = vec![ScheduleIntervalSpec::new(Duration::from_secs(60))];
+        let mut full = plain.clone();
+        let ScheduleAction::StartWorkflow(a) = &mut full.action;
+        a.workflow = "w".into();
+        a.id = "i".into();
+        a.task_queue = "q".into();
+        a.args = vec![serde_json::json!(1)];
+        a.run_timeout = Some(Duration::from_secs(5));
+        a.memo.insert("k".into(), serde_json::json!("v"));
+        full.spec.calendars = vec![ScheduleCalendarSpec::default()];
+        full.spec.jitter = Some(Duration::from_secs(3));
+        full.state.note = Some("n".into());
+        for s in [Schedule::default(), plain, full] {
+            let stored = StoredSchedule::from(s.clone());
+            assert_eq!(stored.to_schedule(), s);
+        }
+    }
+}
