@@ -306,3 +306,55 @@ fn an_undecodable_record_fails_the_build() {
     assert!(err.to_string().contains("broken"), "{err}");
     assert!(matches!(err, ScheduleError::Store(_)), "{err:?}");
 }
+
+/// Cron jobs and delayed starts are stored too: after a restart the cron job goes on at its
+/// next times and the delayed start happens when its delay ends, not before.
+#[test]
+fn cron_jobs_and_delayed_starts_survive_a_restart() {
+    let store = MemoryStore::new();
+    let clock = ManualClock::new(at("2022-06-01T00:00:00Z"));
+    {
+        let client = client_on(store.clone(), &clock);
+        client
+            .start_workflow(schedule_engine::StartWorkflowOptions {
+                workflow: "cron".into(),
+                id: "cron-job".into(),
+                task_queue: "q".into(),
+                cron_schedule: Some("*/5 * * * *".into()),
+                ..Default::default()
+            })
+            .expect("cron job");
+        client
+            .start_workflow(schedule_engine::StartWorkflowOptions {
+                workflow: "later".into(),
+                id: "delayed".into(),
+                task_queue: "q".into(),
+                start_delay: Some(Duration::from_secs(7 * 60)),
+                ..Default::default()
+            })
+            .expect("delayed start");
+    }
+    clock.set(at("2022-06-01T00:01:00Z"));
+    let client = client_on(store, &clock);
+    let (recorder, starts) = Recorder::new(true);
+    let worker = Worker::start(&client, recorder);
+    let next = |expected_id: &str| {
+        let a = starts
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("{expected_id} did not start"));
+        assert_eq!(a.workflow_id, expected_id);
+        a
+    };
+    assert_no_more(&starts);
+    clock.set(at("2022-06-01T00:05:00Z"));
+    let run = next("cron-job");
+    assert_eq!(run.nominal_time, at("2022-06-01T00:05:00Z"));
+    assert_eq!(run.workflow, "cron");
+    clock.set(at("2022-06-01T00:06:59Z"));
+    assert_no_more(&starts);
+    clock.set(at("2022-06-01T00:07:00Z"));
+    assert_eq!(next("delayed").workflow, "later");
+    clock.set(at("2022-06-01T00:10:00Z"));
+    assert_eq!(next("cron-job").nominal_time, at("2022-06-01T00:10:00Z"));
+    worker.shutdown();
+}
