@@ -281,17 +281,24 @@ impl Persistence {
 }
 
 impl Journal {
-    /// Turns engine changes into dirty records, and drops pending actions they finish.
+    /// Turns engine changes into dirty records, and drops pending actions they finish. A record
+    /// that cannot be encoded does not stop the others (the feed is consumed): the first such
+    /// error is returned after all the rest are taken.
     fn absorb(&mut self, changes: Vec<StateChange>) -> Result<(), StoreError> {
+        let mut first_error = None;
         for change in changes {
             match change {
                 StateChange::UpsertSchedule(record) => {
                     for key in self.pending.finished_in_schedule(&record) {
                         self.dirty.insert((RecordKind::PendingAction, key), None);
                     }
-                    let data = self.encode(&record.id, &record)?;
-                    self.dirty
-                        .insert((RecordKind::Schedule, record.id), Some(data));
+                    match self.encode(&record.id, &record) {
+                        Ok(data) => {
+                            self.dirty
+                                .insert((RecordKind::Schedule, record.id), Some(data));
+                        }
+                        Err(e) => _ = first_error.get_or_insert(e),
+                    }
                 }
                 StateChange::RemoveSchedule(id) => {
                     for key in self.pending.remove_schedule(&id) {
@@ -305,9 +312,13 @@ impl Journal {
                             self.dirty.insert((RecordKind::PendingAction, key), None);
                         }
                     }
-                    let data = self.encode(&record.workflow_id, &record)?;
-                    self.dirty
-                        .insert((RecordKind::Workflow, record.workflow_id), Some(data));
+                    match self.encode(&record.workflow_id, &record) {
+                        Ok(data) => {
+                            self.dirty
+                                .insert((RecordKind::Workflow, record.workflow_id), Some(data));
+                        }
+                        Err(e) => _ = first_error.get_or_insert(e),
+                    }
                 }
                 StateChange::RemoveWorkflow(id) => {
                     for key in self.pending.remove_workflow(&id) {
@@ -317,7 +328,7 @@ impl Journal {
                 }
             }
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 
     fn add_pending(&mut self, actions: &[Action]) -> Result<(), StoreError> {
