@@ -429,7 +429,7 @@ fn run(ops: Vec<Op>, max_buffer: usize) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
 
     #[test]
     fn engine_keeps_its_invariants(

@@ -311,3 +311,17 @@ fn an_update_of_the_policy_applies_to_starts_already_buffered() {
         (1, 0, 2, 0, 0)
     );
 }
+
+#[test]
+fn terminate_wins_when_cancel_and_terminate_are_both_needed() {
+    // Section 6.4: if both cancel and terminate are needed, terminate wins.
+    let mut s = five_minutes(P::CancelOther, SchedulerConfig::default());
+    s.poll(t("2022-06-01T00:05:00Z"));
+    s.trigger("sched", Some(P::TerminateOther), t("2022-06-01T00:06:00Z"))
+        .unwrap();
+    // Buffer: [00:06 TERMINATE_OTHER]; then 00:10 CANCEL_OTHER joins it.
+    let a = s.poll(t("2022-06-01T00:10:00Z"));
+    assert_eq!(terminate_ids(&a), ids(&["2022-06-01T00:05:00Z"]));
+    assert!(cancel_ids(&a).is_empty());
+    assert!(started_ids(&a).is_empty());
+}

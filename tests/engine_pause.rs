@@ -253,3 +253,63 @@ fn last_completion_result_goes_to_the_next_run() {
     );
     assert_eq!(starts(&a)[0].last_failure, None);
 }
+
+#[test]
+fn pausing_discards_buffered_scheduled_starts_but_not_manual_ones() {
+    // Temporal: "If paused or out of actions, a scheduled start that was already buffered is
+    // discarded"; trigger and backfill still work while paused.
+    let mut s = Scheduler::default();
+    s.create_schedule(
+        "sched",
+        interval(mins(5), mins(0), P::BufferAll),
+        t("2022-06-01T00:00:00Z"),
+    )
+    .unwrap();
+    s.poll(t("2022-06-01T00:05:00Z"));
+    s.poll(t("2022-06-01T00:10:00Z"));
+    s.trigger("sched", None, t("2022-06-01T00:11:00Z")).unwrap();
+    s.poll(t("2022-06-01T00:11:00Z"));
+    assert_eq!(
+        describe(&s, "sched", t("2022-06-01T00:11:00Z"))
+            .info
+            .buffer_size,
+        2
+    );
+    s.pause("sched", None, t("2022-06-01T00:12:00Z")).unwrap();
+    s.workflow_closed(
+        "myid-2022-06-01T00:05:00Z",
+        WorkflowOutcome::Completed { result: None },
+        t("2022-06-01T00:13:00Z"),
+    )
+    .unwrap();
+    let a = s.poll(t("2022-06-01T00:13:00Z"));
+    // 00:10 (scheduled) is discarded; the 00:11 trigger runs.
+    assert_eq!(started_ids(&a), ids(&["2022-06-01T00:11:00Z"]));
+    let d = describe(&s, "sched", t("2022-06-01T00:13:00Z"));
+    assert_eq!(d.info.num_actions_dropped_paused, 1);
+    assert_eq!(d.info.buffer_size, 0);
+}
+
+#[test]
+fn out_of_actions_discards_the_rest_of_a_buffered_burst() {
+    let mut s = Scheduler::default();
+    let mut sch = interval(mins(5), mins(0), P::BufferAll);
+    sch.state.remaining_actions = Some(1);
+    s.create_schedule("sched", sch, t("2022-06-01T00:00:00Z"))
+        .unwrap();
+    // 00:05, 00:10, 00:15 due at once: the first starts and uses the last action.
+    let a = s.poll(t("2022-06-01T00:15:00Z"));
+    assert_eq!(started_ids(&a), ids(&["2022-06-01T00:05:00Z"]));
+    s.workflow_closed(
+        "myid-2022-06-01T00:05:00Z",
+        WorkflowOutcome::Completed { result: None },
+        t("2022-06-01T00:16:00Z"),
+    )
+    .unwrap();
+    assert!(s.poll(t("2022-06-01T00:16:00Z")).is_empty());
+    let d = describe(&s, "sched", t("2022-06-01T00:16:00Z"));
+    assert_eq!(d.schedule.state.remaining_actions, Some(0));
+    assert_eq!(d.info.num_actions, 1);
+    assert_eq!(d.info.num_actions_dropped_paused, 2);
+    assert_eq!(d.info.buffer_size, 0);
+}

@@ -194,3 +194,44 @@ fn a_spec_that_no_longer_compiles_keeps_its_schedule() {
     // Not before the update: 00:00 itself is taken.
     assert_eq!(d.info.next_action_times[0], t("2022-07-01T00:00:00Z"));
 }
+
+#[test]
+fn recent_actions_keep_their_ids_across_an_action_id_change_and_a_restore() {
+    let mut s = Scheduler::default();
+    s.create_schedule(
+        "a",
+        interval(mins(5), mins(0), P::AllowAll),
+        t("2022-06-01T00:00:00Z"),
+    )
+    .unwrap();
+    s.poll(t("2022-06-01T00:05:00Z"));
+    s.update(
+        "a",
+        |input| {
+            let mut sch = input.description.schedule;
+            if let schedule_engine::ScheduleAction::StartWorkflow(x) = &mut sch.action {
+                x.id = "renamed".into();
+            }
+            Some(schedule_engine::ScheduleUpdate { schedule: sch })
+        },
+        t("2022-06-01T00:06:00Z"),
+    )
+    .unwrap();
+    s.poll(t("2022-06-01T00:10:00Z"));
+    let want = vec![
+        "myid-2022-06-01T00:05:00Z".to_string(),
+        "renamed-2022-06-01T00:10:00Z".to_string(),
+    ];
+    let recent = |s: &Scheduler| -> Vec<String> {
+        describe(s, "a", t("2022-06-01T00:10:00Z"))
+            .info
+            .recent_actions
+            .into_iter()
+            .map(|r| r.action.workflow_id)
+            .collect()
+    };
+    assert_eq!(recent(&s), want);
+    let r = Scheduler::restore(s.snapshot(), SchedulerConfig::default());
+    assert_eq!(recent(&r), want);
+    assert_eq!(r.snapshot(), s.snapshot());
+}

@@ -220,25 +220,6 @@ impl ScheduleEntry {
                 id
             }
         };
-        let start = StartWorkflowAction {
-            schedule_id: Some(self.id.to_string()),
-            workflow_id: wid,
-            workflow: sch.workflow().to_owned(),
-            args: sch.args().to_vec(),
-            task_queue: sch.task_queue().to_owned(),
-            nominal_time: to_dt(s.nominal_ms),
-            scheduled_at: to_dt(s.actual_ms),
-            manual: s.manual,
-            execution_timeout: sch.timeouts()[0],
-            run_timeout: sch.timeouts()[1],
-            task_timeout: sch.timeouts()[2],
-            memo: sch.memo(),
-            last_completion_result: self
-                .extra
-                .as_ref()
-                .and_then(|e| e.last_completion_result.clone()),
-            last_failure: self.extra.as_ref().and_then(|e| e.last_failure.clone()),
-        };
         if !s.manual {
             if let Some(r) = self.schedule.state.remaining_actions.as_mut() {
                 *r = r.saturating_sub(1);
@@ -258,7 +239,27 @@ impl ScheduleEntry {
             prefix: 0,
         });
         self.counters.actions += 1;
-        ctx.out.push(Action::StartWorkflow(start));
+        // Built in place at the push: the action is 280 bytes and moving it costs.
+        let sch = &self.schedule;
+        ctx.out.push(Action::StartWorkflow(StartWorkflowAction {
+            schedule_id: Some(self.id.to_string()),
+            workflow_id: wid,
+            workflow: sch.workflow().to_owned(),
+            args: sch.args().to_vec(),
+            task_queue: sch.task_queue().to_owned(),
+            nominal_time: to_dt(s.nominal_ms),
+            scheduled_at: to_dt(s.actual_ms),
+            manual: s.manual,
+            execution_timeout: sch.timeouts()[0],
+            run_timeout: sch.timeouts()[1],
+            task_timeout: sch.timeouts()[2],
+            memo: sch.memo(),
+            last_completion_result: self
+                .extra
+                .as_ref()
+                .and_then(|e| e.last_completion_result.clone()),
+            last_failure: self.extra.as_ref().and_then(|e| e.last_failure.clone()),
+        }));
         true
     }
 }

@@ -171,12 +171,13 @@ impl Scheduler {
     ) -> Result<(), ScheduleError> {
         check_backfills(&options.backfill)?;
         let (schedule, compiled) = prepare_schedule(id, schedule)?;
-        let now_ms = self.clamp(now);
+        let now_ms = self.peek_now(now);
         if let Some(&slot) = self.ids.get(id) {
             if !self.expire_if_due(slot, now_ms) {
                 return Err(ScheduleError::AlreadyExists { id: id.to_owned() });
             }
         }
+        self.clamp(now);
         let id: Arc<str> = Arc::from(id);
         let mut e = Box::new(ScheduleEntry {
             id: id.clone(),
@@ -213,8 +214,14 @@ impl Scheduler {
 
     /// Everything due at `now`. Calling early or twice is harmless.
     pub fn poll(&mut self, now: DateTime<Utc>) -> Vec<Action> {
-        let now_ms = self.clamp(now);
         let mut out = Vec::new();
+        self.poll_into(now, &mut out);
+        out
+    }
+
+    /// [`Scheduler::poll`], appending to `out` (lets a driver loop reuse one buffer).
+    pub fn poll_into(&mut self, now: DateTime<Utc>, out: &mut Vec<Action>) {
+        let now_ms = self.clamp(now);
         let mut again = Vec::new();
         while let Some((due, slot, generation)) = self.heap.peek() {
             if due > now_ms {
@@ -230,7 +237,7 @@ impl Scheduler {
                 // an allocation large enough to take malloc's slow path on every fire.
                 out.reserve_exact(1);
             }
-            self.process_slot(slot, now_ms, &mut out);
+            self.process_slot(slot, now_ms, out);
             let w = self.wake_of(slot);
             if w <= now_ms {
                 // More work right away (a long backfill): at the next poll, not in this one.
@@ -244,7 +251,6 @@ impl Scheduler {
             self.set_wake(slot, w);
         }
         self.clean_top();
-        out
     }
 
     /// When `poll` next has work; `None` when nothing is pending.
@@ -260,11 +266,11 @@ impl Scheduler {
         outcome: WorkflowOutcome,
         now: DateTime<Utc>,
     ) -> Result<(), ScheduleError> {
-        let now_ms = self.clamp(now);
         // One hash for the common case: the run's entry goes; a job keeps its id (put back).
         let Some((key, slot)) = self.workflows.remove_entry(workflow_id) else {
             return Err(not_found(workflow_id));
         };
+        let now_ms = self.clamp(now);
         let max_buffer = self.config.max_buffer_size;
         match &mut self.slots[slot as usize].entity {
             Entity::Schedule(e) => {
@@ -418,8 +424,8 @@ impl Scheduler {
     /// Deletes a schedule; its started workflows keep running (and are no longer tracked),
     /// its buffered starts are dropped.
     pub fn delete(&mut self, id: &str, now: DateTime<Utc>) -> Result<(), ScheduleError> {
-        let now_ms = self.clamp(now);
-        let slot = self.lookup(id, now_ms)?;
+        let slot = self.lookup(id, self.peek_now(now))?;
+        self.clamp(now);
         self.remove(slot);
         self.clean_top();
         Ok(())
@@ -469,8 +475,8 @@ impl Scheduler {
         now: DateTime<Utc>,
         f: impl FnOnce(&mut ScheduleEntry, i64),
     ) -> Result<(), ScheduleError> {
+        let slot = self.lookup(id, self.peek_now(now))?;
         let now_ms = self.clamp(now);
-        let slot = self.lookup(id, now_ms)?;
         let max_buffer = self.config.max_buffer_size;
         if let Entity::Schedule(e) = &mut self.slots[slot as usize].entity {
             e.advance(now_ms, max_buffer);
@@ -656,5 +662,17 @@ fn add_backfills(e: &mut ScheduleEntry, backfills: &[ScheduleBackfill]) {
             request: b.clone(),
             progress_ms: None,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scheduler_can_move_between_threads() {
+        // The client shares it as Arc<Mutex<Scheduler>> across its worker thread.
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Scheduler>();
     }
 }

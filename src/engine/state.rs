@@ -1,5 +1,7 @@
 //! Per-schedule state, kept compact: one boxed [`ScheduleEntry`] per schedule, times as Unix
-//! milliseconds, workflow ids as shared `Arc<str>`, rarely used parts in a boxed [`Extra`].
+//! milliseconds, the schedule in its compact stored form, running workflow ids as `Arc<str>`
+//! shared with the workflow map, recent actions as 24-byte records whose workflow id is rebuilt
+//! from the action id and the nominal time, rarely used parts in a boxed [`Extra`].
 //!
 //! High-water mark invariant: `hwm_ms` is the last *processed nominal* time (the creation time
 //! before any). Every nominal time `<= hwm_ms` has been classified exactly once (buffered,
