@@ -283,3 +283,29 @@ fn missing_directory_is_an_io_error() {
     let e = open_err(&path);
     assert!(matches!(e.kind, StoreErrorKind::Io { .. }), "{e}");
 }
+
+#[test]
+fn undecodable_record_fails_the_client_build_naming_file_and_record() {
+    let tmp = TempPath::new("record");
+    {
+        let mut store = SqliteStore::open(&tmp.0).expect("open");
+        store
+            .persist(&[put(RecordKind::Schedule, "nightly", "{\"id\":\"nightly\"}")])
+            .expect("persist");
+    }
+    let store = SqliteStore::open(&tmp.0).expect("the file itself is sound");
+    let err = schedule_engine::Client::builder()
+        .store(store)
+        .build()
+        .expect_err("a record that does not decode must fail the build");
+    let text = err.to_string();
+    assert!(text.contains(&tmp.0.display().to_string()), "{text}");
+    assert!(text.contains("nightly"), "{text}");
+    match err {
+        schedule_engine::ScheduleError::Store(e) => assert!(
+            matches!(e.kind, StoreErrorKind::InvalidRecord { .. }),
+            "{e}"
+        ),
+        other => panic!("expected a store error, got {other:?}"),
+    }
+}

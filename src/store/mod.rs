@@ -103,6 +103,10 @@ pub enum StoreChange {
 ///   durable loses nothing either: the store still has the old high-water mark, and the times
 ///   after it are derived again at restart. An executor may therefore see a workflow id twice;
 ///   de-duplicate on it if a run must not happen twice.
+/// * **Reported outcomes** (a run closed) and polls with nothing due are written with the next
+///   batch, at most one second later (the worker wakes for it), so that a run's close and the
+///   next start share one write; a crash in between delivers those runs again. Dropping the last
+///   `Client` (and its workers) writes them at once.
 /// * **Nothing counted twice.** Each nominal time is started, skipped (overlap policy), missed
 ///   (catch-up window) or dropped (full buffer) by exactly one durable batch.
 /// * **Downtime** is handled as Temporal handles a scheduler that was asleep: on restart, each
