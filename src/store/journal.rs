@@ -226,17 +226,22 @@ impl Persistence {
         let mut journal = self.journal.lock();
         let journal = &mut *journal;
         if result.may_defer() && journal.held.is_empty() && journal.dirty.is_empty() {
-            let since = *journal.deferred_since.get_or_insert(now);
+            // A clock set back restarts the wait rather than stretching it.
+            let since = match journal.deferred_since {
+                Some(since) if since <= now => since,
+                _ => *journal.deferred_since.insert(now),
+            };
             let flush_at = since + chrono::Duration::from_std(MAX_DEFER).unwrap_or_default();
             if now < flush_at {
                 return (result.deferred(flush_at), None);
             }
         }
         journal.deferred_since = None;
-        let outcome = journal
-            .absorb(scheduler.take_changes())
-            .and_then(|()| journal.add_pending(result.actions()))
-            .and_then(|()| journal.flush());
+        // The actions are recorded as pending even if some record failed to encode: they are
+        // held then, and must be redelivered after a crash once they go out.
+        let absorbed = journal.absorb(scheduler.take_changes());
+        let recorded = journal.add_pending(result.actions());
+        let outcome = absorbed.and(recorded).and_then(|()| journal.flush());
         match outcome {
             Ok(()) => (result.durable(&mut journal.held), None),
             Err(e) => {
