@@ -313,3 +313,20 @@ fn out_of_actions_discards_the_rest_of_a_buffered_burst() {
     assert_eq!(d.info.num_actions_dropped_paused, 2);
     assert_eq!(d.info.buffer_size, 0);
 }
+
+#[test]
+fn a_dense_schedule_paused_for_long_unpauses_quickly() {
+    // Every second, paused for 30 days (2.6 million dropped times): unpause returns at once
+    // and the next time is the first one after the unpause.
+    let mut s = Scheduler::default();
+    let mut sch = interval(std::time::Duration::from_secs(1), mins(0), P::Skip);
+    sch.state.paused = true;
+    s.create_schedule("sched", sch, t("2022-06-01T00:00:00Z"))
+        .unwrap();
+    s.unpause("sched", None, t("2022-07-01T00:00:00Z")).unwrap();
+    let d = describe(&s, "sched", t("2022-07-01T00:00:00Z"));
+    assert!(d.info.num_actions_dropped_paused >= 100_000);
+    assert_eq!(d.info.next_action_times[0], t("2022-07-01T00:00:01Z"));
+    let a = s.poll(t("2022-07-01T00:00:01Z"));
+    assert_eq!(started_ids(&a), ids(&["2022-07-01T00:00:01Z"]));
+}

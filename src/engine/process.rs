@@ -21,6 +21,9 @@ use super::heap::NEVER;
 use super::state::{to_dt, BufferedStart, Recent, Running, ScheduleEntry};
 use super::workflow_id::workflow_id;
 
+/// Times dropped while paused that one call walks one by one before skipping ahead.
+const PAUSED_SCAN_LIMIT: u64 = 100_000;
+
 /// Starts taken from backfills in one chunk (Temporal's BackfillsPerIteration).
 const BACKFILL_CHUNK: usize = 10;
 
@@ -46,6 +49,7 @@ impl ScheduleEntry {
 
     /// Classifies every scheduled time whose actual time is `<= now_ms`.
     pub(crate) fn advance(&mut self, now_ms: i64, max_buffer: usize) {
+        let mut dropped = 0;
         while let Some((nominal, actual)) = self.next {
             if actual > now_ms {
                 break;
@@ -53,6 +57,20 @@ impl ScheduleEntry {
             self.hwm_ms = nominal;
             if self.scheduled_blocked() {
                 self.counters.dropped_paused += 1;
+                dropped += 1;
+                if dropped >= PAUSED_SCAN_LIMIT {
+                    // A dense spec paused for long: skip the rest of the stretch in one step
+                    // (nominal times this far back are all due) instead of walking it; the
+                    // dropped-while-paused counter is then a lower bound.
+                    let floor = now_ms
+                        .saturating_sub(self.max_jitter_ms())
+                        .saturating_sub(1000);
+                    if floor > nominal {
+                        self.hwm_ms = floor;
+                        self.next = self.next_after(floor);
+                        continue;
+                    }
+                }
             } else if now_ms.saturating_sub(actual) > self.catchup_ms() {
                 self.counters.missed_catchup += 1;
             } else {

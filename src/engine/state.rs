@@ -6,7 +6,9 @@
 //! High-water mark invariant: `hwm_ms` is the last *processed nominal* time (the creation time
 //! before any). Every nominal time `<= hwm_ms` has been classified exactly once (buffered,
 //! missed by the catch-up window, dropped while paused, or discarded as before an update); no
-//! nominal time `> hwm_ms` has. `next` caches `spec.next_time(hwm)` (with times before the last
+//! nominal time `> hwm_ms` has. (One exception keeps calls short: after 100 000 times dropped
+//! while paused in one call, the rest of that paused stretch is skipped in one step and only
+//! the first 100 000 are counted.) `next` caches `spec.next_time(hwm)` (with times before the last
 //! update dropped), so a jittered action whose actual time is still ahead is never lost and a
 //! missed time is never counted twice.
 
