@@ -17,6 +17,7 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 use parking_lot::Mutex;
 
 use crate::engine::Scheduler;
+use crate::store::{Durable, Persistence, Store, StoreError, StoreErrorHook};
 use crate::{
     Action, CreateScheduleOptions, Schedule, ScheduleError, ScheduleListDescription,
     SchedulerConfig, StartWorkflowOptions, WorkflowOutcome,
@@ -73,6 +74,7 @@ impl Client {
             inner: Arc::new(Inner::new(
                 Scheduler::new(SchedulerConfig::default()),
                 Arc::new(SystemClock),
+                None,
             )),
         }
     }
@@ -166,6 +168,8 @@ impl fmt::Debug for Client {
 pub struct ClientBuilder {
     clock: Option<Arc<dyn Clock>>,
     config: SchedulerConfig,
+    store: Option<Box<dyn Store>>,
+    on_store_error: Option<StoreErrorHook>,
 }
 
 impl ClientBuilder {
@@ -181,14 +185,39 @@ impl ClientBuilder {
         self
     }
 
-    /// Builds the client.
+    /// Keeps the client's state in `store` (see the `store` module docs for the guarantees):
+    /// `build` loads it, and every change is written to it before any action it records is
+    /// dispatched. Default: none, state lives in memory only.
+    pub fn store<S: Store>(mut self, store: S) -> Self {
+        self.store = Some(Box::new(store));
+        self
+    }
+
+    /// Called (outside the client's lock, from whichever thread made the change) each time a
+    /// batch of changes cannot be written to the store. Actions wait until a later batch
+    /// succeeds; mutations meanwhile return [`ScheduleError::Store`]. Default: the first
+    /// failure after a success is printed to standard error.
+    pub fn on_store_error<F: Fn(&StoreError) + Send + Sync + 'static>(mut self, hook: F) -> Self {
+        self.on_store_error = Some(Arc::new(hook));
+        self
+    }
+
+    /// Builds the client, loading the store if one was given.
     ///
     /// # Errors
-    /// None today; the signature leaves room for storage that fails to load.
+    /// [`ScheduleError::Store`] if the store cannot be loaded completely (nothing is skipped).
     pub fn build(self) -> Result<Client, ScheduleError> {
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let (scheduler, persistence) = match self.store {
+            Some(store) => {
+                let (persistence, scheduler) =
+                    Persistence::open(store, self.on_store_error, self.config)?;
+                (scheduler, Some(persistence))
+            }
+            None => (Scheduler::new(self.config), None),
+        };
         Ok(Client {
-            inner: Arc::new(Inner::new(Scheduler::new(self.config), clock)),
+            inner: Arc::new(Inner::new(scheduler, clock, persistence)),
         })
     }
 }
@@ -207,30 +236,41 @@ pub(crate) struct Inner {
     pub(crate) clock: Arc<dyn Clock>,
     /// One wake channel per running worker (capacity 1: a pending wake is enough).
     wakers: Mutex<Vec<Sender<()>>>,
+    /// The store, if any, and what is not yet durable in it.
+    persistence: Option<Persistence>,
 }
 
 impl Inner {
-    fn new(scheduler: Scheduler, clock: Arc<dyn Clock>) -> Self {
+    fn new(scheduler: Scheduler, clock: Arc<dyn Clock>, persistence: Option<Persistence>) -> Self {
         Inner {
             scheduler: Mutex::new(scheduler),
             clock,
             wakers: Mutex::new(Vec::new()),
+            persistence,
         }
     }
 
     /// The single path of every scheduler mutation and every poll: locks, reads `now`, runs `f`,
-    /// and wakes the workers if the next wakeup moved earlier. (Persistence of changes belongs
-    /// here, in one place.)
-    pub(crate) fn with_scheduler<R>(
+    /// and wakes the workers if the next wakeup moved earlier. With a store, the call's changes
+    /// are made durable before the lock is released, and actions only come out once they are
+    /// (see [`Durable`]).
+    pub(crate) fn with_scheduler<R: Durable>(
         &self,
         f: impl FnOnce(&mut Scheduler, DateTime<Utc>) -> R,
     ) -> R {
         let mut scheduler = self.scheduler.lock();
         let now = self.clock.now();
         let before = scheduler.next_wakeup();
-        let result = f(&mut scheduler, now);
+        let mut result = f(&mut scheduler, now);
+        let mut failure = None;
+        if let Some(persistence) = &self.persistence {
+            (result, failure) = persistence.commit(&mut scheduler, now, result);
+        }
         let after = scheduler.next_wakeup();
         drop(scheduler);
+        if let Some(persistence) = &self.persistence {
+            persistence.report(failure);
+        }
         if is_sooner(after, before) {
             self.wake_workers();
         }
@@ -277,6 +317,18 @@ impl Inner {
         self.wakers
             .lock()
             .retain(|w| !matches!(w.try_send(()), Err(TrySendError::Disconnected(()))));
+    }
+}
+
+impl Drop for Inner {
+    /// The last client, handle, worker and completion are gone: write what is still deferred
+    /// (outcomes reported after the last poll).
+    fn drop(&mut self) {
+        if let Some(persistence) = &self.persistence {
+            let now = self.clock.now();
+            let failure = persistence.flush(self.scheduler.get_mut(), now);
+            persistence.report(failure);
+        }
     }
 }
 

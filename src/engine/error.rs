@@ -27,4 +27,8 @@ pub enum ScheduleError {
         /// What is wrong.
         message: String,
     },
+    /// Durable storage failed (see `store`). For a mutation: the change is applied in memory
+    /// and is written with the next batch that succeeds, but it is not durable yet.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }

@@ -1,0 +1,120 @@
+//! [`StoreError`]: what went wrong with durable storage, and in which file.
+//!
+//! Every error names the store (a file path for file-backed stores) and says what is wrong in
+//! words a user can act on; nothing in this module panics.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A failure of durable storage: opening, loading, or writing a batch of changes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct StoreError {
+    /// The file the store lives in, when it has one.
+    pub path: Option<PathBuf>,
+    /// What is wrong.
+    pub kind: StoreErrorKind,
+}
+
+/// What is wrong with a store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreErrorKind {
+    /// The file is not a SQLite database at all (random bytes, a text file, a damaged header).
+    NotADatabase {
+        /// The storage engine's own message.
+        detail: String,
+    },
+    /// The file is a database of some other application, not a schedule-engine store.
+    ForeignApplication {
+        /// What was found instead (application id, tables).
+        found: String,
+    },
+    /// The store was written by a newer version of this crate; this version refuses to touch it.
+    NewerSchema {
+        /// The schema version in the file.
+        found: u32,
+        /// The newest schema version this code understands.
+        supported: u32,
+    },
+    /// The file is one of ours but damaged: truncated, malformed pages, inconsistent metadata.
+    Corrupt {
+        /// What the check found.
+        detail: String,
+    },
+    /// A stored record cannot be decoded. Nothing is dropped: loading fails instead.
+    InvalidRecord {
+        /// The table or kind of record.
+        table: String,
+        /// The record's id.
+        id: String,
+        /// Why it does not decode.
+        detail: String,
+    },
+    /// Another process (or another `Client` in this one) has the store open.
+    Locked {
+        /// The storage engine's own message.
+        detail: String,
+    },
+    /// Reading or writing failed: disk full, read-only file or directory, I/O error.
+    Io {
+        /// The storage engine's or operating system's message.
+        detail: String,
+    },
+}
+
+impl StoreError {
+    /// An error about the store at `path`.
+    pub fn new(path: Option<&Path>, kind: StoreErrorKind) -> Self {
+        StoreError {
+            path: path.map(Path::to_path_buf),
+            kind,
+        }
+    }
+
+    /// An I/O failure (disk full, read-only, ...) of the store at `path`.
+    pub fn io(path: Option<&Path>, detail: impl Into<String>) -> Self {
+        StoreError::new(
+            path,
+            StoreErrorKind::Io {
+                detail: detail.into(),
+            },
+        )
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.path {
+            Some(path) => write!(f, "schedule store {}: {}", path.display(), self.kind),
+            None => write!(f, "schedule store: {}", self.kind),
+        }
+    }
+}
+
+impl fmt::Display for StoreErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreErrorKind::NotADatabase { detail } => {
+                write!(f, "not a SQLite database ({detail})")
+            }
+            StoreErrorKind::ForeignApplication { found } => write!(
+                f,
+                "a SQLite database of another application, not a schedule-engine store ({found})"
+            ),
+            StoreErrorKind::NewerSchema { found, supported } => write!(
+                f,
+                "written by a newer schedule-engine (schema version {found}; this version \
+                 understands up to {supported}); upgrade schedule-engine to open it"
+            ),
+            StoreErrorKind::Corrupt { detail } => write!(f, "damaged store ({detail})"),
+            StoreErrorKind::InvalidRecord { table, id, detail } => {
+                write!(f, "record {id:?} in {table} cannot be decoded ({detail})")
+            }
+            StoreErrorKind::Locked { detail } => write!(
+                f,
+                "in use by another process or client ({detail}); a store has one owner at a time"
+            ),
+            StoreErrorKind::Io { detail } => write!(f, "I/O failure ({detail})"),
+        }
+    }
+}

@@ -1,0 +1,324 @@
+//! Crash test: a worker process with a `SqliteStore` and 50 schedules firing every second is
+//! killed with SIGKILL at random moments, 50 times, restarting each time, then run once more and
+//! stopped cleanly. Afterwards, from the store and the executor's own log:
+//! * no schedule is lost: every schedule whose creation returned `Ok` exists, none was created
+//!   twice, and all 50 exist;
+//! * write-ahead: every start the executor saw is for a nominal time the store has processed;
+//! * at-least-once: every nominal time the store counts as started reached the executor;
+//! * exact accounting: each nominal time from creation to the high-water mark is started,
+//!   skipped, missed, dropped or still buffered, exactly one of these (so none is both missed
+//!   and started, and none vanished);
+//! * nothing dangles: after the clean stop no run is recorded as running and no action pending.
+//!
+//! The child is this test binary itself, re-invoked on the ignored test `crash_child` with
+//! `SE_CRASH_DIR` set. Set `SE_CRASH_SEED` to replay a sequence of kill delays.
+#![cfg(feature = "sqlite")]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use schedule_engine::{
+    CancelWorkflowAction, Client, Completion, Schedule, ScheduleAction,
+    ScheduleActionStartWorkflow, ScheduleError, ScheduleIntervalSpec, ScheduleOverlapPolicy,
+    SchedulePolicy, ScheduleRecord, ScheduleSpec, SqliteStore, StartWorkflowAction,
+    TerminateWorkflowAction, Worker, WorkflowExecutor, WorkflowOutcome,
+};
+
+const SCHEDULES: usize = 50;
+const KILLS: usize = 50;
+const FINAL_RUN: Duration = Duration::from_secs(3);
+
+fn schedule_id(i: usize) -> String {
+    format!("c{i:02}")
+}
+
+fn policy(i: usize) -> ScheduleOverlapPolicy {
+    match i % 3 {
+        0 => ScheduleOverlapPolicy::Skip,
+        1 => ScheduleOverlapPolicy::BufferAll,
+        _ => ScheduleOverlapPolicy::AllowAll,
+    }
+}
+
+fn schedule(i: usize) -> Schedule {
+    Schedule {
+        action: ScheduleAction::StartWorkflow(ScheduleActionStartWorkflow {
+            workflow: "tick".into(),
+            id: schedule_id(i),
+            task_queue: "q".into(),
+            ..Default::default()
+        }),
+        spec: ScheduleSpec {
+            intervals: vec![ScheduleIntervalSpec::new(Duration::from_secs(1))],
+            ..Default::default()
+        },
+        policy: SchedulePolicy {
+            overlap: policy(i),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+/// Appends one line and makes it durable before returning.
+fn append_line(path: &Path, line: &str) {
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("open log");
+    file.write_all(format!("{line}\n").as_bytes())
+        .expect("append");
+    file.sync_data().expect("fsync");
+}
+
+/// The child's executor: logs each start's workflow id durably, then completes the run.
+struct FileLog {
+    file: File,
+}
+
+impl WorkflowExecutor for FileLog {
+    fn start_workflow(&mut self, action: StartWorkflowAction, completion: Completion) {
+        self.file
+            .write_all(format!("{}\n", action.workflow_id).as_bytes())
+            .expect("append start");
+        self.file.sync_data().expect("fsync start");
+        completion.complete(WorkflowOutcome::Completed { result: None });
+    }
+
+    fn cancel_workflow(&mut self, _: CancelWorkflowAction) {}
+
+    fn terminate_workflow(&mut self, _: TerminateWorkflowAction) {}
+}
+
+/// The worker process. Does nothing unless started by the parent test.
+#[test]
+#[ignore = "child process of crash_and_restart_lose_nothing"]
+fn crash_child() {
+    let Some(dir) = std::env::var_os("SE_CRASH_DIR").map(PathBuf::from) else {
+        return;
+    };
+    let store = SqliteStore::open(dir.join("store.db")).expect("open store");
+    let client = Client::builder().store(store).build().expect("load store");
+    for i in 0..SCHEDULES {
+        let id = schedule_id(i);
+        match client.get_schedule_handle(&id).describe() {
+            Ok(_) => {}
+            Err(ScheduleError::NotFound { .. }) => {
+                client.create_schedule(&id, schedule(i)).expect("create");
+                append_line(&dir.join("creates.log"), &id);
+            }
+            Err(e) => panic!("describe {id}: {e}"),
+        }
+    }
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("starts.log"))
+        .expect("open starts log");
+    let worker = Worker::start(&client, FileLog { file });
+    if std::env::var_os("SE_CRASH_FINAL").is_some() {
+        std::thread::sleep(FINAL_RUN);
+        worker.shutdown();
+        append_line(&dir.join("end.log"), &Utc::now().to_rfc3339());
+        return;
+    }
+    loop {
+        std::thread::sleep(Duration::from_secs(60));
+    }
+}
+
+/// Kills the child if the parent panics before it does.
+struct ChildGuard(Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn_child(dir: &Path, last: bool) -> ChildGuard {
+    let mut cmd = Command::new(std::env::current_exe().expect("test binary"));
+    cmd.args(["crash_child", "--exact", "--ignored", "--test-threads=1"])
+        .env("SE_CRASH_DIR", dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    if last {
+        cmd.env("SE_CRASH_FINAL", "1");
+    }
+    ChildGuard(cmd.spawn().expect("spawn child"))
+}
+
+/// xorshift64: reproducible kill delays from a printed seed.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+fn read_lines(path: &Path) -> Vec<String> {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    // A line cut short by a kill has no newline yet; the executor wrote it before completing, so
+    // such a run was not reported and is delivered again: the partial line is not evidence.
+    let complete = match text.rfind('\n') {
+        Some(end) => &text[..=end],
+        None => "",
+    };
+    complete.lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn crash_and_restart_lose_nothing() {
+    let dir = std::env::temp_dir().join(format!("se-crash-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("temp dir");
+    let seed = std::env::var("SE_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| u64::from(Utc::now().timestamp_subsec_nanos()) | 1);
+    eprintln!("crash test: seed {seed}, directory {}", dir.display());
+    let mut rng = Rng(seed);
+    let started = Instant::now();
+
+    for _ in 0..KILLS {
+        let mut child = spawn_child(&dir, false);
+        std::thread::sleep(Duration::from_millis(50 + rng.below(1000)));
+        if let Ok(Some(status)) = child.0.try_wait() {
+            panic!("child exited before it was killed: {status}");
+        }
+        child.0.kill().expect("SIGKILL");
+        child.0.wait().expect("reap");
+        // Now and then stay down for a few seconds, so that several times come due meanwhile and
+        // the overlap policies have something to skip, buffer or run together at the restart.
+        if rng.below(4) == 0 {
+            std::thread::sleep(Duration::from_millis(1000 + rng.below(1500)));
+        }
+    }
+    let mut last = spawn_child(&dir, true);
+    let status = last.0.wait().expect("final child");
+    assert!(status.success(), "final child failed: {status}");
+    eprintln!("crash test: {KILLS} kills in {:?}", started.elapsed());
+
+    verify(&dir);
+    let _ = fs::remove_dir_all(&dir);
+}
+
+fn verify(dir: &Path) {
+    // No schedule lost, none created twice.
+    let creates = read_lines(&dir.join("creates.log"));
+    let unique: BTreeSet<&String> = creates.iter().collect();
+    assert_eq!(unique.len(), creates.len(), "a schedule was created twice");
+    let records = stored_schedules(&dir.join("store.db"));
+    let expected: BTreeSet<String> = (0..SCHEDULES).map(schedule_id).collect();
+    let found: BTreeSet<String> = records.keys().cloned().collect();
+    assert_eq!(found, expected, "schedules lost or invented");
+    assert_eq!(
+        pending_actions(&dir.join("store.db")),
+        0,
+        "actions left pending"
+    );
+
+    // Starts seen by the executor, by schedule: nominal time -> deliveries.
+    let mut delivered: BTreeMap<String, BTreeMap<i64, u32>> = BTreeMap::new();
+    for line in read_lines(&dir.join("starts.log")) {
+        let (id, time) = line.split_once('-').expect("workflow id <action>-<time>");
+        let nominal = DateTime::parse_from_rfc3339(time)
+            .unwrap_or_else(|e| panic!("workflow id {line}: {e}"))
+            .timestamp();
+        *delivered
+            .entry(id.to_owned())
+            .or_default()
+            .entry(nominal)
+            .or_default() += 1;
+    }
+    let end = read_lines(&dir.join("end.log"));
+    let end = DateTime::parse_from_rfc3339(end.last().expect("final run finished"))
+        .expect("end time")
+        .timestamp();
+
+    let (mut starts, mut redelivered, mut skipped) = (0, 0, 0);
+    for (id, record) in &records {
+        let times = delivered.remove(id).unwrap_or_default();
+        // Interval every 1 s: nominal times are whole seconds, strictly after creation.
+        let first = record.created_at.timestamp() + 1;
+        let hwm = record.high_water_mark.timestamp();
+        assert!(
+            hwm >= end - FINAL_RUN.as_secs() as i64,
+            "{id}: high-water mark {} far behind the end of the run",
+            record.high_water_mark
+        );
+        let processed = u64::try_from(hwm - first + 1).unwrap_or(0);
+        for &t in times.keys() {
+            assert!(
+                (first..=hwm).contains(&t),
+                "{id}: started {t}, outside the processed span {first}..={hwm} (write-ahead)"
+            );
+        }
+        assert!(record.running.is_empty(), "{id}: runs left running");
+        assert_eq!(
+            times.len() as u64,
+            record.num_actions,
+            "{id}: distinct starts delivered vs. recorded"
+        );
+        let accounted = record.num_actions
+            + record.num_actions_missed_catchup_window
+            + record.num_actions_skipped_overlap
+            + record.num_actions_buffer_dropped
+            + record.num_actions_dropped_paused
+            + record.num_actions_duplicate_dropped
+            + record.buffer.len() as u64;
+        assert_eq!(
+            accounted, processed,
+            "{id}: started + missed + skipped + dropped + buffered vs. nominal times processed"
+        );
+        starts += times.len();
+        redelivered += times.values().map(|&n| n as usize - 1).sum::<usize>();
+        skipped += record.num_actions_skipped_overlap;
+    }
+    assert!(
+        delivered.is_empty(),
+        "starts of unknown schedules: {:?}",
+        delivered.keys()
+    );
+    eprintln!(
+        "crash test: {starts} nominal times started, {redelivered} delivered again after a \
+         crash, {skipped} skipped by overlap policy"
+    );
+}
+
+fn stored_schedules(path: &Path) -> BTreeMap<String, ScheduleRecord> {
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open store read-only");
+    let mut stmt = conn
+        .prepare("SELECT id, record FROM schedules")
+        .expect("query");
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .expect("rows");
+    rows.map(|row| {
+        let (id, json) = row.expect("row");
+        let record: ScheduleRecord = serde_json::from_str(&json).expect("schedule record");
+        (id, record)
+    })
+    .collect()
+}
+
+fn pending_actions(path: &Path) -> i64 {
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open store read-only");
+    conn.query_row("SELECT count(*) FROM pending_actions", [], |r| r.get(0))
+        .expect("count")
+}
