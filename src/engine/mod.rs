@@ -18,7 +18,7 @@ pub use describe::{
 };
 pub use error::ScheduleError;
 pub use schedule::{
-    CreateScheduleOptions, Schedule, ScheduleAction, ScheduleActionStartWorkflow,
-    ScheduleBackfill, ScheduleOverlapPolicy, SchedulePolicy, ScheduleState, ScheduleUpdate,
-    ScheduleUpdateInput, DEFAULT_CATCHUP_WINDOW, MIN_CATCHUP_WINDOW,
+    CreateScheduleOptions, Schedule, ScheduleAction, ScheduleActionStartWorkflow, ScheduleBackfill,
+    ScheduleOverlapPolicy, SchedulePolicy, ScheduleState, ScheduleUpdate, ScheduleUpdateInput,
+    DEFAULT_CATCHUP_WINDOW, MIN_CATCHUP_WINDOW,
 };

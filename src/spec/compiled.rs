@@ -1,15 +1,55 @@
-//! PLACEHOLDER (replaced by the spec layer's real implementation): intervals and bounds only.
+//! [`ScheduleSpec::compile`] and the compiled timeline: Temporal's `GetNextTime`.
+//!
+//! Invariants of a [`CompiledSpec`]: every calendar can fire (calendars with an empty field are
+//! dropped at compile time); intervals are whole seconds with `0 <= offset < every` after
+//! truncation of validated durations; times are whole Unix seconds until they leave as
+//! `DateTime<Utc>`. `next_time` allocates nothing (for seeds up to 241 bytes) and always
+//! terminates: each call makes at most [`MAX_EXCLUSION_ITERATIONS`] raw searches, each bounded
+//! by the year-2100 horizon.
 
-use chrono::{DateTime, TimeZone, Utc};
+use std::sync::Arc;
 
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::calendar::{compile_structured, Calendar};
+use super::cron::{self, Cron};
+use super::jitter::delay_ms;
+use super::zone::{self, Zone};
 use super::{ScheduleSpec, ScheduledTime, SpecError};
 
-/// A validated spec that computes its timeline.
+/// Temporal's limit on raw candidates examined per `GetNextTime` (two weeks of seconds): a
+/// spec whose skip calendars exclude that many candidates in a row has no next time.
+pub(crate) const MAX_EXCLUSION_ITERATIONS: u32 = 1_209_600;
+
+/// 2101-01-01T00:00:00Z: nothing at or after it is ever returned.
+const HORIZON: i64 = 4_133_980_800;
+
+const NANOS_PER_SECOND: i128 = 1_000_000_000;
+
+/// A validated [`ScheduleSpec`] that computes its timeline. Cheap to clone (one `Arc`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CompiledSpec {
-    intervals: Vec<(i64, i64)>,
-    start_at: Option<i64>,
-    end_at: Option<DateTime<Utc>>,
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug, PartialEq)]
+struct Inner {
+    calendars: Box<[Calendar]>,
+    skip: Box<[Calendar]>,
+    /// `(every, offset)` in whole seconds.
+    intervals: Box<[(i64, i64)]>,
+    zone: Zone,
+    /// `floor(start_at) - 1`, or -1 (Temporal searches from the epoch at the earliest).
+    after_floor: i64,
+    /// `floor(end_at)`, or `i64::MAX`.
+    end: i64,
+    /// Configured jitter in milliseconds (0 = none).
+    jitter_ms: u64,
+    seed: Box<[u8]>,
+}
+
+fn invalid(field: String, message: String) -> SpecError {
+    SpecError::InvalidField { field, message }
 }
 
 impl ScheduleSpec {
@@ -18,68 +58,256 @@ impl ScheduleSpec {
         self.compile_with_jitter_seed("")
     }
 
-    /// Validates the spec and compiles it; `seed` makes jitter deterministic per schedule.
-    pub fn compile_with_jitter_seed(&self, _seed: &str) -> Result<CompiledSpec, SpecError> {
-        if !self.calendars.is_empty() || !self.cron_expressions.is_empty() {
-            return Err(SpecError::InvalidField {
-                field: "calendars".into(),
-                message: "placeholder spec layer: only intervals".into(),
-            });
+    /// Validates the spec and compiles it; `seed` makes jitter deterministic per schedule
+    /// (Temporal hashes `"<namespace id>-<schedule id>"`; the engine uses the schedule id).
+    pub fn compile_with_jitter_seed(&self, seed: &str) -> Result<CompiledSpec, SpecError> {
+        let mut calendars = Vec::new();
+        for (i, c) in self.calendars.iter().enumerate() {
+            push_calendar(
+                &mut calendars,
+                compile_structured(c, &format!("calendars[{i}]"))?,
+            );
+        }
+        let mut skip = Vec::new();
+        for (i, c) in self.skip.iter().enumerate() {
+            push_calendar(&mut skip, compile_structured(c, &format!("skip[{i}]"))?);
         }
         let mut intervals = Vec::new();
         for (i, iv) in self.intervals.iter().enumerate() {
-            let every = iv.every.as_secs() as i64;
-            let offset = iv.offset.as_secs() as i64;
-            if every < 1 || offset >= every {
-                return Err(SpecError::InvalidField {
-                    field: format!("intervals[{i}]"),
-                    message: "bad interval".into(),
-                });
+            if iv.every < std::time::Duration::from_secs(1) {
+                return Err(invalid(
+                    format!("intervals[{i}].every"),
+                    format!("{:?} is less than 1s", iv.every),
+                ));
             }
-            intervals.push((every, offset));
+            if iv.offset >= iv.every {
+                return Err(invalid(
+                    format!("intervals[{i}].offset"),
+                    format!("{:?} is not less than every ({:?})", iv.offset, iv.every),
+                ));
+            }
+            let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+            intervals.push((secs(iv.every), secs(iv.offset)));
         }
+        let mut cron_zone: Option<(usize, String)> = None;
+        for (i, text) in self.cron_expressions.iter().enumerate() {
+            let cron_field = |part: &str| match part {
+                "" => format!("cron_expressions[{i}] ({text:?})"),
+                part => format!("cron_expressions[{i}] ({text:?}) {part}"),
+            };
+            let parsed = cron::parse(text).map_err(|e| invalid(cron_field(e.part), e.message))?;
+            // An @every string counts as having no zone, whatever its prefix said.
+            let this_zone = match &parsed {
+                Cron::Calendar { zone, .. } => zone.as_str(),
+                Cron::Every { .. } => "",
+            };
+            match &cron_zone {
+                None => cron_zone = Some((i, this_zone.to_string())),
+                Some((first, zone)) if zone != this_zone => {
+                    return Err(invalid(
+                        cron_field("time zone"),
+                        format!(
+                            "{} conflicts with {} of cron_expressions[{first}]; all cron strings \
+                             must name the same zone",
+                            show_zone(this_zone),
+                            show_zone(zone)
+                        ),
+                    ))
+                }
+                Some(_) => {}
+            }
+            match parsed {
+                Cron::Calendar { calendar, .. } => push_calendar(&mut calendars, calendar),
+                Cron::Every { every_ns, phase_ns } => intervals.push((
+                    i64::try_from(every_ns / NANOS_PER_SECOND).unwrap_or(i64::MAX),
+                    i64::try_from(phase_ns / NANOS_PER_SECOND).unwrap_or(0),
+                )),
+            }
+        }
+        let spec_zone = self.time_zone_name.as_deref().unwrap_or("");
+        let (zone_field, zone_name) = match &cron_zone {
+            Some((i, z)) if !z.is_empty() => {
+                if !spec_zone.is_empty() && spec_zone != z {
+                    return Err(invalid(
+                        format!(
+                            "cron_expressions[{i}] ({:?}) time zone",
+                            self.cron_expressions[*i]
+                        ),
+                        format!(
+                            "{} conflicts with time_zone_name {}",
+                            show_zone(z),
+                            show_zone(spec_zone)
+                        ),
+                    ));
+                }
+                (format!("cron_expressions[{i}] time zone"), z.as_str())
+            }
+            _ => ("time_zone_name".to_string(), spec_zone),
+        };
+        let zone = zone::resolve(zone_name)
+            .ok_or_else(|| invalid(zone_field, format!("unknown time zone {zone_name:?}")))?;
+        intervals.sort_unstable();
+        intervals.dedup();
         Ok(CompiledSpec {
-            intervals,
-            start_at: self.start_at.map(|t| t.timestamp()),
-            end_at: self.end_at,
+            inner: Arc::new(Inner {
+                calendars: calendars.into_boxed_slice(),
+                skip: skip.into_boxed_slice(),
+                intervals: intervals.into_boxed_slice(),
+                zone,
+                after_floor: self
+                    .start_at
+                    .map_or(-1, |s| s.timestamp().saturating_sub(1)),
+                end: self.end_at.map_or(i64::MAX, |e| e.timestamp()),
+                jitter_ms: self
+                    .jitter
+                    .map_or(0, |j| u64::try_from(j.as_millis()).unwrap_or(u64::MAX)),
+                seed: seed.as_bytes().into(),
+            }),
         })
+    }
+}
+
+fn show_zone(zone: &str) -> String {
+    if zone.is_empty() {
+        "no time zone".into()
+    } else {
+        format!("{zone:?}")
+    }
+}
+
+/// Keeps calendars that can fire, once each.
+fn push_calendar(out: &mut Vec<Calendar>, calendar: Calendar) {
+    if !calendar.is_never() && !out.contains(&calendar) {
+        out.push(calendar);
+    }
+}
+
+/// The first `offset + n * every` strictly after `ts` (Go's truncating division, as Temporal).
+fn interval_next(ts: i64, every: i64, offset: i64) -> i64 {
+    let (ts, every, offset) = (i128::from(ts), i128::from(every), i128::from(offset));
+    let next = ((ts - offset) / every + 1) * every + offset;
+    i64::try_from(next).unwrap_or(i64::MAX)
+}
+
+impl Inner {
+    /// The earliest calendar wall time strictly after the wall second `wall`.
+    fn calendar_wall_next(&self, wall: i64) -> Option<i64> {
+        self.calendars
+            .iter()
+            .filter_map(|c| c.next_after(wall))
+            .min()
+    }
+
+    /// The earliest instant strictly after `ts` whose wall clock matches some calendar.
+    fn calendar_next(&self, ts: i64) -> Option<i64> {
+        if self.calendars.is_empty() {
+            return None;
+        }
+        if let Zone::Fixed(off) = self.zone {
+            let off = i64::from(off);
+            return Some(self.calendar_wall_next(ts.checked_add(off)?)? - off);
+        }
+        // Walk the zone's constant-offset stretches from the one holding ts + 1.
+        let mut after = ts;
+        loop {
+            let (off, end) = self.zone.stretch(after.checked_add(1)?);
+            let wall = after.checked_add(off)?;
+            match self.calendar_wall_next(wall) {
+                Some(w) if w - off < end => return Some(w - off),
+                Some(_) => {}
+                None => {
+                    // Later stretches can only help if their wall clocks revisit times at or
+                    // before `wall` (a fall-back overlap); otherwise nothing is left.
+                    if end == i64::MAX || end + self.zone.offset(end) > wall {
+                        return None;
+                    }
+                }
+            }
+            if end == i64::MAX {
+                return None;
+            }
+            after = end - 1;
+        }
+    }
+
+    /// Temporal's `rawNext`: the union of calendars and intervals, ignoring skip and bounds.
+    fn raw_next(&self, ts: i64) -> Option<i64> {
+        let mut best = self.calendar_next(ts);
+        for &(every, offset) in self.intervals.iter() {
+            let n = interval_next(ts, every, offset);
+            best = Some(best.map_or(n, |b| b.min(n)));
+        }
+        best
+    }
+
+    fn skipped(&self, t: i64) -> bool {
+        if self.skip.is_empty() {
+            return false;
+        }
+        let wall = t + self.zone.offset(t);
+        self.skip.iter().any(|c| c.matches(wall))
     }
 }
 
 impl CompiledSpec {
-    /// The first time whose nominal time is strictly after `after`.
+    /// The next time whose nominal time is strictly after `after` (at whole-second resolution:
+    /// `after` is floored to the second), with its jittered actual time; `None` when the
+    /// schedule has no more times (end, horizon 2100, or too many skipped candidates).
     pub fn next_time(&self, after: DateTime<Utc>) -> Option<ScheduledTime> {
-        let mut ts = after.timestamp();
-        if let Some(s) = self.start_at {
-            ts = ts.max(s - 1);
-        }
-        let best = self
-            .intervals
-            .iter()
-            .map(|&(e, o)| (ts - o).div_euclid(e) * e + e + o)
-            .min()?;
-        let t = Utc.timestamp_opt(best, 0).single()?;
-        if self.end_at.is_some_and(|e| t > e) {
-            return None;
-        }
-        Some(ScheduledTime {
-            nominal: t,
-            actual: t,
-        })
+        let inner = &*self.inner;
+        let mut ts = after.timestamp().max(inner.after_floor);
+        let mut iterations = 0;
+        let nominal = loop {
+            if iterations >= MAX_EXCLUSION_ITERATIONS {
+                return None;
+            }
+            let n = inner.raw_next(ts)?;
+            if n > inner.end || n >= HORIZON {
+                return None;
+            }
+            iterations += 1;
+            if !inner.skipped(n) {
+                break n;
+            }
+            ts = n;
+        };
+        let delay = if inner.jitter_ms == 0 {
+            0
+        } else {
+            // The jitter never reaches the next raw time (skip and end_at ignored).
+            let max_ms = match inner.raw_next(nominal) {
+                Some(following) => inner.jitter_ms.min(
+                    u64::try_from(following - nominal)
+                        .unwrap_or(0)
+                        .saturating_mul(1000),
+                ),
+                None => inner.jitter_ms,
+            };
+            delay_ms(nominal, &inner.seed, max_ms)
+        };
+        let nominal = DateTime::from_timestamp(nominal, 0)?;
+        let actual = nominal + TimeDelta::milliseconds(i64::try_from(delay).ok()?);
+        Some(ScheduledTime { nominal, actual })
     }
 
-    /// Actual times in `(start, end]`.
+    /// Actual times in `(start, end]`, in order, like Temporal's `ListScheduleMatchingTimes`:
+    /// each search starts from the previous actual time and stops at the first actual time
+    /// after `end`.
     pub fn matching_times(
         &self,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
-    ) -> impl Iterator<Item = DateTime<Utc>> + '_ {
-        let mut after = start;
+    ) -> impl Iterator<Item = DateTime<Utc>> {
+        let spec = self.clone();
+        let mut after = Some(start);
         std::iter::from_fn(move || {
-            let t = self.next_time(after)?;
-            after = t.nominal;
-            Some(t.actual)
+            let t = spec.next_time(after?).filter(|t| t.actual <= end);
+            after = t.map(|t| t.actual);
+            after
         })
-        .take_while(move |t| *t <= end)
     }
 }
+
+#[cfg(test)]
+#[path = "compiled_tests.rs"]
+mod tests;

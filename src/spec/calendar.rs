@@ -1,0 +1,437 @@
+//! A calendar compiled to bitmasks, and its wall-clock search.
+//!
+//! Invariants: bit `v` of a mask means value `v` matches (day of week: 0 = Sunday; year: bit
+//! `y - 2000`); `all_years` stands for Temporal's empty year list (every year, also before
+//! 2000). Searches never return a wall time whose year is after 2100 (Temporal's horizon).
+//! Calendars with an empty field never fire and are dropped by the compiler, so no search here
+//! ever scans the horizon for them.
+
+use super::civil::{days_from_civil, days_in_month, wall_seconds, weekday, Fields, DAY};
+use super::{ScheduleCalendarSpec, ScheduleRange, SpecError};
+
+/// The last year any calendar can match.
+pub(crate) const MAX_YEAR: i64 = 2100;
+/// The first year a year range may name.
+pub(crate) const MIN_YEAR: i64 = 2000;
+
+/// One compiled calendar (structured or from a cron string).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Calendar {
+    pub(crate) second: u64,
+    pub(crate) minute: u64,
+    pub(crate) hour: u32,
+    /// Bits 1..=31.
+    pub(crate) day_of_month: u32,
+    /// Bits 1..=12.
+    pub(crate) month: u16,
+    /// Bits 0..=6, 0 = Sunday.
+    pub(crate) day_of_week: u8,
+    /// Bit `y - 2000` for years 2000..=2100.
+    pub(crate) years: u128,
+    /// Temporal's empty year list: every year.
+    pub(crate) all_years: bool,
+}
+
+/// Days of a month (bits 1..=31) that fall `k` days after the 1st, for k in 0..7, every week.
+const EVERY_7TH: [u32; 7] = {
+    let mut out = [0u32; 7];
+    let mut k = 0;
+    while k < 7 {
+        let mut d = k + 1;
+        while d <= 31 {
+            out[k] |= 1 << d;
+            d += 7;
+        }
+        k += 1;
+    }
+    out
+};
+
+impl Calendar {
+    /// Whether some field is empty, so the calendar never fires.
+    pub(crate) fn is_never(&self) -> bool {
+        self.second == 0
+            || self.minute == 0
+            || self.hour == 0
+            || self.day_of_month == 0
+            || self.month == 0
+            || self.day_of_week == 0
+            || (!self.all_years && self.years == 0)
+    }
+
+    fn year_matches(&self, y: i64) -> bool {
+        self.all_years
+            || ((MIN_YEAR..=MAX_YEAR).contains(&y) && self.years >> (y - MIN_YEAR) & 1 == 1)
+    }
+
+    /// The first matching year `>= y`, if any is `<= 2100`.
+    fn next_year(&self, y: i64) -> Option<i64> {
+        if y > MAX_YEAR {
+            return None;
+        }
+        if self.all_years {
+            return Some(y);
+        }
+        let from = (y.max(MIN_YEAR) - MIN_YEAR) as u32;
+        let rest = self.years.checked_shr(from).unwrap_or(0);
+        (rest != 0).then(|| MIN_YEAR + i64::from(from + rest.trailing_zeros()))
+    }
+
+    /// Whether the wall second `wall` matches every field.
+    pub(crate) fn matches(&self, wall: i64) -> bool {
+        let f = Fields::of(wall);
+        self.year_matches(f.year)
+            && self.month >> f.month & 1 == 1
+            && self.day_of_month >> f.day & 1 == 1
+            && self.day_of_week >> f.weekday & 1 == 1
+            && self.hour >> f.hour & 1 == 1
+            && self.minute >> f.minute & 1 == 1
+            && self.second >> f.second & 1 == 1
+    }
+
+    /// Days of month `mo` of year `y` whose weekday matches.
+    fn weekday_days(&self, y: i64, mo: u32) -> u32 {
+        if self.day_of_week == 0x7f {
+            return u32::MAX;
+        }
+        let first = weekday(days_from_civil(y, mo, 1));
+        let mut mask = 0;
+        let mut dows = self.day_of_week;
+        while dows != 0 {
+            let wd = dows.trailing_zeros();
+            dows &= dows - 1;
+            mask |= EVERY_7TH[((wd + 7 - first) % 7) as usize];
+        }
+        mask
+    }
+
+    /// The smallest matching wall second strictly after `wall`, with year <= 2100.
+    ///
+    /// An odometer over the fields: each step jumps a field to its next set bit, and an overflow
+    /// carries into the next larger field and resets the smaller ones.
+    pub(crate) fn next_after(&self, wall: i64) -> Option<i64> {
+        let t = wall.checked_add(1)?;
+        let days = t.div_euclid(DAY);
+        let sod = t.rem_euclid(DAY) as u32;
+        let (mut y, mut mo, mut d) = super::civil::civil_from_days(days);
+        let (mut h, mut mi, mut s) = (sod / 3600, sod / 60 % 60, sod % 60);
+        loop {
+            // Carry overflows upwards.
+            if s >= 60 {
+                s = 0;
+                mi += 1;
+            }
+            if mi >= 60 {
+                mi = 0;
+                h += 1;
+            }
+            if h >= 24 {
+                h = 0;
+                d += 1;
+            }
+            if d > days_in_month(y, mo) {
+                d = 1;
+                mo += 1;
+            }
+            if mo > 12 {
+                mo = 1;
+                y += 1;
+            }
+            let ny = self.next_year(y)?;
+            if ny != y {
+                (y, mo, d, h, mi, s) = (ny, 1, 1, 0, 0, 0);
+            }
+            let months = self.month & (u16::MAX << mo);
+            if months == 0 {
+                (y, mo, d, h, mi, s) = (y + 1, 1, 1, 0, 0, 0);
+                continue;
+            }
+            let nm = months.trailing_zeros();
+            if nm != mo {
+                (mo, d, h, mi, s) = (nm, 1, 0, 0, 0);
+            }
+            let dim = days_in_month(y, mo);
+            let days = self.day_of_month
+                & self.weekday_days(y, mo)
+                & (u32::MAX >> (31 - dim))
+                & (u32::MAX << d);
+            if days == 0 {
+                (mo, d, h, mi, s) = (mo + 1, 1, 0, 0, 0);
+                if mo > 12 {
+                    (y, mo) = (y + 1, 1);
+                }
+                continue;
+            }
+            let nd = days.trailing_zeros();
+            if nd != d {
+                (d, h, mi, s) = (nd, 0, 0, 0);
+            }
+            let hours = self.hour & (u32::MAX << h);
+            if hours == 0 {
+                (h, mi, s) = (24, 0, 0);
+                continue;
+            }
+            let nh = hours.trailing_zeros();
+            if nh != h {
+                (h, mi, s) = (nh, 0, 0);
+            }
+            let minutes = self.minute & (u64::MAX << mi);
+            if minutes == 0 {
+                (mi, s) = (60, 0);
+                continue;
+            }
+            let nmi = minutes.trailing_zeros();
+            if nmi != mi {
+                (mi, s) = (nmi, 0);
+            }
+            let seconds = self.second & (u64::MAX << s);
+            if seconds == 0 {
+                s = 60;
+                continue;
+            }
+            s = seconds.trailing_zeros();
+            return Some(wall_seconds(y, mo, d, h, mi, s));
+        }
+    }
+}
+
+/// One field's bounds and its name in messages.
+#[derive(Debug, Clone, Copy)]
+struct FieldKind {
+    /// The Rust field name, e.g. `day_of_week`.
+    name: &'static str,
+    min: i32,
+    max: i32,
+}
+
+const fn kind(name: &'static str, min: i32, max: i32) -> FieldKind {
+    FieldKind { name, min, max }
+}
+
+const SECOND: FieldKind = kind("second", 0, 59);
+const MINUTE: FieldKind = kind("minute", 0, 59);
+const HOUR: FieldKind = kind("hour", 0, 23);
+const DAY_OF_MONTH: FieldKind = kind("day_of_month", 1, 31);
+const MONTH: FieldKind = kind("month", 1, 12);
+const YEAR: FieldKind = kind("year", 2000, 2100);
+/// Structured calendars take 0-6 only; cron strings also accept 7 for Sunday.
+const DAY_OF_WEEK: FieldKind = kind("day_of_week", 0, 6);
+
+/// Set bits `start, start + step, ..= end` (relative to `base`) in a mask.
+pub(crate) fn range_bits(start: i32, end: i32, step: i32, base: i32) -> u128 {
+    let mut mask = 0u128;
+    let mut v = start;
+    while v <= end {
+        mask |= 1u128 << (v - base);
+        v = match v.checked_add(step) {
+            Some(n) => n,
+            None => break,
+        };
+    }
+    mask
+}
+
+/// Validates a structured field (Temporal's rules) and returns its mask relative to `kind.min`
+/// for years and to 0 otherwise.
+fn structured_field(
+    ranges: &[ScheduleRange],
+    kind: FieldKind,
+    path: &str,
+) -> Result<u128, SpecError> {
+    let base = if kind.name == "year" { kind.min } else { 0 };
+    let err = |message: String| SpecError::InvalidField {
+        field: format!("{path}.{}", kind.name),
+        message,
+    };
+    let mut mask = 0;
+    for r in ranges {
+        let (lo, hi) = (kind.min, kind.max);
+        if r.start < lo || r.start > hi {
+            return Err(err(format!(
+                "{} is not in range {lo}-{hi} (range {})",
+                r.start,
+                show_range(r)
+            )));
+        }
+        if r.end != 0 && r.end < r.start {
+            return Err(err(format!(
+                "range {}: end {} is before start {}",
+                show_range(r),
+                r.end,
+                r.start
+            )));
+        }
+        if r.end > hi {
+            return Err(err(format!(
+                "range {}: end {} is not in range {lo}-{hi}",
+                show_range(r),
+                r.end
+            )));
+        }
+        if r.step < 0 {
+            return Err(err(format!(
+                "range {}: step {} is negative",
+                show_range(r),
+                r.step
+            )));
+        }
+        let end = if r.end < r.start { r.start } else { r.end };
+        mask |= range_bits(r.start, end, r.step.max(1), base);
+    }
+    Ok(mask)
+}
+
+fn show_range(r: &ScheduleRange) -> String {
+    format!("{{start: {}, end: {}, step: {}}}", r.start, r.end, r.step)
+}
+
+/// Longest comment Temporal accepts, in bytes.
+pub(crate) const MAX_COMMENT_BYTES: usize = 200;
+
+/// Validates a structured calendar (`path` is e.g. `calendars[0]`) and compiles it.
+pub(crate) fn compile_structured(
+    cal: &ScheduleCalendarSpec,
+    path: &str,
+) -> Result<Calendar, SpecError> {
+    // Every cast below is of a mask whose bits were range-checked against the field's bounds.
+    let calendar = Calendar {
+        second: structured_field(&cal.second, SECOND, path)? as u64,
+        minute: structured_field(&cal.minute, MINUTE, path)? as u64,
+        hour: structured_field(&cal.hour, HOUR, path)? as u32,
+        day_of_month: structured_field(&cal.day_of_month, DAY_OF_MONTH, path)? as u32,
+        month: structured_field(&cal.month, MONTH, path)? as u16,
+        day_of_week: structured_field(&cal.day_of_week, DAY_OF_WEEK, path)? as u8,
+        years: structured_field(&cal.year, YEAR, path)?,
+        all_years: cal.year.is_empty(),
+    };
+    if let Some(comment) = &cal.comment {
+        if comment.len() > MAX_COMMENT_BYTES {
+            return Err(SpecError::InvalidField {
+                field: format!("{path}.comment"),
+                message: format!(
+                    "comment is {} bytes, longer than {MAX_COMMENT_BYTES}",
+                    comment.len()
+                ),
+            });
+        }
+    }
+    Ok(calendar)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cal(f: impl FnOnce(&mut ScheduleCalendarSpec)) -> Calendar {
+        let mut spec = ScheduleCalendarSpec::default();
+        f(&mut spec);
+        compile_structured(&spec, "calendars[0]").unwrap()
+    }
+
+    fn err(f: impl FnOnce(&mut ScheduleCalendarSpec)) -> String {
+        let mut spec = ScheduleCalendarSpec::default();
+        f(&mut spec);
+        compile_structured(&spec, "calendars[0]")
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn default_is_daily_midnight() {
+        let c = cal(|_| {});
+        // 2022-03-24T00:00:00 -> next is 2022-03-25T00:00:00.
+        let t = wall_seconds(2022, 3, 24, 0, 0, 0);
+        assert_eq!(c.next_after(t), Some(t + DAY));
+        assert_eq!(c.next_after(t - 1), Some(t));
+    }
+
+    #[test]
+    fn range_normalisation() {
+        let c = cal(|s| s.hour = vec![ScheduleRange::new(5, 0, 0)]);
+        assert_eq!(c.hour, 1 << 5);
+        let c = cal(|s| s.minute = vec![ScheduleRange::new(0, 59, 15)]);
+        assert_eq!(c.minute, 1 | 1 << 15 | 1 << 30 | 1 << 45);
+        let c = cal(|s| s.year = vec![ScheduleRange::new(2000, 2100, 50)]);
+        assert_eq!(c.years, 1 | 1 << 50 | 1 << 100);
+    }
+
+    #[test]
+    fn feb_29_only_in_leap_years_and_feb_30_never() {
+        let c = cal(|s| {
+            s.month = vec![ScheduleRange::single(2)];
+            s.day_of_month = vec![ScheduleRange::single(29)];
+        });
+        let from = wall_seconds(2021, 1, 1, 0, 0, 0);
+        assert_eq!(c.next_after(from), Some(wall_seconds(2024, 2, 29, 0, 0, 0)));
+        let c = cal(|s| {
+            s.month = vec![ScheduleRange::single(2)];
+            s.day_of_month = vec![ScheduleRange::single(30)];
+        });
+        assert_eq!(c.next_after(from), None);
+    }
+
+    #[test]
+    fn horizon_is_2100() {
+        let c = cal(|s| s.year = vec![ScheduleRange::single(2100)]);
+        let from = wall_seconds(2100, 12, 31, 0, 0, 0);
+        assert_eq!(c.next_after(from), None);
+        assert_eq!(
+            c.next_after(from - 1),
+            Some(wall_seconds(2100, 12, 31, 0, 0, 0))
+        );
+    }
+
+    #[test]
+    fn validation_messages_name_field_and_value() {
+        let m = err(|s| s.hour = vec![ScheduleRange::single(24)]);
+        assert!(
+            m.starts_with("calendars[0].hour: 24 is not in range 0-23"),
+            "{m}"
+        );
+        let m = err(|s| s.minute = vec![ScheduleRange::new(30, 10, 1)]);
+        assert!(
+            m.starts_with("calendars[0].minute: range") && m.contains("end 10 is before start 30"),
+            "{m}"
+        );
+        let m = err(|s| s.hour = vec![ScheduleRange::new(0, 23, -2)]);
+        assert!(
+            m.contains("calendars[0].hour") && m.contains("step -2 is negative"),
+            "{m}"
+        );
+        let m = err(|s| s.day_of_week = vec![ScheduleRange::single(7)]);
+        assert!(
+            m.starts_with("calendars[0].day_of_week: 7 is not in range 0-6"),
+            "{m}"
+        );
+        let m = err(|s| s.year = vec![ScheduleRange::single(1999)]);
+        assert!(
+            m.starts_with("calendars[0].year: 1999 is not in range 2000-2100"),
+            "{m}"
+        );
+        let m = err(|s| s.month = vec![ScheduleRange::new(1, 13, 1)]);
+        assert!(
+            m.contains("calendars[0].month") && m.contains("end 13 is not in range 1-12"),
+            "{m}"
+        );
+        let m = err(|s| s.comment = Some("x".repeat(201)));
+        assert!(
+            m.starts_with("calendars[0].comment: comment is 201 bytes"),
+            "{m}"
+        );
+        assert!(compile_structured(
+            &ScheduleCalendarSpec {
+                comment: Some("x".repeat(200)),
+                ..Default::default()
+            },
+            "c"
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn empty_field_is_never() {
+        assert!(cal(|s| s.second.clear()).is_never());
+        assert!(cal(|s| s.day_of_week.clear()).is_never());
+        assert!(!cal(|s| s.year.clear()).is_never());
+    }
+}

@@ -1,0 +1,121 @@
+//! Shared test support: JSON vector readers and the brute-force oracle.
+#![allow(dead_code)] // each test binary uses a different part
+
+pub mod oracle;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde_json::Value;
+
+use schedule_engine::{ScheduleCalendarSpec, ScheduleIntervalSpec, ScheduleRange, ScheduleSpec};
+
+use oracle::{Oracle, OracleCalendar};
+
+/// Parses an RFC 3339 time.
+pub fn time(v: &Value) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(v.as_str().expect("a time string"))
+        .expect("RFC 3339")
+        .with_timezone(&Utc)
+}
+
+/// A time as the vectors print it: RFC 3339, `Z`, fraction only when non-zero.
+pub fn show(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
+fn ranges(v: &Value) -> Vec<ScheduleRange> {
+    v.as_array()
+        .expect("a range list")
+        .iter()
+        .map(|r| {
+            let n = |i: usize| r[i].as_i64().expect("an integer") as i32;
+            ScheduleRange::new(n(0), n(1), n(2))
+        })
+        .collect()
+}
+
+/// A calendar of the neutral vector format (`[[start, end, step], ...]` per field).
+pub fn neutral_calendar(v: &Value) -> ScheduleCalendarSpec {
+    ScheduleCalendarSpec {
+        second: ranges(&v["second"]),
+        minute: ranges(&v["minute"]),
+        hour: ranges(&v["hour"]),
+        day_of_month: ranges(&v["day_of_month"]),
+        month: ranges(&v["month"]),
+        year: ranges(&v["year"]),
+        day_of_week: ranges(&v["day_of_week"]),
+        comment: v["comment"].as_str().map(str::to_string),
+    }
+}
+
+/// Seconds (possibly fractional) as a `Duration`; `None` when negative (not representable).
+pub fn seconds(v: &Value) -> Option<Duration> {
+    let s = v.as_f64().expect("a number");
+    (s >= 0.0).then(|| Duration::from_nanos((s * 1e9).round() as u64))
+}
+
+/// A spec of the neutral vector format (conformance README section 2.2). `None` when the spec
+/// cannot be expressed in the Rust types (a negative interval or offset: `Duration` is unsigned).
+pub fn neutral_spec(v: &Value) -> Option<ScheduleSpec> {
+    let list = |k: &str| v[k].as_array().cloned().unwrap_or_default();
+    let mut intervals = Vec::new();
+    for iv in list("intervals") {
+        intervals.push(ScheduleIntervalSpec::with_offset(
+            seconds(&iv["every_s"])?,
+            seconds(&iv["offset_s"])?,
+        ));
+    }
+    Some(ScheduleSpec {
+        calendars: list("calendars").iter().map(neutral_calendar).collect(),
+        intervals,
+        cron_expressions: list("cron_expressions")
+            .iter()
+            .map(|c| c.as_str().expect("a cron string").to_string())
+            .collect(),
+        skip: list("skip").iter().map(neutral_calendar).collect(),
+        start_at: (!v["start_at"].is_null()).then(|| time(&v["start_at"])),
+        end_at: (!v["end_at"].is_null()).then(|| time(&v["end_at"])),
+        // Temporal treats a negative jitter as none.
+        jitter: if v["jitter_s"].is_null() {
+            None
+        } else {
+            seconds(&v["jitter_s"])
+        },
+        time_zone_name: v["time_zone_name"].as_str().map(str::to_string),
+    })
+}
+
+/// The oracle for a spec with structured calendars and intervals only (cron strings must have
+/// been replaced by calendars first, e.g. from the server's `normalized` spec).
+pub fn oracle_for(spec: &ScheduleSpec) -> Oracle {
+    assert!(
+        spec.cron_expressions.is_empty(),
+        "the oracle takes no cron strings"
+    );
+    let tz = match spec.time_zone_name.as_deref() {
+        None | Some("") => Tz::UTC,
+        Some(name) => Tz::from_str(name).expect("a known zone"),
+    };
+    let mut oracle = Oracle::new(tz);
+    oracle.calendars = spec
+        .calendars
+        .iter()
+        .map(OracleCalendar::from_structured)
+        .collect();
+    oracle.skip = spec
+        .skip
+        .iter()
+        .map(OracleCalendar::from_structured)
+        .collect();
+    oracle.intervals = spec
+        .intervals
+        .iter()
+        .map(|iv| (iv.every.as_secs() as i64, iv.offset.as_secs() as i64))
+        .collect();
+    oracle.start = spec.start_at.map(|t| t.timestamp());
+    oracle.end = spec.end_at.map(|t| t.timestamp());
+    oracle
+}
