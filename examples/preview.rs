@@ -63,19 +63,27 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
 fn run(args: Args) -> Result<(), String> {
     // The zone is validated by `compile` (with the spec's message); this parse only formats.
     let spec = ScheduleSpec {
-        cron_expressions: vec![args.expression],
+        cron_expressions: vec![args.expression.clone()],
         time_zone_name: args.zone.clone(),
         ..Default::default()
     }
     .compile()
     .map_err(|e| e.to_string())?;
-    let zone: chrono_tz::Tz = match &args.zone {
-        Some(name) => name.parse().map_err(|e| format!("--tz: {e}"))?,
-        None => chrono_tz::UTC,
+    // Local times are shown in --tz, else in the expression's own `CRON_TZ=`/`TZ=` zone.
+    let prefix_zone = args
+        .expression
+        .trim_start()
+        .strip_prefix("CRON_TZ=")
+        .or_else(|| args.expression.trim_start().strip_prefix("TZ="))
+        .and_then(|rest| rest.split_whitespace().next());
+    let zone: chrono_tz::Tz = match args.zone.as_deref().or(prefix_zone) {
+        Some(name) if !name.is_empty() => name.parse().map_err(|e| format!("zone: {e}"))?,
+        _ => chrono_tz::UTC,
     };
     let mut after = args.after.unwrap_or_else(Utc::now);
     for _ in 0..args.count {
         let Some(t) = spec.next_time(after) else {
+            eprintln!("(no more times: the spec ends, or nothing matches before 2101)");
             break;
         };
         println!(
