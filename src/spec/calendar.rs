@@ -6,7 +6,10 @@
 //! Calendars with an empty field never fire and are dropped by the compiler, so no search here
 //! ever scans the horizon for them.
 
-use super::civil::{days_from_civil, days_in_month, wall_seconds, weekday, Fields, DAY};
+use super::civil::{
+    civil_from_days, days_before_month, days_from_civil, is_leap, month_length, weekday, Fields,
+    DAY,
+};
 use super::{ScheduleCalendarSpec, ScheduleRange, SpecError};
 
 /// The last year any calendar can match.
@@ -32,21 +35,6 @@ pub(crate) struct Calendar {
     pub(crate) all_years: bool,
 }
 
-/// Days of a month (bits 1..=31) that fall `k` days after the 1st, for k in 0..7, every week.
-const EVERY_7TH: [u32; 7] = {
-    let mut out = [0u32; 7];
-    let mut k = 0;
-    while k < 7 {
-        let mut d = k + 1;
-        while d <= 31 {
-            out[k] |= 1 << d;
-            d += 7;
-        }
-        k += 1;
-    }
-    out
-};
-
 impl Calendar {
     /// Whether some field is empty, so the calendar never fires.
     pub(crate) fn is_never(&self) -> bool {
@@ -59,12 +47,14 @@ impl Calendar {
             || (!self.all_years && self.years == 0)
     }
 
+    #[inline]
     fn year_matches(&self, y: i64) -> bool {
         self.all_years
             || ((MIN_YEAR..=MAX_YEAR).contains(&y) && self.years >> (y - MIN_YEAR) & 1 == 1)
     }
 
     /// The first matching year `>= y`, if any is `<= 2100`.
+    #[inline]
     fn next_year(&self, y: i64) -> Option<i64> {
         if y > MAX_YEAR {
             return None;
@@ -78,6 +68,7 @@ impl Calendar {
     }
 
     /// Whether the wall second `wall` matches every field.
+    #[inline]
     pub(crate) fn matches(&self, wall: i64) -> bool {
         let f = Fields::of(wall);
         self.year_matches(f.year)
@@ -89,32 +80,33 @@ impl Calendar {
             && self.second >> f.second & 1 == 1
     }
 
-    /// Days of month `mo` of year `y` whose weekday matches.
-    fn weekday_days(&self, y: i64, mo: u32) -> u32 {
-        if self.day_of_week == 0x7f {
+    /// Days of a month (bits 1..=31) whose weekday matches, given the weekday of its 1st.
+    #[inline]
+    fn weekday_days(&self, first: u32) -> u32 {
+        let dow = u32::from(self.day_of_week);
+        if dow == 0x7f {
             return u32::MAX;
         }
-        let first = weekday(days_from_civil(y, mo, 1));
-        let mut mask = 0;
-        let mut dows = self.day_of_week;
-        while dows != 0 {
-            let wd = dows.trailing_zeros();
-            dows &= dows - 1;
-            mask |= EVERY_7TH[((wd + 7 - first) % 7) as usize];
-        }
-        mask
+        // Bit k of `r`: day k + 1 of the month (weekday (first + k) % 7) matches.
+        let r = ((dow >> first) | (dow << (7 - first))) & 0x7f;
+        // Copies of the 7-bit week every 7 days; they never overlap, so no carries.
+        ((u64::from(r) * 0x1020_4081) << 1) as u32
     }
 
     /// The smallest matching wall second strictly after `wall`, with year <= 2100.
     ///
     /// An odometer over the fields: each step jumps a field to its next set bit, and an overflow
-    /// carries into the next larger field and resets the smaller ones.
+    /// carries into the next larger field and resets the smaller ones. `jan1` (days since the
+    /// epoch of January 1st of `y`) moves with the year, so only a jump over years not in the
+    /// year set needs civil arithmetic.
+    #[inline]
     pub(crate) fn next_after(&self, wall: i64) -> Option<i64> {
         let t = wall.checked_add(1)?;
-        let days = t.div_euclid(DAY);
         let sod = t.rem_euclid(DAY) as u32;
-        let (mut y, mut mo, mut d) = super::civil::civil_from_days(days);
+        let (mut y, mut mo, mut d) = civil_from_days(t.div_euclid(DAY));
         let (mut h, mut mi, mut s) = (sod / 3600, sod / 60 % 60, sod % 60);
+        let mut leap = is_leap(y);
+        let mut jan1 = t.div_euclid(DAY) - days_before_month(mo, leap) - i64::from(d - 1);
         loop {
             // Carry overflows upwards.
             if s >= 60 {
@@ -129,37 +121,40 @@ impl Calendar {
                 h = 0;
                 d += 1;
             }
-            if d > days_in_month(y, mo) {
+            if d > 28 && d > month_length(mo, leap) {
                 d = 1;
                 mo += 1;
             }
             if mo > 12 {
                 mo = 1;
+                jan1 += 365 + i64::from(leap);
                 y += 1;
+                leap = is_leap(y);
             }
             let ny = self.next_year(y)?;
             if ny != y {
                 (y, mo, d, h, mi, s) = (ny, 1, 1, 0, 0, 0);
+                jan1 = days_from_civil(y, 1, 1);
+                leap = is_leap(y);
             }
             let months = self.month & (u16::MAX << mo);
             if months == 0 {
-                (y, mo, d, h, mi, s) = (y + 1, 1, 1, 0, 0, 0);
+                (mo, d, h, mi, s) = (13, 1, 0, 0, 0);
                 continue;
             }
             let nm = months.trailing_zeros();
             if nm != mo {
                 (mo, d, h, mi, s) = (nm, 1, 0, 0, 0);
             }
-            let dim = days_in_month(y, mo);
+            let dim = month_length(mo, leap);
+            let first = jan1 + days_before_month(mo, leap);
             let days = self.day_of_month
-                & self.weekday_days(y, mo)
+                & self.weekday_days(weekday(first))
                 & (u32::MAX >> (31 - dim))
                 & (u32::MAX << d);
             if days == 0 {
-                (mo, d, h, mi, s) = (mo + 1, 1, 0, 0, 0);
-                if mo > 12 {
-                    (y, mo) = (y + 1, 1);
-                }
+                // Past the month's last day; the carry moves to the next month.
+                (d, h, mi, s) = (dim + 1, 0, 0, 0);
                 continue;
             }
             let nd = days.trailing_zeros();
@@ -190,7 +185,8 @@ impl Calendar {
                 continue;
             }
             s = seconds.trailing_zeros();
-            return Some(wall_seconds(y, mo, d, h, mi, s));
+            let day = first + i64::from(d - 1);
+            return Some(day * DAY + i64::from(h * 3600 + mi * 60 + s));
         }
     }
 }
@@ -321,6 +317,7 @@ pub(crate) fn compile_structured(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::civil::wall_seconds;
 
     fn cal(f: impl FnOnce(&mut ScheduleCalendarSpec)) -> Calendar {
         let mut spec = ScheduleCalendarSpec::default();

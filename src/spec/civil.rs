@@ -10,6 +10,7 @@
 pub(crate) const DAY: i64 = 86_400;
 
 /// Days since 1970-01-01 of the civil date `y-m-d` (`m` in 1..=12, `d` in 1..=31).
+#[inline]
 pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
@@ -21,6 +22,7 @@ pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 }
 
 /// The civil date `(year, month, day)` of a day count since 1970-01-01.
+#[inline]
 pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
@@ -36,11 +38,13 @@ pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 /// Whether `y` is a Gregorian leap year.
+#[inline]
 pub(crate) fn is_leap(y: i64) -> bool {
     y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
 }
 
-/// Number of days in month `m` (1..=12) of year `y`.
+/// Number of days in month `m` (1..=12) of year `y` (the tables' reference in tests).
+#[cfg(test)]
 pub(crate) fn days_in_month(y: i64, m: u32) -> u32 {
     match m {
         2 => 28 + u32::from(is_leap(y)),
@@ -49,7 +53,22 @@ pub(crate) fn days_in_month(y: i64, m: u32) -> u32 {
     }
 }
 
+/// Number of days in month `m` (1..=12) of a year that is (or is not) a leap year.
+#[inline]
+pub(crate) fn month_length(m: u32, leap: bool) -> u32 {
+    const LENGTHS: [u8; 13] = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    u32::from(LENGTHS[m as usize]) + u32::from(m == 2 && leap)
+}
+
+/// Days from January 1st to the 1st of month `m` (1..=12).
+#[inline]
+pub(crate) fn days_before_month(m: u32, leap: bool) -> i64 {
+    const BEFORE: [u16; 13] = [0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+    i64::from(BEFORE[m as usize]) + i64::from(m > 2 && leap)
+}
+
 /// Day of the week of a day count since 1970-01-01, 0 = Sunday (1970-01-01 was a Thursday).
+#[inline]
 pub(crate) fn weekday(days: i64) -> u32 {
     (days + 4).rem_euclid(7) as u32
 }
@@ -69,6 +88,7 @@ pub(crate) struct Fields {
 
 impl Fields {
     /// Splits a wall second into its calendar fields.
+    #[inline]
     pub(crate) fn of(wall: i64) -> Fields {
         let days = wall.div_euclid(DAY);
         let sod = wall.rem_euclid(DAY) as u32;
@@ -86,6 +106,7 @@ impl Fields {
 }
 
 /// The wall second of a civil date and time.
+#[cfg(test)]
 pub(crate) fn wall_seconds(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> i64 {
     days_from_civil(y, mo, d) * DAY + i64::from(h * 3600 + mi * 60 + s)
 }
@@ -109,6 +130,19 @@ mod tests {
                 z
             );
             assert_eq!(weekday(z), date.weekday().num_days_from_sunday());
+        }
+    }
+
+    #[test]
+    fn month_tables_agree_with_civil_arithmetic() {
+        for y in [1999, 2000, 2023, 2024, 2100] {
+            for m in 1..=12 {
+                assert_eq!(month_length(m, is_leap(y)), days_in_month(y, m));
+                assert_eq!(
+                    days_from_civil(y, 1, 1) + days_before_month(m, is_leap(y)),
+                    days_from_civil(y, m, 1)
+                );
+            }
         }
     }
 

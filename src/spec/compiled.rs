@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 
 use super::calendar::{compile_structured, Calendar};
 use super::cron::{self, Cron};
@@ -285,9 +285,18 @@ impl CompiledSpec {
             };
             delay_ms(nominal, &inner.seed, max_ms)
         };
-        let nominal = DateTime::from_timestamp(nominal, 0)?;
-        let actual = nominal + TimeDelta::milliseconds(i64::try_from(delay).ok()?);
-        Some(ScheduledTime { nominal, actual })
+        // Built from integers: chrono's `DateTime + TimeDelta` costs more than the search.
+        let nominal_time = DateTime::from_timestamp(nominal, 0)?;
+        let actual = if delay == 0 {
+            nominal_time
+        } else {
+            let secs = nominal.checked_add(i64::try_from(delay / 1000).ok()?)?;
+            DateTime::from_timestamp(secs, (delay % 1000) as u32 * 1_000_000)?
+        };
+        Some(ScheduledTime {
+            nominal: nominal_time,
+            actual,
+        })
     }
 
     /// Actual times in `(start, end]`, in order, like Temporal's `ListScheduleMatchingTimes`:

@@ -1,1 +1,256 @@
+//! Compile errors as the user sees them, and `GetNextTime` rules from the semantics report.
 
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::{ScheduleCalendarSpec, ScheduleIntervalSpec, ScheduleRange, ScheduleSpec};
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn cron(exprs: &[&str], zone: Option<&str>) -> ScheduleSpec {
+    ScheduleSpec {
+        cron_expressions: exprs.iter().map(|s| s.to_string()).collect(),
+        time_zone_name: zone.map(str::to_string),
+        ..Default::default()
+    }
+}
+
+fn error(spec: &ScheduleSpec) -> String {
+    spec.compile().unwrap_err().to_string()
+}
+
+fn every(secs: u64) -> ScheduleSpec {
+    ScheduleSpec {
+        intervals: vec![ScheduleIntervalSpec::new(Duration::from_secs(secs))],
+        ..Default::default()
+    }
+}
+
+#[test]
+fn messages_name_field_and_text() {
+    assert_eq!(
+        error(&cron(&["0 9 * * FOO"], None)),
+        "cron_expressions[0] (\"0 9 * * FOO\") day_of_week: \"FOO\" is not a day name or number 0-7"
+    );
+    assert_eq!(
+        error(&cron(&["0 9 * * *"], Some("Mars/Base"))),
+        "time_zone_name: unknown time zone \"Mars/Base\""
+    );
+    assert_eq!(
+        error(&cron(&["0 9 * * *"], Some("america/new_york"))),
+        "time_zone_name: unknown time zone \"america/new_york\""
+    );
+    let m = error(&cron(&["CRON_TZ=Mars/Base 0 9 * * *"], None));
+    assert!(
+        m.starts_with("cron_expressions[0] time zone: unknown time zone \"Mars/Base\""),
+        "{m}"
+    );
+    assert_eq!(
+        error(&cron(&[""], None)),
+        "cron_expressions[0] (\"\"): expected 5, 6 or 7 fields (or @every, @daily, ...), found 0"
+    );
+    let spec = ScheduleSpec {
+        calendars: vec![ScheduleCalendarSpec {
+            hour: vec![ScheduleRange::single(24)],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    assert!(error(&spec).starts_with("calendars[0].hour: 24 is not in range 0-23"));
+}
+
+#[test]
+fn skip_calendars_are_validated_too() {
+    let spec = ScheduleSpec {
+        skip: vec![
+            ScheduleCalendarSpec::default(),
+            ScheduleCalendarSpec {
+                minute: vec![ScheduleRange::new(0, 59, -1)],
+                ..Default::default()
+            },
+        ],
+        ..every(60)
+    };
+    let m = error(&spec);
+    assert!(
+        m.starts_with("skip[1].minute: ") && m.contains("step -1 is negative"),
+        "{m}"
+    );
+}
+
+#[test]
+fn cron_zones_must_agree() {
+    let m = error(&cron(
+        &["CRON_TZ=Europe/Berlin 0 9 * * *", "0 10 * * *"],
+        None,
+    ));
+    assert!(m.starts_with("cron_expressions[1] (\"0 10 * * *\") time zone: no time zone conflicts with \"Europe/Berlin\""), "{m}");
+    let m = error(&cron(&["0 10 * * *", "TZ=Europe/Berlin 0 9 * * *"], None));
+    assert!(
+        m.contains("\"Europe/Berlin\" conflicts with no time zone"),
+        "{m}"
+    );
+    // @every counts as having no zone, whatever its prefix.
+    assert!(
+        cron(&["CRON_TZ=Europe/Berlin 0 9 * * *", "@every 5h"], None)
+            .compile()
+            .is_err()
+    );
+    assert!(
+        cron(&["CRON_TZ=Europe/Berlin @every 5h", "0 9 * * *"], None)
+            .compile()
+            .is_ok()
+    );
+    let m = error(&cron(
+        &["CRON_TZ=Europe/Berlin 0 9 * * *"],
+        Some("America/New_York"),
+    ));
+    assert!(
+        m.contains("\"Europe/Berlin\" conflicts with time_zone_name \"America/New_York\""),
+        "{m}"
+    );
+    assert!(cron(
+        &[
+            "CRON_TZ=Europe/Berlin 0 9 * * *",
+            "TZ=Europe/Berlin 1 9 * * *"
+        ],
+        Some("Europe/Berlin")
+    )
+    .compile()
+    .is_ok());
+}
+
+#[test]
+fn interval_validation() {
+    let m = error(&every(0));
+    assert_eq!(m, "intervals[0].every: 0ns is less than 1s");
+    let spec = ScheduleSpec {
+        intervals: vec![ScheduleIntervalSpec::new(Duration::from_millis(999))],
+        ..Default::default()
+    };
+    assert_eq!(error(&spec), "intervals[0].every: 999ms is less than 1s");
+    let spec = ScheduleSpec {
+        intervals: vec![ScheduleIntervalSpec::with_offset(
+            Duration::from_secs(3600),
+            Duration::from_secs(3600),
+        )],
+        ..Default::default()
+    };
+    assert_eq!(
+        error(&spec),
+        "intervals[0].offset: 3600s is not less than every (3600s)"
+    );
+    // Sub-second parts: validated in full, computed truncated (2.5 s / 1.7 s acts as 2 s / 1 s).
+    let spec = ScheduleSpec {
+        intervals: vec![ScheduleIntervalSpec::with_offset(
+            Duration::from_millis(2500),
+            Duration::from_millis(1700),
+        )],
+        ..Default::default()
+    };
+    let c = spec.compile().unwrap();
+    let n = c.next_time(t("2026-01-01T00:00:00Z")).unwrap().nominal;
+    assert_eq!(n, t("2026-01-01T00:00:01Z"));
+}
+
+#[test]
+fn bounds_are_inclusive_at_whole_seconds() {
+    // Semantics report 3.5: start 12:00:00.456 still yields the 12:00:00 match.
+    let spec = ScheduleSpec {
+        start_at: Some(t("2022-03-23T12:00:00.456Z")),
+        end_at: Some(t("2022-03-23T12:02:00Z")),
+        ..every(60)
+    };
+    let c = spec.compile().unwrap();
+    let times: Vec<_> = c
+        .matching_times(t("2022-03-01T00:00:00Z"), t("2022-04-01T00:00:00Z"))
+        .collect();
+    assert_eq!(
+        times,
+        vec![
+            t("2022-03-23T12:00:00Z"),
+            t("2022-03-23T12:01:00Z"),
+            t("2022-03-23T12:02:00Z")
+        ]
+    );
+}
+
+#[test]
+fn everything_skipped_ends_at_the_iteration_limit() {
+    let all_seconds = ScheduleCalendarSpec {
+        second: vec![ScheduleRange::new(0, 59, 1)],
+        minute: vec![ScheduleRange::new(0, 59, 1)],
+        hour: vec![ScheduleRange::new(0, 23, 1)],
+        ..Default::default()
+    };
+    let spec = ScheduleSpec {
+        skip: vec![all_seconds],
+        ..every(1)
+    };
+    assert_eq!(
+        spec.compile().unwrap().next_time(t("2022-01-01T00:00:00Z")),
+        None
+    );
+}
+
+#[test]
+fn empty_fields_never_fire_and_horizon_is_2100() {
+    let spec = ScheduleSpec {
+        calendars: vec![ScheduleCalendarSpec {
+            second: vec![],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    assert_eq!(
+        spec.compile().unwrap().next_time(t("2022-01-01T00:00:00Z")),
+        None
+    );
+    let c = every(86_400).compile().unwrap();
+    assert_eq!(
+        c.next_time(t("2100-12-30T00:00:00Z")).map(|s| s.nominal),
+        Some(t("2100-12-31T00:00:00Z"))
+    );
+    assert_eq!(c.next_time(t("2100-12-31T00:00:00Z")), None);
+}
+
+#[test]
+fn jitter_worked_example_and_cap() {
+    // Semantics report section 5: interval 24h, jitter 1h, after 2022-03-23T11:00Z.
+    let spec = ScheduleSpec {
+        jitter: Some(Duration::from_secs(3600)),
+        ..every(86_400)
+    };
+    let after = t("2022-03-23T11:00:00Z");
+    for (seed, want) in [
+        ("", "2022-03-24T00:35:24.276Z"),
+        ("seed-1", "2022-03-24T00:06:12.519Z"),
+        ("seed-2", "2022-03-24T00:39:16.922Z"),
+    ] {
+        let c = spec.compile_with_jitter_seed(seed).unwrap();
+        assert_eq!(c.next_time(after).unwrap().actual, t(want), "seed {seed:?}");
+    }
+    // The jitter never reaches the next raw time.
+    let spec = ScheduleSpec {
+        jitter: Some(Duration::from_secs(100_000)),
+        ..every(60)
+    };
+    let c = spec.compile().unwrap();
+    let s = c.next_time(after).unwrap();
+    assert!(s.actual - s.nominal < chrono::TimeDelta::seconds(60));
+}
+
+#[test]
+fn compiled_spec_is_shareable() {
+    fn assert_traits<T: Clone + std::fmt::Debug + Send + Sync + 'static>() {}
+    assert_traits::<super::CompiledSpec>();
+    let c = cron(&["0 9 * * *"], Some("America/New_York"))
+        .compile()
+        .unwrap();
+    let d = c.clone();
+    assert_eq!(c, d);
+    assert!(format!("{c:?}").contains("America/New_York"));
+}
