@@ -24,6 +24,37 @@ pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 /// The civil date `(year, month, day)` of a day count since 1970-01-01.
 #[inline]
 pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    // Neri and Schneider's Euclidean affine algorithm in u32 arithmetic, shifted by 82 eras of
+    // 400 years so that every day from about 30,800 BC to 2.9 million AD is non-negative.
+    const ERAS: u32 = 82;
+    const SHIFT: u32 = 719_468 + 146_097 * ERAS;
+    if !(-(SHIFT as i64)..(1 << 30) - SHIFT as i64).contains(&z) {
+        return civil_from_days_slow(z);
+    }
+    let n = (z + i64::from(SHIFT)) as u32;
+    let n1 = 4 * n + 3;
+    let century = n1 / 146_097;
+    let day_of_century = n1 % 146_097 / 4;
+    let n2 = 4 * day_of_century + 3;
+    let p2 = 2_939_745u64 * u64::from(n2);
+    let year_of_century = (p2 >> 32) as u32;
+    let day_of_year = (p2 as u32) / 2_939_745 / 4;
+    let n3 = 2_141 * day_of_year + 197_913;
+    let march_month = n3 >> 16;
+    let day = (n3 & 0xffff) / 2_141 + 1;
+    let january_or_february = day_of_year >= 306;
+    let year = i64::from(100 * century + year_of_century) - i64::from(400 * ERAS)
+        + i64::from(january_or_february);
+    let month = if january_or_february {
+        march_month - 12
+    } else {
+        march_month
+    };
+    (year, month, day)
+}
+
+/// Howard Hinnant's days-to-civil, for days outside the fast algorithm's range.
+fn civil_from_days_slow(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -40,7 +71,8 @@ pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
 /// Whether `y` is a Gregorian leap year.
 #[inline]
 pub(crate) fn is_leap(y: i64) -> bool {
-    y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
+    // Divisible by 4, and by 16 when divisible by 25 (i.e. by 400 when divisible by 100).
+    y & 3 == 0 && (y % 25 != 0 || y & 15 == 0)
 }
 
 /// Number of days in month `m` (1..=12) of year `y` (the tables' reference in tests).
@@ -130,6 +162,36 @@ mod tests {
                 z
             );
             assert_eq!(weekday(z), date.weekday().num_days_from_sunday());
+        }
+    }
+
+    #[test]
+    fn fast_and_slow_civil_agree_at_the_edges_of_the_fast_range() {
+        for z in [
+            -12_699_422,
+            -12_699_421,
+            -1,
+            0,
+            1,
+            1_061_042_401,
+            1_061_042_402,
+        ] {
+            assert_eq!(civil_from_days(z), civil_from_days_slow(z), "{z}");
+        }
+        for y in [
+            -1_000_000_i64,
+            -30_000,
+            1600,
+            1900,
+            2000,
+            2100,
+            10_000,
+            3_000_000,
+        ] {
+            let z = days_from_civil(y, 3, 1);
+            assert_eq!(civil_from_days(z), (y, 3, 1));
+            assert_eq!(civil_from_days(z - 1), (y, 2, 28 + u32::from(is_leap(y))));
+            assert_eq!(is_leap(y), y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
         }
     }
 

@@ -61,7 +61,7 @@ impl ScheduleSpec {
     /// Validates the spec and compiles it; `seed` makes jitter deterministic per schedule
     /// (Temporal hashes `"<namespace id>-<schedule id>"`; the engine uses the schedule id).
     pub fn compile_with_jitter_seed(&self, seed: &str) -> Result<CompiledSpec, SpecError> {
-        let mut calendars = Vec::new();
+        let mut calendars = Vec::with_capacity(self.calendars.len() + self.cron_expressions.len());
         for (i, c) in self.calendars.iter().enumerate() {
             push_calendar(
                 &mut calendars,
@@ -89,7 +89,7 @@ impl ScheduleSpec {
             let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
             intervals.push((secs(iv.every), secs(iv.offset)));
         }
-        let mut cron_zone: Option<(usize, String)> = None;
+        let mut cron_zone: Option<(usize, &str)> = None;
         for (i, text) in self.cron_expressions.iter().enumerate() {
             let cron_field = |part: &str| match part {
                 "" => format!("cron_expressions[{i}] ({text:?})"),
@@ -98,11 +98,11 @@ impl ScheduleSpec {
             let parsed = cron::parse(text).map_err(|e| invalid(cron_field(e.part), e.message))?;
             // An @every string counts as having no zone, whatever its prefix said.
             let this_zone = match &parsed {
-                Cron::Calendar { zone, .. } => zone.as_str(),
+                Cron::Calendar { zone, .. } => *zone,
                 Cron::Every { .. } => "",
             };
-            match &cron_zone {
-                None => cron_zone = Some((i, this_zone.to_string())),
+            match cron_zone {
+                None => cron_zone = Some((i, this_zone)),
                 Some((first, zone)) if zone != this_zone => {
                     return Err(invalid(
                         cron_field("time zone"),
@@ -125,13 +125,13 @@ impl ScheduleSpec {
             }
         }
         let spec_zone = self.time_zone_name.as_deref().unwrap_or("");
-        let (zone_field, zone_name) = match &cron_zone {
+        let (zone_field, zone_name) = match cron_zone {
             Some((i, z)) if !z.is_empty() => {
                 if !spec_zone.is_empty() && spec_zone != z {
                     return Err(invalid(
                         format!(
                             "cron_expressions[{i}] ({:?}) time zone",
-                            self.cron_expressions[*i]
+                            self.cron_expressions[i]
                         ),
                         format!(
                             "{} conflicts with time_zone_name {}",
@@ -140,12 +140,17 @@ impl ScheduleSpec {
                         ),
                     ));
                 }
-                (format!("cron_expressions[{i}] time zone"), z.as_str())
+                (Some(i), z)
             }
-            _ => ("time_zone_name".to_string(), spec_zone),
+            _ => (None, spec_zone),
         };
-        let zone = zone::resolve(zone_name)
-            .ok_or_else(|| invalid(zone_field, format!("unknown time zone {zone_name:?}")))?;
+        let zone = zone::resolve(zone_name).ok_or_else(|| {
+            let field = match zone_field {
+                Some(i) => format!("cron_expressions[{i}] time zone"),
+                None => "time_zone_name".to_string(),
+            };
+            invalid(field, format!("unknown time zone {zone_name:?}"))
+        })?;
         intervals.sort_unstable();
         intervals.dedup();
         Ok(CompiledSpec {

@@ -14,9 +14,9 @@ use super::duration::parse_go_duration;
 
 /// A parsed cron string.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Cron {
+pub(crate) enum Cron<'a> {
     /// A calendar, in the zone named by its prefix (`""` when it had none).
-    Calendar { calendar: Calendar, zone: String },
+    Calendar { calendar: Calendar, zone: &'a str },
     /// An `@every` interval in whole nanoseconds (its zone prefix, if any, is dropped).
     Every { every_ns: i128, phase_ns: i128 },
 }
@@ -105,8 +105,11 @@ impl Field {
             Names::Weekday => (&DAY_NAMES, 2, 0),
         };
         if text.len() >= min_len {
-            let lower = text.to_ascii_lowercase();
-            if let Some(i) = names.iter().position(|n| n.starts_with(&lower)) {
+            let prefix_of = |n: &&str| {
+                n.len() >= text.len()
+                    && n.as_bytes()[..text.len()].eq_ignore_ascii_case(text.as_bytes())
+            };
+            if let Some(i) = names.iter().position(prefix_of) {
                 return Ok(first + i as i32);
             }
         }
@@ -170,7 +173,7 @@ impl Field {
 }
 
 /// Parses one cron string of Temporal's dialect.
-pub(crate) fn parse(text: &str) -> Result<Cron, CronError> {
+pub(crate) fn parse(text: &str) -> Result<Cron<'_>, CronError> {
     let mut s = text.trim();
     let mut zone = "";
     if s.starts_with("TZ=") || s.starts_with("CRON_TZ=") {
@@ -249,13 +252,10 @@ pub(crate) fn parse(text: &str) -> Result<Cron, CronError> {
             ),
         });
     }
-    Ok(Cron::Calendar {
-        calendar,
-        zone: zone.to_string(),
-    })
+    Ok(Cron::Calendar { calendar, zone })
 }
 
-fn parse_every(s: &str) -> Result<Cron, CronError> {
+fn parse_every(s: &str) -> Result<Cron<'static>, CronError> {
     let Some((_, spec)) = s.split_once(' ') else {
         return Err(whole(format!(
             "{s:?} needs a duration after @every, e.g. \"@every 90m\""

@@ -5,7 +5,7 @@ use super::*;
 
 fn cal(text: &str) -> (Calendar, String) {
     match parse(text) {
-        Ok(Cron::Calendar { calendar, zone }) => (calendar, zone),
+        Ok(Cron::Calendar { calendar, zone }) => (calendar, zone.to_string()),
         other => panic!("{text}: {other:?}"),
     }
 }

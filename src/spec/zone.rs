@@ -12,12 +12,11 @@
 //! reference. Invariant: `transitions` is strictly increasing in time and each entry's offset
 //! differs from the previous one.
 
-use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Offset, TimeZone};
-use chrono_tz::Tz;
+use chrono_tz::{Tz, TZ_VARIANTS};
 
 /// First instant sampled: 1969-12-30T00:00:00Z (nominal times are never before 1969-12-31).
 const TABLE_START: i64 = -2 * 86_400;
@@ -93,12 +92,11 @@ pub(crate) fn resolve(name: &str) -> Option<Zone> {
         return Some(Zone::Fixed(0));
     }
     let tz = Tz::from_str(name).ok()?;
-    static CACHE: OnceLock<Mutex<HashMap<&'static str, Zone>>> = OnceLock::new();
-    let mut cache = CACHE
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    Some(*cache.entry(tz.name()).or_insert_with(|| build(tz)))
+    // One slot per chrono-tz zone (a fieldless enum), filled on first use: reads take no lock.
+    static CACHE: OnceLock<Box<[OnceLock<Zone>]>> = OnceLock::new();
+    let slots = CACHE.get_or_init(|| TZ_VARIANTS.iter().map(|_| OnceLock::new()).collect());
+    let slot = slots.get(tz as usize)?;
+    Some(*slot.get_or_init(|| build(tz)))
 }
 
 fn offset_at(tz: Tz, t: i64) -> i32 {
