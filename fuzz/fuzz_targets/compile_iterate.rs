@@ -2,7 +2,7 @@
 //! intervals; cron strings; skip calendars; bounds; jitter; a zone from a list), compiled, then
 //! walked with `next_time` a bounded number of times from an instant derived from the bytes.
 //!
-//! Must hold: no panic; each nominal time strictly after the previous one and whole-second;
+//! Must hold: no panic (also for instants at the ends of chrono's range); each nominal time strictly after the previous one and whole-second;
 //! nominal within `[start_at truncated to the second, end_at]` and not past 2100; the actual
 //! time in `[nominal, nominal + jitter)` and before the next nominal time; `next_time` is
 //! deterministic; `matching_times` is strictly increasing and within its window.
@@ -129,8 +129,15 @@ fn duration(b: &mut Bytes) -> Duration {
     }
 }
 
-/// An instant from 1946 to 2106, sometimes with a sub-second part.
+/// An instant from 1946 to 2106, sometimes with a sub-second part; now and then one next to
+/// the ends of chrono's range, where arithmetic overflows if anything does.
 fn instant(b: &mut Bytes) -> DateTime<Utc> {
+    let near = TimeDelta::seconds(i64::from(b.u8()));
+    match b.u8() % 16 {
+        0 => return DateTime::<Utc>::MIN_UTC + near,
+        1 => return DateTime::<Utc>::MAX_UTC - near,
+        _ => {}
+    }
     let base = Utc
         .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
         .unwrap()
@@ -221,7 +228,9 @@ fuzz_target!(|data: &[u8]| {
         cursor = t.nominal;
     }
 
-    let end = after + TimeDelta::days(3);
+    let end = after
+        .checked_add_signed(TimeDelta::days(3))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
     let mut last = after;
     for t in compiled.matching_times(after, end).take(64) {
         assert!(
