@@ -344,6 +344,44 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Bad input is an error, never a panic, and whatever compiles can be searched.
+    #[test]
+    fn arbitrary_input_never_panics(
+        text in prop_oneof![".*", "(CRON_TZ=[A-Za-z/_]{0,12} )?[-0-9*/,#@a-zA-Z ?LW]{0,40}"],
+        range in (any::<i32>(), any::<i32>(), any::<i32>()),
+        field in 0usize..7,
+        after in any::<i64>(),
+    ) {
+        let (start, end, step) = range;
+        let mut calendar = ScheduleCalendarSpec::default();
+        let ranges = vec![ScheduleRange::new(start, end, step)];
+        match field {
+            0 => calendar.second = ranges,
+            1 => calendar.minute = ranges,
+            2 => calendar.hour = ranges,
+            3 => calendar.day_of_month = ranges,
+            4 => calendar.month = ranges,
+            5 => calendar.year = ranges,
+            _ => calendar.day_of_week = ranges,
+        }
+        let specs = [
+            ScheduleSpec { cron_expressions: vec![text.clone()], ..Default::default() },
+            ScheduleSpec { calendars: vec![calendar.clone()], skip: vec![calendar], ..Default::default() },
+            ScheduleSpec { time_zone_name: Some(text), ..Default::default() },
+        ];
+        let after = DateTime::from_timestamp(after % 8_000_000_000_000, 0).unwrap_or_default();
+        for spec in specs {
+            if let Ok(compiled) = spec.compile() {
+                let _ = compiled.next_time(after);
+                let _ = compiled.matching_times(after, after + TimeDelta::days(3)).take(3).count();
+            }
+        }
+    }
+}
+
 // ---- random cron strings with independently expanded value sets ----
 
 /// One comma-separated part of a cron field.

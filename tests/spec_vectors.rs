@@ -198,6 +198,35 @@ fn check(v: &Value) -> Result<Outcome, String> {
             strings(&v["matching_times"])
         ));
     }
+    // The describe() view: the first ten times after the server's create time.
+    if v["next_action_times_consistent"].as_bool() == Some(true) {
+        let after = time(&v["next_action_times_after"]);
+        let want = strings(&v["next_action_times"]);
+        let mut ours = Vec::new();
+        let mut t = after;
+        while ours.len() < want.len() {
+            let Some(next) = compiled.next_time(t) else {
+                break;
+            };
+            ours.push(next.actual);
+            t = next.actual;
+        }
+        // Fewer than ten means the server had no more.
+        if want.len() < 10 && ours.len() == want.len() {
+            if let Some(extra) = compiled.next_time(t) {
+                return Err(format!(
+                    "next_action_times: extra time {}",
+                    show(extra.actual)
+                ));
+            }
+        }
+        if shown(&ours) != want {
+            return Err(format!(
+                "next_action_times differ:\n ours {:?}\n want {want:?}",
+                shown(&ours)
+            ));
+        }
+    }
     Ok(Outcome::Exact)
 }
 

@@ -80,13 +80,15 @@ impl Calendar {
             && self.second >> f.second & 1 == 1
     }
 
-    /// Days of a month (bits 1..=31) whose weekday matches, given the weekday of its 1st.
+    /// Days of a month (bits 1..=31) whose weekday matches, given the day number (since the
+    /// epoch) of its 1st.
     #[inline]
-    fn weekday_days(&self, first: u32) -> u32 {
+    fn weekday_days(&self, first_day: i64) -> u32 {
         let dow = u32::from(self.day_of_week);
         if dow == 0x7f {
             return u32::MAX;
         }
+        let first = weekday(first_day);
         // Bit k of `r`: day k + 1 of the month (weekday (first + k) % 7) matches.
         let r = ((dow >> first) | (dow << (7 - first))) & 0x7f;
         // Copies of the 7-bit week every 7 days; they never overlap, so no carries.
@@ -95,98 +97,98 @@ impl Calendar {
 
     /// The smallest matching wall second strictly after `wall`, with year <= 2100.
     ///
-    /// An odometer over the fields: each step jumps a field to its next set bit, and an overflow
-    /// carries into the next larger field and resets the smaller ones. `jan1` (days since the
-    /// epoch of January 1st of `y`) moves with the year, so only a jump over years not in the
-    /// year set needs civil arithmetic.
+    /// Nested loops, one per field from year down to second: each level jumps to its field's
+    /// next set bit, and a level that runs out moves its parent on by one and starts again at
+    /// the smallest value. `jan1` (days since the epoch of January 1st of `y`) moves with the
+    /// year, so only a jump over years not in the year set needs civil arithmetic.
     #[inline]
     pub(crate) fn next_after(&self, wall: i64) -> Option<i64> {
         let t = wall.checked_add(1)?;
+        let day = t.div_euclid(DAY);
         let sod = t.rem_euclid(DAY) as u32;
-        let (mut y, mut mo, mut d) = civil_from_days(t.div_euclid(DAY));
+        let (mut y, mut mo, mut d) = civil_from_days(day);
         let (mut h, mut mi, mut s) = (sod / 3600, sod / 60 % 60, sod % 60);
         let mut leap = is_leap(y);
-        let mut jan1 = t.div_euclid(DAY) - days_before_month(mo, leap) - i64::from(d - 1);
+        let mut jan1 = day - days_before_month(mo, leap) - i64::from(d - 1);
         loop {
-            // Carry overflows upwards.
-            if s >= 60 {
-                s = 0;
-                mi += 1;
-            }
-            if mi >= 60 {
-                mi = 0;
-                h += 1;
-            }
-            if h >= 24 {
-                h = 0;
-                d += 1;
-            }
-            if d > 28 && d > month_length(mo, leap) {
-                d = 1;
-                mo += 1;
-            }
-            if mo > 12 {
-                mo = 1;
-                jan1 += 365 + i64::from(leap);
-                y += 1;
-                leap = is_leap(y);
-            }
             let ny = self.next_year(y)?;
             if ny != y {
                 (y, mo, d, h, mi, s) = (ny, 1, 1, 0, 0, 0);
                 jan1 = days_from_civil(y, 1, 1);
                 leap = is_leap(y);
             }
-            let months = self.month & (u16::MAX << mo);
-            if months == 0 {
-                (mo, d, h, mi, s) = (13, 1, 0, 0, 0);
-                continue;
+            'months: loop {
+                // Invariant: 1 <= mo <= 12.
+                let months = self.month & (u16::MAX << mo);
+                if months == 0 {
+                    break 'months;
+                }
+                let nm = months.trailing_zeros();
+                if nm != mo {
+                    (mo, d, h, mi, s) = (nm, 1, 0, 0, 0);
+                }
+                let dim = month_length(mo, leap);
+                let first = jan1 + days_before_month(mo, leap);
+                let month_days =
+                    self.day_of_month & self.weekday_days(first) & (u32::MAX >> (31 - dim));
+                'days: loop {
+                    // Invariant: 1 <= d <= dim.
+                    let days = month_days & (u32::MAX << d);
+                    if days == 0 {
+                        break 'days;
+                    }
+                    let nd = days.trailing_zeros();
+                    if nd != d {
+                        (d, h, mi, s) = (nd, 0, 0, 0);
+                    }
+                    'hours: loop {
+                        let hours = self.hour & (u32::MAX << h);
+                        if hours == 0 {
+                            break 'hours;
+                        }
+                        let nh = hours.trailing_zeros();
+                        if nh != h {
+                            (h, mi, s) = (nh, 0, 0);
+                        }
+                        'minutes: loop {
+                            let minutes = self.minute & (u64::MAX << mi);
+                            if minutes == 0 {
+                                break 'minutes;
+                            }
+                            let nmi = minutes.trailing_zeros();
+                            if nmi != mi {
+                                (mi, s) = (nmi, 0);
+                            }
+                            let seconds = self.second & (u64::MAX << s);
+                            if seconds != 0 {
+                                s = seconds.trailing_zeros();
+                                let day = first + i64::from(d - 1);
+                                return Some(day * DAY + i64::from(h * 3600 + mi * 60 + s));
+                            }
+                            if mi == 59 {
+                                break 'minutes;
+                            }
+                            (mi, s) = (mi + 1, 0);
+                        }
+                        if h == 23 {
+                            break 'hours;
+                        }
+                        (h, mi, s) = (h + 1, 0, 0);
+                    }
+                    if d == dim {
+                        break 'days;
+                    }
+                    (d, h, mi, s) = (d + 1, 0, 0, 0);
+                }
+                if mo == 12 {
+                    break 'months;
+                }
+                (mo, d, h, mi, s) = (mo + 1, 1, 0, 0, 0);
             }
-            let nm = months.trailing_zeros();
-            if nm != mo {
-                (mo, d, h, mi, s) = (nm, 1, 0, 0, 0);
-            }
-            let dim = month_length(mo, leap);
-            let first = jan1 + days_before_month(mo, leap);
-            let days = self.day_of_month
-                & self.weekday_days(weekday(first))
-                & (u32::MAX >> (31 - dim))
-                & (u32::MAX << d);
-            if days == 0 {
-                // Past the month's last day; the carry moves to the next month.
-                (d, h, mi, s) = (dim + 1, 0, 0, 0);
-                continue;
-            }
-            let nd = days.trailing_zeros();
-            if nd != d {
-                (d, h, mi, s) = (nd, 0, 0, 0);
-            }
-            let hours = self.hour & (u32::MAX << h);
-            if hours == 0 {
-                (h, mi, s) = (24, 0, 0);
-                continue;
-            }
-            let nh = hours.trailing_zeros();
-            if nh != h {
-                (h, mi, s) = (nh, 0, 0);
-            }
-            let minutes = self.minute & (u64::MAX << mi);
-            if minutes == 0 {
-                (mi, s) = (60, 0);
-                continue;
-            }
-            let nmi = minutes.trailing_zeros();
-            if nmi != mi {
-                (mi, s) = (nmi, 0);
-            }
-            let seconds = self.second & (u64::MAX << s);
-            if seconds == 0 {
-                s = 60;
-                continue;
-            }
-            s = seconds.trailing_zeros();
-            let day = first + i64::from(d - 1);
-            return Some(day * DAY + i64::from(h * 3600 + mi * 60 + s));
+            jan1 += 365 + i64::from(leap);
+            y += 1;
+            leap = is_leap(y);
+            (mo, d, h, mi, s) = (1, 1, 0, 0, 0);
         }
     }
 }
@@ -232,11 +234,11 @@ pub(crate) fn range_bits(start: i32, end: i32, step: i32, base: i32) -> u128 {
 fn structured_field(
     ranges: &[ScheduleRange],
     kind: FieldKind,
-    path: &str,
+    path: &dyn Fn() -> String,
 ) -> Result<u128, SpecError> {
     let base = if kind.name == "year" { kind.min } else { 0 };
     let err = |message: String| SpecError::InvalidField {
-        field: format!("{path}.{}", kind.name),
+        field: format!("{}.{}", path(), kind.name),
         message,
     };
     let mut mask = 0;
@@ -284,10 +286,11 @@ fn show_range(r: &ScheduleRange) -> String {
 /// Longest comment Temporal accepts, in bytes.
 pub(crate) const MAX_COMMENT_BYTES: usize = 200;
 
-/// Validates a structured calendar (`path` is e.g. `calendars[0]`) and compiles it.
+/// Validates a structured calendar and compiles it; `path` names it in errors (e.g.
+/// `calendars[0]`) and is only called on error.
 pub(crate) fn compile_structured(
     cal: &ScheduleCalendarSpec,
-    path: &str,
+    path: &dyn Fn() -> String,
 ) -> Result<Calendar, SpecError> {
     // Every cast below is of a mask whose bits were range-checked against the field's bounds.
     let calendar = Calendar {
@@ -303,7 +306,7 @@ pub(crate) fn compile_structured(
     if let Some(comment) = &cal.comment {
         if comment.len() > MAX_COMMENT_BYTES {
             return Err(SpecError::InvalidField {
-                field: format!("{path}.comment"),
+                field: format!("{}.comment", path()),
                 message: format!(
                     "comment is {} bytes, longer than {MAX_COMMENT_BYTES}",
                     comment.len()
@@ -322,13 +325,13 @@ mod tests {
     fn cal(f: impl FnOnce(&mut ScheduleCalendarSpec)) -> Calendar {
         let mut spec = ScheduleCalendarSpec::default();
         f(&mut spec);
-        compile_structured(&spec, "calendars[0]").unwrap()
+        compile_structured(&spec, &|| "calendars[0]".into()).unwrap()
     }
 
     fn err(f: impl FnOnce(&mut ScheduleCalendarSpec)) -> String {
         let mut spec = ScheduleCalendarSpec::default();
         f(&mut spec);
-        compile_structured(&spec, "calendars[0]")
+        compile_structured(&spec, &|| "calendars[0]".into())
             .unwrap_err()
             .to_string()
     }
@@ -420,7 +423,7 @@ mod tests {
                 comment: Some("x".repeat(200)),
                 ..Default::default()
             },
-            "c"
+            &|| "c".into()
         )
         .is_ok());
     }

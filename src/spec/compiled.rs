@@ -26,7 +26,15 @@ const HORIZON: i64 = 4_133_980_800;
 
 const NANOS_PER_SECOND: i128 = 1_000_000_000;
 
-/// A validated [`ScheduleSpec`] that computes its timeline. Cheap to clone (one `Arc`).
+/// A validated [`ScheduleSpec`] that computes its timeline, as Temporal's server would.
+///
+/// Times are the union of the calendars, cron strings and intervals, minus the times whose wall
+/// clock matches a skip calendar, within `start_at..=end_at` (whole seconds) and before 2101.
+/// Calendars read the wall clock in the spec's zone literally: a wall time that does not exist
+/// (spring forward) never fires, one that occurs twice (fall back) fires at both instants.
+/// Intervals ignore the zone. Each nominal time is delayed by a deterministic jitter.
+///
+/// Cheap to clone (one `Arc`); `Send + Sync`; `next_time` does not allocate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CompiledSpec {
     inner: Arc<Inner>,
@@ -65,12 +73,12 @@ impl ScheduleSpec {
         for (i, c) in self.calendars.iter().enumerate() {
             push_calendar(
                 &mut calendars,
-                compile_structured(c, &format!("calendars[{i}]"))?,
+                compile_structured(c, &|| format!("calendars[{i}]"))?,
             );
         }
         let mut skip = Vec::new();
         for (i, c) in self.skip.iter().enumerate() {
-            push_calendar(&mut skip, compile_structured(c, &format!("skip[{i}]"))?);
+            push_calendar(&mut skip, compile_structured(c, &|| format!("skip[{i}]"))?);
         }
         let mut intervals = Vec::new();
         for (i, iv) in self.intervals.iter().enumerate() {
@@ -212,12 +220,20 @@ impl Inner {
             let off = i64::from(off);
             return Some(self.calendar_wall_next(ts.checked_add(off)?)? - off);
         }
-        // Walk the zone's constant-offset stretches from the one holding ts + 1.
+        // Walk the zone's constant-offset stretches from the one holding ts + 1. `known` is
+        // (w0, the first calendar wall time after w0): still the answer for any later wall
+        // `w >= w0` below it, so sparse calendars are searched once, not once per stretch.
         let mut after = ts;
+        let mut known: Option<(i64, Option<i64>)> = None;
         loop {
             let (off, end) = self.zone.stretch(after.checked_add(1)?);
             let wall = after.checked_add(off)?;
-            match self.calendar_wall_next(wall) {
+            let next = match known {
+                Some((from, found)) if wall >= from && found.is_none_or(|w| w > wall) => found,
+                _ => self.calendar_wall_next(wall),
+            };
+            known = Some((wall, next));
+            match next {
                 Some(w) if w - off < end => return Some(w - off),
                 Some(_) => {}
                 None => {
@@ -257,7 +273,12 @@ impl Inner {
 impl CompiledSpec {
     /// The next time whose nominal time is strictly after `after` (at whole-second resolution:
     /// `after` is floored to the second), with its jittered actual time; `None` when the
-    /// schedule has no more times (end, horizon 2100, or too many skipped candidates).
+    /// schedule has no more times (past `end_at` or 2100, or more than Temporal's 1,209,600
+    /// skipped candidates in a row).
+    ///
+    /// Feeding `actual` back as `after` yields the following time: the jitter never reaches the
+    /// next raw time. Calling it with `nominal <= after < actual` skips that time, as in
+    /// Temporal.
     pub fn next_time(&self, after: DateTime<Utc>) -> Option<ScheduledTime> {
         let inner = &*self.inner;
         let mut ts = after.timestamp().max(inner.after_floor);

@@ -43,6 +43,13 @@ fn messages_name_field_and_text() {
         error(&cron(&["0 9 * * *"], Some("america/new_york"))),
         "time_zone_name: unknown time zone \"america/new_york\""
     );
+    let e = cron(&["0 9 * * *"], Some("Mars/Base"))
+        .compile()
+        .unwrap_err();
+    assert_eq!(
+        (e.field(), e.message()),
+        ("time_zone_name", "unknown time zone \"Mars/Base\"")
+    );
     let m = error(&cron(&["CRON_TZ=Mars/Base 0 9 * * *"], None));
     assert!(
         m.starts_with("cron_expressions[0] time zone: unknown time zone \"Mars/Base\""),

@@ -2,7 +2,8 @@
 //! the nominal time followed by the seed, scaled into `[0, max)` milliseconds.
 //!
 //! Invariant: the delay is a pure function of (seed, nominal second, max) and is `< max` when
-//! `max > 0` (0 otherwise). No heap allocation for seeds up to [`INLINE_SEED`] bytes.
+//! `max > 0` (0 otherwise). No heap allocation for seeds up to [`INLINE_SEED`] bytes; longer
+//! seeds use a per-thread buffer that only grows.
 
 /// Seconds from 0001-01-01T00:00:00Z to the Unix epoch (Go's internal time base).
 const GO_EPOCH_OFFSET: i64 = 62_135_596_800;
@@ -29,10 +30,17 @@ pub(crate) fn fingerprint(unix_seconds: i64, seed: &[u8]) -> u32 {
         buf[15..15 + seed.len()].copy_from_slice(seed);
         farmhash::fingerprint32(&buf[..15 + seed.len()])
     } else {
-        let mut buf = Vec::with_capacity(15 + seed.len());
-        buf.extend_from_slice(&head);
-        buf.extend_from_slice(seed);
-        farmhash::fingerprint32(&buf)
+        // Longer seeds reuse one buffer per thread, so steady-state calls allocate nothing.
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        SCRATCH.with(|scratch| {
+            let mut buf = scratch.borrow_mut();
+            buf.clear();
+            buf.extend_from_slice(&head);
+            buf.extend_from_slice(seed);
+            farmhash::fingerprint32(&buf)
+        })
     }
 }
 
