@@ -176,3 +176,35 @@ fn next_time_does_not_allocate_with_calendars_skip_intervals_bounds_and_jitter()
     assert_eq!(found, 2_000);
     assert_eq!(allocs, 0, "{allocs} allocations in next_time");
 }
+
+#[test]
+fn next_time_with_a_long_jitter_seed_allocates_only_on_the_threads_first_call() {
+    // Temporal's ids may be up to 1000 bytes and the engine's seed is the schedule id. The
+    // spec layer hashes seeds longer than its stack buffer (241 bytes) from a per-thread buffer
+    // that only grows: a thread's first such call allocates it (not zero, so this is recorded
+    // as a miss of the zero-allocation target for long seeds); every later call must not.
+    let spec = ScheduleSpec {
+        cron_expressions: vec!["*/5 * * * *".to_string()],
+        jitter: Some(Duration::from_secs(60)),
+        ..Default::default()
+    };
+    let seed = "s".repeat(1_000);
+    let compiled = spec
+        .compile_with_jitter_seed(&seed)
+        .expect("the spec compiles");
+    let starts = instants(2_000);
+    let before = allocations();
+    assert!(compiled.next_time(starts[0]).is_some());
+    let first = allocations() - before;
+    let before = allocations();
+    let found = starts[1..]
+        .iter()
+        .filter(|&&t| compiled.next_time(t).is_some())
+        .count();
+    let allocs = allocations() - before;
+    assert_eq!(found, 1_999);
+    assert_eq!(
+        allocs, 0,
+        "{allocs} allocations in 1999 calls after the first (which made {first})"
+    );
+}
