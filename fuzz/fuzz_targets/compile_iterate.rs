@@ -148,7 +148,7 @@ fn instant(b: &mut Bytes, far_past: bool) -> DateTime<Utc> {
         .unwrap()
         .timestamp();
     let secs = base + i64::from(b.u32() as i32) + i64::from(b.u8() % 4) * 1_000_000_000 / 4;
-    let nanos = if b.u8() % 2 == 0 {
+    let nanos = if b.u8().is_multiple_of(2) {
         0
     } else {
         b.u32() % 1_000_000_000
@@ -165,12 +165,12 @@ fn spec(b: &mut Bytes) -> ScheduleSpec {
         .map(|_| b.pick(&CRONS).to_string())
         .collect();
     let skip = (0..b.u8() % 2).map(|_| calendar(b)).collect();
-    let start_at = (b.u8() % 3 == 0).then(|| {
-        let far_past = b.u8() % 16 == 0;
+    let start_at = b.u8().is_multiple_of(3).then(|| {
+        let far_past = b.u8().is_multiple_of(16);
         instant(b, far_past)
     });
-    let end_at = (b.u8() % 3 == 0).then(|| instant(b, true));
-    let jitter = (b.u8() % 2 == 0).then(|| duration(b));
+    let end_at = b.u8().is_multiple_of(3).then(|| instant(b, true));
+    let jitter = b.u8().is_multiple_of(2).then(|| duration(b));
     let time_zone_name = match b.u8() % 4 {
         0 => None,
         _ => Some(b.pick(&ZONES).to_string()),
