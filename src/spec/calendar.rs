@@ -3,8 +3,8 @@
 //! Invariants: bit `v` of a mask means value `v` matches (day of week: 0 = Sunday; year: bit
 //! `y - 2000`); `all_years` stands for Temporal's empty year list (every year, also before
 //! 2000). Searches never return a wall time whose year is after 2100 (Temporal's horizon).
-//! Calendars with an empty field never fire and are dropped by the compiler, so no search here
-//! ever scans the horizon for them.
+//! Calendars with an empty field, or whose months hold none of their days (February 30), never
+//! fire and are dropped by the compiler, so no search here scans the horizon for them.
 
 use super::civil::{
     civil_from_days, days_before_month, days_from_civil, is_leap, month_length, weekday, Fields,
@@ -16,6 +16,19 @@ use super::{ScheduleCalendarSpec, ScheduleRange, SpecError};
 pub(crate) const MAX_YEAR: i64 = 2100;
 /// The first year a year range may name.
 pub(crate) const MIN_YEAR: i64 = 2000;
+
+/// Leap years among 2000..=2100, as bits `y - 2000` (2100 is not one).
+const LEAP_YEARS: u128 = {
+    let mut mask = 0u128;
+    let mut y = 0;
+    while y <= 100 {
+        if y % 4 == 0 && y != 100 {
+            mask |= 1 << y;
+        }
+        y += 1;
+    }
+    mask
+};
 
 /// One compiled calendar (structured or from a cron string).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,15 +49,24 @@ pub(crate) struct Calendar {
 }
 
 impl Calendar {
-    /// Whether some field is empty, so the calendar never fires.
+    /// Whether the calendar never fires: some field is empty, or no allowed month has an
+    /// allowed day (February 29 counts only if some allowed year is a leap year). The day of
+    /// week is left to the search.
     pub(crate) fn is_never(&self) -> bool {
         self.second == 0
             || self.minute == 0
             || self.hour == 0
-            || self.day_of_month == 0
-            || self.month == 0
             || self.day_of_week == 0
             || (!self.all_years && self.years == 0)
+            || !self.has_a_month_day()
+    }
+
+    fn has_a_month_day(&self) -> bool {
+        let leap = self.all_years || self.years & LEAP_YEARS != 0;
+        (1..=12).any(|m| {
+            self.month >> m & 1 == 1
+                && self.day_of_month & (u32::MAX >> (31 - month_length(m, leap))) != 0
+        })
     }
 
     #[inline]
@@ -216,17 +238,35 @@ const YEAR: FieldKind = kind("year", 2000, 2100);
 const DAY_OF_WEEK: FieldKind = kind("day_of_week", 0, 6);
 
 /// Set bits `start, start + step, ..= end` (relative to `base`) in a mask.
+///
+/// Callers pass validated bounds (`base <= start`, `end - base < 128`); anything else yields
+/// only the bits that fit, never a panic. Mask arithmetic, no loop per value: a step of 1 is a
+/// contiguous run, a longer step doubles a comb of bits until it spans the range.
 pub(crate) fn range_bits(start: i32, end: i32, step: i32, base: i32) -> u128 {
-    let mut mask = 0u128;
-    let mut v = start;
-    while v <= end {
-        mask |= 1u128 << (v - base);
-        v = match v.checked_add(step) {
-            Some(n) => n,
-            None => break,
-        };
+    if start > end || start < base || step < 1 {
+        return 0;
     }
-    mask
+    let lo = (i64::from(start) - i64::from(base)) as u64;
+    if lo > 127 {
+        return 0;
+    }
+    let span = (i64::from(end) - i64::from(start)) as u64;
+    let span = span.min(127 - lo) as u32;
+    // Bits 0..=span.
+    let run = u128::MAX >> (127 - span);
+    let comb = if step == 1 {
+        run
+    } else {
+        // Bits at multiples of `step` below `covered`; each round doubles `covered`.
+        let step = step as u64;
+        let (mut comb, mut covered) = (1u128, step);
+        while covered <= u64::from(span) {
+            comb |= comb << covered;
+            covered *= 2;
+        }
+        comb & run
+    };
+    comb << lo
 }
 
 /// Validates a structured field (Temporal's rules) and returns its mask relative to `kind.min`
@@ -433,5 +473,66 @@ mod tests {
         assert!(cal(|s| s.second.clear()).is_never());
         assert!(cal(|s| s.day_of_week.clear()).is_never());
         assert!(!cal(|s| s.year.clear()).is_never());
+    }
+
+    fn month_day(months: &[i32], days: &[i32], years: &[i32]) -> Calendar {
+        let singles = |v: &[i32]| v.iter().map(|&x| ScheduleRange::single(x)).collect();
+        cal(|s| {
+            s.month = singles(months);
+            s.day_of_month = singles(days);
+            s.year = singles(years);
+        })
+    }
+
+    #[test]
+    fn impossible_month_days_are_never() {
+        // February has at most 29 days, April, June, September and November 30.
+        assert!(month_day(&[2], &[30], &[]).is_never());
+        assert!(month_day(&[2], &[30, 31], &[]).is_never());
+        assert!(month_day(&[4, 6, 9, 11], &[31], &[]).is_never());
+        assert!(month_day(&[2, 4], &[31], &[]).is_never());
+        // Any other month with the 31st can fire.
+        assert!(!month_day(&[2, 3], &[31], &[]).is_never());
+        // February 29 needs a leap year among the allowed years: 2000 is one (divisible by
+        // 400), 2100 is not (divisible by 100), 2001-2003 hold none, 2028 is one.
+        assert!(!month_day(&[2], &[29], &[]).is_never());
+        assert!(!month_day(&[2], &[29], &[2000]).is_never());
+        assert!(month_day(&[2], &[29], &[2100]).is_never());
+        assert!(month_day(&[2], &[29], &[2001, 2002, 2003]).is_never());
+        assert!(!month_day(&[2], &[29], &[2001, 2028]).is_never());
+        // A non-leap year still has February 28.
+        assert!(!month_day(&[2], &[28, 29], &[2100]).is_never());
+    }
+
+    #[test]
+    fn range_bits_equals_the_listed_values() {
+        // Oracle: the values start, start + step, ... <= end, set one by one.
+        for (start, end, step, base) in [
+            (0, 59, 1, 0),
+            (0, 59, 5, 0),
+            (1, 31, 1, 0),
+            (2, 31, 2, 0),
+            (5, 59, 20, 0),
+            (0, 7, 7, 0),
+            (2000, 2100, 1, 2000),
+            (2000, 2100, 50, 2000),
+            (2003, 2097, 3, 2000),
+            (9, 9, 1, 0),
+            (9, 9, 4, 0),
+            (1, 12, i32::MAX, 0),
+        ] {
+            let mut want = 0u128;
+            let mut v = i64::from(start);
+            while v <= i64::from(end) {
+                want |= 1 << (v - i64::from(base));
+                v += i64::from(step);
+            }
+            assert_eq!(
+                range_bits(start, end, step, base),
+                want,
+                "{start}-{end}/{step}"
+            );
+        }
+        assert_eq!(range_bits(5, 4, 1, 0), 0);
     }
 }

@@ -1,15 +1,16 @@
 //! [`ScheduleSpec::compile`] and the compiled timeline: Temporal's `GetNextTime`.
 //!
-//! Invariants of a [`CompiledSpec`]: every calendar can fire (calendars with an empty field are
-//! dropped at compile time); intervals are whole seconds with `0 <= offset < every` after
-//! truncation of validated durations; times are whole Unix seconds until they leave as
-//! `DateTime<Utc>`. `next_time` allocates nothing (for seeds up to 241 bytes) and always
-//! terminates: each call makes at most [`MAX_EXCLUSION_ITERATIONS`] raw searches, each bounded
-//! by the year-2100 horizon.
+//! Invariants of a [`CompiledSpec`]: every calendar can fire (calendars with an empty field, or
+//! with no allowed day in any allowed month, are dropped at compile time); intervals are whole
+//! seconds with `0 <= offset < every` after truncation of validated durations; times are whole
+//! Unix seconds until they leave as `DateTime<Utc>`. `next_time` allocates nothing (for seeds
+//! up to 1024 bytes) and always terminates: each call makes at most [`MAX_EXCLUSION_ITERATIONS`]
+//! raw searches, each bounded by the year-2100 horizon.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use smallvec::SmallVec;
 
 use super::calendar::{compile_structured, Calendar};
 use super::cron::{self, Cron};
@@ -42,8 +43,9 @@ pub struct CompiledSpec {
 
 #[derive(Debug, PartialEq)]
 struct Inner {
-    calendars: Box<[Calendar]>,
-    skip: Box<[Calendar]>,
+    /// Inline for the usual single calendar, so compiling allocates only the `Arc`.
+    calendars: Calendars,
+    skip: Calendars,
     /// `(every, offset)` in whole seconds.
     intervals: Box<[(i64, i64)]>,
     zone: Zone,
@@ -55,6 +57,8 @@ struct Inner {
     jitter_ms: u64,
     seed: Box<[u8]>,
 }
+
+type Calendars = SmallVec<[Calendar; 1]>;
 
 fn invalid(field: String, message: String) -> SpecError {
     SpecError::InvalidField { field, message }
@@ -69,14 +73,14 @@ impl ScheduleSpec {
     /// Validates the spec and compiles it; `seed` makes jitter deterministic per schedule
     /// (Temporal hashes `"<namespace id>-<schedule id>"`; the engine uses the schedule id).
     pub fn compile_with_jitter_seed(&self, seed: &str) -> Result<CompiledSpec, SpecError> {
-        let mut calendars = Vec::with_capacity(self.calendars.len() + self.cron_expressions.len());
+        let mut calendars = SmallVec::new();
         for (i, c) in self.calendars.iter().enumerate() {
             push_calendar(
                 &mut calendars,
                 compile_structured(c, &|| format!("calendars[{i}]"))?,
             );
         }
-        let mut skip = Vec::new();
+        let mut skip = SmallVec::new();
         for (i, c) in self.skip.iter().enumerate() {
             push_calendar(&mut skip, compile_structured(c, &|| format!("skip[{i}]"))?);
         }
@@ -163,8 +167,8 @@ impl ScheduleSpec {
         intervals.dedup();
         Ok(CompiledSpec {
             inner: Arc::new(Inner {
-                calendars: calendars.into_boxed_slice(),
-                skip: skip.into_boxed_slice(),
+                calendars,
+                skip,
                 intervals: intervals.into_boxed_slice(),
                 zone,
                 after_floor: self
@@ -189,7 +193,7 @@ fn show_zone(zone: &str) -> String {
 }
 
 /// Keeps calendars that can fire, once each.
-fn push_calendar(out: &mut Vec<Calendar>, calendar: Calendar) {
+fn push_calendar(out: &mut Calendars, calendar: Calendar) {
     if !calendar.is_never() && !out.contains(&calendar) {
         out.push(calendar);
     }

@@ -225,6 +225,38 @@ fn empty_fields_never_fire_and_horizon_is_2100() {
 }
 
 #[test]
+fn impossible_dates_never_fire_and_feb_29_waits_for_a_leap_year() {
+    let from = t("2026-01-01T00:00:00Z");
+    for never in [
+        "0 0 30 2 *",
+        "0 0 31 2 *",
+        "0 0 31 4 *",
+        "0 0 31 4,6,9,11 *",
+        "0 0 29 2 * 2026-2027",
+        "0 0 29 2 * 2100",
+    ] {
+        let spec = cron(&[never], None).compile().unwrap();
+        assert!(spec.inner.calendars.is_empty(), "{never} kept");
+        assert_eq!(spec.next_time(from), None, "{never}");
+    }
+    // 2028 is the first leap year after 2026.
+    let next = |text: &str| {
+        cron(&[text], None)
+            .compile()
+            .unwrap()
+            .next_time(from)
+            .map(|s| s.nominal)
+    };
+    assert_eq!(next("0 0 29 2 *"), Some(t("2028-02-29T00:00:00Z")));
+    assert_eq!(
+        next("0 0 29 2 * 2026-2030"),
+        Some(t("2028-02-29T00:00:00Z"))
+    );
+    // One possible month is enough: April 31 never, May 31 2026 does.
+    assert_eq!(next("0 0 31 4,5 *"), Some(t("2026-05-31T00:00:00Z")));
+}
+
+#[test]
 fn jitter_worked_example_and_cap() {
     // Semantics report section 5: interval 24h, jitter 1h, after 2022-03-23T11:00Z.
     let spec = ScheduleSpec {

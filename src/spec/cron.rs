@@ -99,6 +99,17 @@ impl Field {
 
     /// A name prefix (long enough) or a decimal integer (Go's `Atoi`, so `+5` is allowed).
     fn value(&self, text: &str) -> Result<i32, String> {
+        // Plain short numbers (nearly every value) skip the name table and the generic parse;
+        // digits are never a name prefix, so the result is the same.
+        let digits = text.as_bytes();
+        if (1..=4).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit) {
+            let v = digits.iter().fold(0, |v, &d| v * 10 + i32::from(d - b'0'));
+            return if (self.min..=self.max).contains(&v) {
+                Ok(v)
+            } else {
+                Err(format!("{v} is not in range {}-{}", self.min, self.max))
+            };
+        }
         let (names, min_len, first): (&[&str], usize, i32) = match self.names {
             Names::None => (&[], usize::MAX, 0),
             Names::Month => (&MONTH_NAMES, 3, 1),
@@ -120,56 +131,104 @@ impl Field {
         }
     }
 
-    /// The set of values of one field, as bits relative to `base`.
+    /// The set of values of one field, as bits relative to `base`: one pass over its bytes,
+    /// each comma-separated part handled where it ends.
     fn parse(&self, text: &str, base: i32) -> Result<u128, String> {
+        if text == "*" {
+            return Ok(range_bits(self.min, self.max, 1, base));
+        }
+        let bytes = text.as_bytes();
         let mut mask = 0;
-        for part in text.split(',') {
-            let (range, step) = match part.split_once('/') {
-                None => (part, None),
-                Some((_, step)) if step.contains('/') => {
-                    return Err(format!("{part:?} has too many slashes"))
+        let mut start = 0;
+        let mut marks = Marks::default();
+        for (i, &b) in bytes.iter().enumerate() {
+            match b {
+                b',' => {
+                    mask |= self.part(&text[start..i], marks, base)?;
+                    start = i + 1;
+                    marks = Marks::default();
                 }
-                Some((_, "")) => return Err(format!("{part:?} is missing the step after '/'")),
-                Some((range, step)) => match step.parse::<i64>() {
-                    Ok(n) if n >= 1 => (range, Some(i32::try_from(n).unwrap_or(i32::MAX))),
+                b'/' => {
+                    if marks.slash.is_none() {
+                        marks.slash = Some(i - start);
+                    } else {
+                        marks.extra_slash = true;
+                    }
+                }
+                // Dashes count only before the step.
+                b'-' if marks.slash.is_none() => {
+                    if marks.dash.is_none() {
+                        marks.dash = Some(i - start);
+                    } else {
+                        marks.extra_dash = true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(mask | self.part(&text[start..], marks, base)?)
+    }
+
+    /// One part of a field (`*`, `x`, `x-z`, `x/y`, `*/y`, `x-z/y`), given where its first `/`
+    /// and first `-` (before the `/`) are.
+    fn part(&self, part: &str, marks: Marks, base: i32) -> Result<u128, String> {
+        // Marks are byte offsets of ASCII bytes in `part`, so every slice below is on a
+        // character boundary.
+        let (range, step) = match marks.slash {
+            None => (part, None),
+            Some(_) if marks.extra_slash => return Err(format!("{part:?} has too many slashes")),
+            Some(at) if at + 1 == part.len() => {
+                return Err(format!("{part:?} is missing the step after '/'"))
+            }
+            Some(at) => {
+                let step = &part[at + 1..];
+                match step.parse::<i64>() {
+                    Ok(n) if n >= 1 => (&part[..at], Some(i32::try_from(n).unwrap_or(i32::MAX))),
                     _ => {
                         return Err(format!(
                             "step {step:?} in {part:?} is not a whole number of at least 1"
                         ))
                     }
-                },
-            };
-            let (lo, hi) = if range == "*" {
-                (self.min, self.max)
-            } else {
-                match range.split_once('-') {
-                    None => {
-                        let v = self.value(range)?;
-                        (v, if step.is_some() { self.max } else { v })
-                    }
-                    Some((_, end)) if end.contains('-') => {
-                        return Err(format!("{part:?} has too many dashes"))
-                    }
-                    Some((start, end)) => {
-                        let lo = self
-                            .value(start)
-                            .map_err(|e| format!("start of {part:?}: {e}"))?;
-                        let hi = self
-                            .value(end)
-                            .map_err(|e| format!("end of {part:?}: {e}"))?;
-                        if hi < lo {
-                            return Err(format!(
-                                "in {part:?} the end ({hi}) is before the start ({lo})"
-                            ));
-                        }
-                        (lo, hi)
-                    }
                 }
-            };
-            mask |= range_bits(lo, hi, step.unwrap_or(1), base);
-        }
-        Ok(mask)
+            }
+        };
+        let (lo, hi) = if range == "*" {
+            (self.min, self.max)
+        } else {
+            match marks.dash {
+                None => {
+                    let v = self.value(range)?;
+                    (v, if step.is_some() { self.max } else { v })
+                }
+                Some(_) if marks.extra_dash => return Err(format!("{part:?} has too many dashes")),
+                Some(at) => {
+                    let lo = self
+                        .value(&range[..at])
+                        .map_err(|e| format!("start of {part:?}: {e}"))?;
+                    let hi = self
+                        .value(&range[at + 1..])
+                        .map_err(|e| format!("end of {part:?}: {e}"))?;
+                    if hi < lo {
+                        return Err(format!(
+                            "in {part:?} the end ({hi}) is before the start ({lo})"
+                        ));
+                    }
+                    (lo, hi)
+                }
+            }
+        };
+        Ok(range_bits(lo, hi, step.unwrap_or(1), base))
     }
+}
+
+/// Where the separators of one part are: byte offsets of the first `/` and of the first `-`
+/// before it, and whether another of each follows.
+#[derive(Debug, Clone, Copy, Default)]
+struct Marks {
+    slash: Option<usize>,
+    extra_slash: bool,
+    dash: Option<usize>,
+    extra_dash: bool,
 }
 
 /// Parses one cron string of Temporal's dialect.

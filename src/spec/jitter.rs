@@ -2,13 +2,16 @@
 //! the nominal time followed by the seed, scaled into `[0, max)` milliseconds.
 //!
 //! Invariant: the delay is a pure function of (seed, nominal second, max) and is `< max` when
-//! `max > 0` (0 otherwise). No heap allocation for seeds up to [`INLINE_SEED`] bytes; longer
+//! `max > 0` (0 otherwise). No heap allocation for seeds up to [`LONG_SEED`] bytes; longer
 //! seeds use a per-thread buffer that only grows.
 
 /// Seconds from 0001-01-01T00:00:00Z to the Unix epoch (Go's internal time base).
 const GO_EPOCH_OFFSET: i64 = 62_135_596_800;
-/// Longest seed hashed from a stack buffer.
+/// Longest seed hashed from the small stack buffer.
 const INLINE_SEED: usize = 241;
+/// Longest seed hashed from the large stack buffer: covers Temporal's 1000-byte ids (the
+/// engine's seed is the schedule id).
+const LONG_SEED: usize = 1024;
 
 /// Go's `time.Time.MarshalBinary` of a whole-second UTC time (version 1, offset -1 = UTC).
 pub(crate) fn marshal_binary(unix_seconds: i64) -> [u8; 15] {
@@ -25,23 +28,34 @@ pub(crate) fn marshal_binary(unix_seconds: i64) -> [u8; 15] {
 pub(crate) fn fingerprint(unix_seconds: i64, seed: &[u8]) -> u32 {
     let head = marshal_binary(unix_seconds);
     if seed.len() <= INLINE_SEED {
-        let mut buf = [0u8; 15 + INLINE_SEED];
-        buf[..15].copy_from_slice(&head);
-        buf[15..15 + seed.len()].copy_from_slice(seed);
-        farmhash::fingerprint32(&buf[..15 + seed.len()])
+        hash_on_stack::<{ 15 + INLINE_SEED }>(&head, seed)
+    } else if seed.len() <= LONG_SEED {
+        // A separate size, so the common short seeds do not pay for zeroing 1 KiB.
+        hash_on_stack::<{ 15 + LONG_SEED }>(&head, seed)
     } else {
-        // Longer seeds reuse one buffer per thread, so steady-state calls allocate nothing.
+        // Longer than any id Temporal accepts: one buffer per thread, reserved once.
         thread_local! {
             static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
         SCRATCH.with(|scratch| {
             let mut buf = scratch.borrow_mut();
             buf.clear();
+            buf.reserve(head.len() + seed.len());
             buf.extend_from_slice(&head);
             buf.extend_from_slice(seed);
             farmhash::fingerprint32(&buf)
         })
     }
+}
+
+/// Hashes `head` then `seed` from a stack buffer of `N >= 15 + seed.len()` bytes.
+#[inline]
+fn hash_on_stack<const N: usize>(head: &[u8; 15], seed: &[u8]) -> u32 {
+    let mut buf = [0u8; N];
+    let len = head.len() + seed.len();
+    buf[..15].copy_from_slice(head);
+    buf[15..len].copy_from_slice(seed);
+    farmhash::fingerprint32(&buf[..len])
 }
 
 /// The delay in milliseconds for `nominal` when the jitter may be at most `max_ms`.
@@ -80,9 +94,16 @@ mod tests {
 
     #[test]
     fn long_seeds_hash_the_same_bytes() {
-        let seed = vec![b'x'; 500];
-        let mut bytes = marshal_binary(T).to_vec();
-        bytes.extend_from_slice(&seed);
-        assert_eq!(fingerprint(T, &seed), farmhash::fingerprint32(&bytes));
+        // Each side of both buffer limits.
+        for len in [241, 242, 500, 1000, 1024, 1025, 3000] {
+            let seed = vec![b'x'; len];
+            let mut bytes = marshal_binary(T).to_vec();
+            bytes.extend_from_slice(&seed);
+            assert_eq!(
+                fingerprint(T, &seed),
+                farmhash::fingerprint32(&bytes),
+                "{len}"
+            );
+        }
     }
 }

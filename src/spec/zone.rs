@@ -12,6 +12,7 @@
 //! reference. Invariant: `transitions` is strictly increasing in time and each entry's offset
 //! differs from the previous one.
 
+use std::cell::Cell;
 use std::str::FromStr;
 use std::sync::OnceLock;
 
@@ -91,12 +92,24 @@ pub(crate) fn resolve(name: &str) -> Option<Zone> {
     if name.is_empty() || name == "UTC" {
         return Some(Zone::Fixed(0));
     }
+    // Specs of one process mostly name one zone: the last one resolved on this thread is
+    // compared as a string instead of hashing the name again.
+    thread_local! {
+        static LAST: Cell<Option<(&'static str, Zone)>> = const { Cell::new(None) };
+    }
+    if let Some((last, zone)) = LAST.get() {
+        if last == name {
+            return Some(zone);
+        }
+    }
     let tz = Tz::from_str(name).ok()?;
     // One slot per chrono-tz zone (a fieldless enum), filled on first use: reads take no lock.
     static CACHE: OnceLock<Box<[OnceLock<Zone>]>> = OnceLock::new();
     let slots = CACHE.get_or_init(|| TZ_VARIANTS.iter().map(|_| OnceLock::new()).collect());
     let slot = slots.get(tz as usize)?;
-    Some(*slot.get_or_init(|| build(tz)))
+    let zone = *slot.get_or_init(|| build(tz));
+    LAST.set(Some((tz.name(), zone)));
+    Some(zone)
 }
 
 fn offset_at(tz: Tz, t: i64) -> i32 {
