@@ -137,6 +137,11 @@ impl Field {
         if text == "*" {
             return Ok(range_bits(self.min, self.max, 1, base));
         }
+        if text.bytes().all(|b| b.is_ascii_digit()) {
+            // A single number (or `""`, which `value` rejects).
+            let v = self.value(text)?;
+            return Ok(range_bits(v, v, 1, base));
+        }
         let bytes = text.as_bytes();
         let mut mask = 0;
         let mut start = 0;
@@ -233,7 +238,7 @@ struct Marks {
 
 /// Parses one cron string of Temporal's dialect.
 pub(crate) fn parse(text: &str) -> Result<Cron<'_>, CronError> {
-    let mut s = text.trim();
+    let mut s = trim(text);
     let mut zone = "";
     if s.starts_with("TZ=") || s.starts_with("CRON_TZ=") {
         let Some((prefix, rest)) = s.split_once(' ') else {
@@ -249,7 +254,7 @@ pub(crate) fn parse(text: &str) -> Result<Cron<'_>, CronError> {
         comment = after.trim();
         s = before;
     }
-    let s = s.trim();
+    let s = trim(s);
     if s.starts_with("@every") {
         return parse_every(s);
     }
@@ -263,11 +268,30 @@ pub(crate) fn parse(text: &str) -> Result<Cron<'_>, CronError> {
     };
     let mut fields = [""; 7];
     let mut n = 0;
-    for f in expanded.split_whitespace() {
+    let mut keep = |f| {
         if n < 7 {
             fields[n] = f;
         }
         n += 1;
+    };
+    if expanded.is_ascii() {
+        // Byte offsets of ASCII spaces: every slice is on a character boundary.
+        let mut start = None;
+        for (i, &b) in expanded.as_bytes().iter().enumerate() {
+            match (is_space(b), start) {
+                (true, Some(from)) => {
+                    keep(&expanded[from..i]);
+                    start = None;
+                }
+                (false, None) => start = Some(i),
+                _ => {}
+            }
+        }
+        if let Some(from) = start {
+            keep(&expanded[from..]);
+        }
+    } else {
+        expanded.split_whitespace().for_each(&mut keep);
     }
     let (second, rest) = match n {
         5 | 6 => ("0", &fields[..n]),
@@ -312,6 +336,20 @@ pub(crate) fn parse(text: &str) -> Result<Cron<'_>, CronError> {
         });
     }
     Ok(Cron::Calendar { calendar, zone })
+}
+
+/// Go's `unicode.IsSpace` (Rust's `char::is_whitespace`) restricted to ASCII: includes `\x0B`,
+/// which `u8::is_ascii_whitespace` does not.
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+/// `str::trim`, with a byte loop when the ends are ASCII (Unicode whitespace is never ASCII).
+fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&a), Some(&z)) if a.is_ascii() && !is_space(a) && z.is_ascii() && !is_space(z) => s,
+        _ => s.trim(),
+    }
 }
 
 fn parse_every(s: &str) -> Result<Cron<'static>, CronError> {

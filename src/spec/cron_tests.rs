@@ -280,3 +280,19 @@ fn every_errors() {
     let e = err("@every  5m");
     assert_eq!(e.part, "interval");
 }
+
+#[test]
+fn fields_split_on_any_whitespace_like_go_strings_fields() {
+    // Go's unicode.IsSpace: ASCII \t \n \v \f \r and space, and Unicode spaces such as U+2003.
+    let daily_at_nine = cal("0 9 * * *").0;
+    for text in [
+        "0\t9 * * *",
+        "0\x0b9 * * *",
+        "0\x0c9\r*\n* *",
+        " \t0 9 * * *\x0b",
+        "0\u{2003}9 * * *",
+        "\u{2003}0 9 * * *\u{a0}",
+    ] {
+        assert_eq!(cal(text).0, daily_at_nine, "{text:?}");
+    }
+}
