@@ -242,7 +242,6 @@
 //! other's changes. The [`Worker`] calls the executor outside the lock too, catches its panics
 //! (a failed run), and stops gracefully on [`Worker::shutdown`].
 //!
-//! (The manual grows here as the layers land.)
 //!
 //! ## Durability
 //!
