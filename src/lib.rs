@@ -242,7 +242,6 @@
 //! other's changes. The [`Worker`] calls the executor outside the lock too, catches its panics
 //! (a failed run), and stops gracefully on [`Worker::shutdown`].
 //!
-//!
 //! ## Durability
 //!
 //! Give the client builder a [`Store`] (`SqliteStore` with the `sqlite` feature) and its
