@@ -66,7 +66,7 @@ impl ScheduleEntry {
                 .running
                 .iter()
                 .map(|r| RunningRecord {
-                    workflow_id: r.id.to_string(),
+                    workflow_id: r.id(self.schedule.action_id()),
                     cancel_requested: r.cancel_requested,
                     terminate_requested: r.terminate_requested,
                 })
@@ -130,7 +130,10 @@ impl ScheduleEntry {
                 .running
                 .into_iter()
                 .map(|x| Running {
-                    id: Arc::from(x.workflow_id.as_str()),
+                    // Set by `restore`, which knows the workflow map's seed.
+                    fingerprint: 0,
+                    nominal_s: 0,
+                    spelled: Some(x.workflow_id.into()),
                     cancel_requested: x.cancel_requested,
                     terminate_requested: x.terminate_requested,
                 })
@@ -217,24 +220,32 @@ impl Scheduler {
             if s.ids.contains_key(r.id.as_str()) {
                 continue;
             }
-            let e = ScheduleEntry::from_record(r);
+            let mut e = ScheduleEntry::from_record(r);
             let id = e.id.clone();
-            let runs: Vec<Arc<str>> = e.running.iter().map(|r| r.id.clone()).collect();
+            let mut runs = Vec::new();
+            for r in e.running.iter_mut() {
+                let w = r.id("");
+                r.fingerprint = s.workflows.fingerprint(&w);
+                runs.push((w, r.fingerprint));
+            }
             let slot = s.alloc(Entity::Schedule(Box::new(e)));
             s.ids.insert(id, slot);
-            for w in runs {
-                s.workflows.insert(w, slot);
+            for (w, fp) in runs {
+                let slots = &s.slots;
+                s.workflows.insert(&w, fp, slot, |o, id| {
+                    super::scheduler::slot_owns(slots, o, id, fp)
+                });
             }
             s.reschedule(slot);
         }
         for r in snapshot.workflows {
-            if s.workflows.contains_key(r.workflow_id.as_str()) {
+            if s.workflow_slot(&r.workflow_id).is_some() {
                 continue;
             }
             let j = JobEntry::from_record(r);
             let id = j.id.clone();
             let slot = s.alloc(Entity::Job(Box::new(j)));
-            s.workflows.insert(id, slot);
+            s.track_workflow(&id, slot);
             s.reschedule(slot);
         }
         s.clean_top();

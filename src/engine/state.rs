@@ -1,6 +1,6 @@
 //! Per-schedule state, kept compact: one boxed [`ScheduleEntry`] per schedule, times as Unix
-//! milliseconds, the schedule in its compact stored form, running workflow ids as `Arc<str>`
-//! shared with the workflow map, recent actions as 24-byte records whose workflow id is rebuilt
+//! milliseconds, the schedule in its compact stored form, running runs as fingerprint +
+//! nominal time (their workflow id is rebuilt from the action id), recent actions as 24-byte records whose workflow id is rebuilt
 //! from the action id and the nominal time, rarely used parts in a boxed [`Extra`].
 //!
 //! High-water mark invariant: `hwm_ms` is the last *processed nominal* time (the creation time
@@ -58,15 +58,39 @@ pub(crate) struct BufferedStart {
     pub(crate) manual: bool,
 }
 
-/// A run started by the schedule and not reported closed.
+/// A run started by the schedule and not reported closed. Its workflow id is not stored:
+/// it is `<current action id>-<nominal time>` unless `spelled` holds it (restored runs, and
+/// runs whose schedule's action id changed since they started).
 #[derive(Debug, Clone)]
 pub(crate) struct Running {
-    /// Workflow id (shared with the workflow map and recent actions).
-    pub(crate) id: Arc<str>,
+    /// Fingerprint of the workflow id (the workflow map's key).
+    pub(crate) fingerprint: u64,
+    /// Nominal time (Unix seconds): the workflow id suffix.
+    pub(crate) nominal_s: i64,
+    /// The workflow id, when it is not built from the current action id.
+    pub(crate) spelled: Option<Box<str>>,
     /// Cancellation requested by the overlap policy.
     pub(crate) cancel_requested: bool,
     /// Termination requested by the overlap policy.
     pub(crate) terminate_requested: bool,
+}
+
+impl Running {
+    /// The workflow id, given the schedule's current action id.
+    pub(crate) fn id(&self, action_id: &str) -> String {
+        match &self.spelled {
+            Some(id) => String::from(&**id),
+            None => super::workflow_id::workflow_id(action_id, self.nominal_s),
+        }
+    }
+
+    /// Whether the workflow id is `id`, given the schedule's current action id.
+    pub(crate) fn is(&self, action_id: &str, id: &str) -> bool {
+        match &self.spelled {
+            Some(s) => **s == *id,
+            None => super::workflow_id::is_workflow_id(id, action_id, self.nominal_s),
+        }
+    }
 }
 
 /// One recent action, 24 bytes: its workflow id is rebuilt from the action id prefix and the
@@ -276,9 +300,20 @@ impl ScheduleEntry {
         super::workflow_id::workflow_id(self.prefix(r.prefix), r.nominal_s)
     }
 
-    /// Before the action id changes: recent actions keep naming the old one.
+    /// Whether a tracked run has the workflow id `id` (whose fingerprint is `fingerprint`).
+    pub(crate) fn runs(&self, id: &str, fingerprint: u64) -> bool {
+        let action_id = self.schedule.action_id();
+        self.running
+            .iter()
+            .any(|r| r.fingerprint == fingerprint && r.is(action_id, id))
+    }
+
+    /// Before the action id changes: recent actions and running runs keep naming the old one.
     pub(crate) fn retire_prefix(&mut self) {
         let old: Box<str> = self.schedule.action_id().into();
+        for r in self.running.iter_mut().filter(|r| r.spelled.is_none()) {
+            r.spelled = Some(super::workflow_id::workflow_id(&old, r.nominal_s).into());
+        }
         if !self.recent.iter().any(|r| r.prefix == 0) {
             return;
         }
