@@ -220,13 +220,20 @@ impl ScheduleEntry {
     /// before the last update.
     pub(crate) fn next_after(&self, after_ms: i64) -> Option<(i64, i64)> {
         let spec = self.compiled.as_ref()?;
-        let mut after = from_ms(after_ms)?;
+        // In integers (no chrono conversion per fire), within chrono's range as before.
+        if !(MIN_MS..=MAX_MS).contains(&after_ms) {
+            return None;
+        }
+        let mut after_s = after_ms.div_euclid(1000);
         loop {
-            let t = spec.next_time(after)?;
-            let n = t.nominal.timestamp_millis();
-            let a = t.actual.timestamp_millis();
+            let (nominal_s, delay) = spec.next_time_unix(after_s)?;
+            let n = nominal_s.checked_mul(1000)?;
+            let a = n.checked_add(i64::try_from(delay).ok()?)?;
+            if a > MAX_MS {
+                return None;
+            }
             if self.updated_ms.is_some_and(|u| a < u) {
-                after = t.nominal;
+                after_s = nominal_s;
                 continue;
             }
             return Some((n, a));
@@ -350,6 +357,10 @@ impl ScheduleEntry {
         x.old_prefixes = kept;
     }
 }
+
+/// The earliest and latest Unix millis chrono represents.
+const MIN_MS: i64 = DateTime::<Utc>::MIN_UTC.timestamp_millis();
+const MAX_MS: i64 = DateTime::<Utc>::MAX_UTC.timestamp_millis();
 
 /// A `DateTime` from Unix millis (`None` out of chrono's range).
 pub(crate) fn from_ms(ms: i64) -> Option<DateTime<Utc>> {
