@@ -190,13 +190,13 @@ impl ScheduleEntry {
 
     /// Asks for every running run to be terminated (or cancelled), once per run.
     fn request_stop(&mut self, terminate: bool, ctx: &mut Ctx<'_>) {
-        let action_id = self.schedule.action_id();
-        for r in &mut self.running {
+        for i in 0..self.running.len() {
+            let workflow_id = self.run_id(&self.running[i]);
+            let r = &mut self.running[i];
             if r.terminate_requested || (!terminate && r.cancel_requested) {
                 continue;
             }
             let schedule_id = Some(String::from(&*self.id));
-            let workflow_id = r.id(action_id);
             if terminate {
                 r.terminate_requested = true;
                 ctx.out
@@ -247,7 +247,7 @@ impl ScheduleEntry {
         self.running.push(Running {
             fingerprint,
             nominal_s,
-            spelled: None,
+            spelled: false,
             cancel_requested: false,
             terminate_requested: false,
         });

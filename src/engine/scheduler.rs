@@ -586,10 +586,8 @@ impl Scheduler {
         s.wake = NEVER;
         match entity {
             Entity::Schedule(e) => {
-                let action_id = e.schedule.action_id();
                 for r in &e.running {
-                    self.workflows
-                        .remove_tracked(&r.id(action_id), r.fingerprint);
+                    self.workflows.remove_tracked(&e.run_id(r), r.fingerprint);
                 }
                 self.ids.remove(&e.id);
                 self.removed

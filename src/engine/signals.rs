@@ -26,7 +26,6 @@ impl ScheduleEntry {
     ) {
         // The workflow map confirmed that a run of this schedule has this id: a run with this
         // fingerprint is it unless two runs share the fingerprint.
-        let action_id = self.schedule.action_id();
         let same_fp = |r: &&Running| r.fingerprint == fingerprint;
         let position = if self.running.iter().filter(same_fp).nth(1).is_none() {
             self.running
@@ -35,10 +34,10 @@ impl ScheduleEntry {
         } else {
             self.running
                 .iter()
-                .position(|r| r.fingerprint == fingerprint && r.is(action_id, workflow_id))
+                .position(|r| r.fingerprint == fingerprint && self.run_is(r, workflow_id))
         };
         if let Some(i) = position {
-            self.running.remove(i);
+            self.remove_run(i);
         }
         let failure_note = match outcome {
             WorkflowOutcome::Completed { result } => {

@@ -58,39 +58,23 @@ pub(crate) struct BufferedStart {
     pub(crate) manual: bool,
 }
 
-/// A run started by the schedule and not reported closed. Its workflow id is not stored:
-/// it is `<current action id>-<nominal time>` unless `spelled` holds it (restored runs, and
-/// runs whose schedule's action id changed since they started).
+/// A run started by the schedule and not reported closed, 24 bytes. Its workflow id is not
+/// stored: it is `<current action id>-<nominal time>`, unless `spelled` says that it is kept
+/// in `Extra::spelled_runs` (restored runs, and runs whose schedule's action id changed since
+/// they started).
 #[derive(Debug, Clone)]
 pub(crate) struct Running {
     /// Fingerprint of the workflow id (the workflow map's key).
     pub(crate) fingerprint: u64,
-    /// Nominal time (Unix seconds): the workflow id suffix.
+    /// Nominal time (Unix seconds), the workflow id suffix; when `spelled`, the key of the id
+    /// in `Extra::spelled_runs` instead.
     pub(crate) nominal_s: i64,
-    /// The workflow id, when it is not built from the current action id.
-    pub(crate) spelled: Option<Box<str>>,
+    /// The workflow id is kept spelled out in `Extra::spelled_runs`.
+    pub(crate) spelled: bool,
     /// Cancellation requested by the overlap policy.
     pub(crate) cancel_requested: bool,
     /// Termination requested by the overlap policy.
     pub(crate) terminate_requested: bool,
-}
-
-impl Running {
-    /// The workflow id, given the schedule's current action id.
-    pub(crate) fn id(&self, action_id: &str) -> String {
-        match &self.spelled {
-            Some(id) => String::from(&**id),
-            None => super::workflow_id::workflow_id(action_id, self.nominal_s),
-        }
-    }
-
-    /// Whether the workflow id is `id`, given the schedule's current action id.
-    pub(crate) fn is(&self, action_id: &str, id: &str) -> bool {
-        match &self.spelled {
-            Some(s) => **s == *id,
-            None => super::workflow_id::is_workflow_id(id, action_id, self.nominal_s),
-        }
-    }
 }
 
 /// One recent action, 24 bytes: its workflow id is rebuilt from the action id prefix and the
@@ -145,6 +129,8 @@ pub(crate) struct Extra {
     pub(crate) invalid_spec_error: Option<String>,
     /// Action ids replaced by updates that recent actions still name.
     pub(crate) old_prefixes: Vec<Box<str>>,
+    /// Workflow ids of running runs that are not `<action id>-<nominal time>`, by key.
+    pub(crate) spelled_runs: Vec<(i64, Box<str>)>,
 }
 
 /// Everything the engine keeps for one schedule.
@@ -188,6 +174,7 @@ impl ScheduleEntry {
                 && e.last_failure.is_none()
                 && e.invalid_spec_error.is_none()
                 && e.old_prefixes.is_empty()
+                && e.spelled_runs.is_empty()
             {
                 self.extra = None;
             }
@@ -307,19 +294,85 @@ impl ScheduleEntry {
         super::workflow_id::workflow_id(self.prefix(r.prefix), r.nominal_s)
     }
 
+    /// The spelled-out workflow id of run `r` (see [`Running`]).
+    fn spelled_id(&self, r: &Running) -> &str {
+        self.extra
+            .as_ref()
+            .and_then(|x| x.spelled_runs.iter().find(|(k, _)| *k == r.nominal_s))
+            .map_or("", |(_, id)| id)
+    }
+
+    /// The workflow id of run `r`.
+    pub(crate) fn run_id(&self, r: &Running) -> String {
+        if r.spelled {
+            String::from(self.spelled_id(r))
+        } else {
+            super::workflow_id::workflow_id(self.schedule.action_id(), r.nominal_s)
+        }
+    }
+
+    /// Whether the workflow id of run `r` is `id`.
+    pub(crate) fn run_is(&self, r: &Running, id: &str) -> bool {
+        if r.spelled {
+            self.spelled_id(r) == id
+        } else {
+            super::workflow_id::is_workflow_id(id, self.schedule.action_id(), r.nominal_s)
+        }
+    }
+
+    /// Tracks a run whose workflow id is spelled out.
+    pub(crate) fn push_spelled_run(&mut self, id: Box<str>, fingerprint: u64) -> &mut Running {
+        let x = self.extra.get_or_insert_with(Box::default);
+        let key = x.spelled_runs.iter().map(|(k, _)| k + 1).max().unwrap_or(0);
+        x.spelled_runs.push((key, id));
+        self.running.push(Running {
+            fingerprint,
+            nominal_s: key,
+            spelled: true,
+            cancel_requested: false,
+            terminate_requested: false,
+        });
+        let last = self.running.len() - 1;
+        &mut self.running[last]
+    }
+
+    /// Stops tracking run `i`.
+    pub(crate) fn remove_run(&mut self, i: usize) {
+        let r = self.running.remove(i);
+        if r.spelled {
+            if let Some(x) = self.extra.as_mut() {
+                x.spelled_runs.retain(|(k, _)| *k != r.nominal_s);
+            }
+        }
+    }
+
     /// Whether a tracked run has the workflow id `id` (whose fingerprint is `fingerprint`).
     pub(crate) fn runs(&self, id: &str, fingerprint: u64) -> bool {
-        let action_id = self.schedule.action_id();
         self.running
             .iter()
-            .any(|r| r.fingerprint == fingerprint && r.is(action_id, id))
+            .any(|r| r.fingerprint == fingerprint && self.run_is(r, id))
     }
 
     /// Before the action id changes: recent actions and running runs keep naming the old one.
     pub(crate) fn retire_prefix(&mut self) {
         let old: Box<str> = self.schedule.action_id().into();
-        for r in self.running.iter_mut().filter(|r| r.spelled.is_none()) {
-            r.spelled = Some(super::workflow_id::workflow_id(&old, r.nominal_s).into());
+        let first_key = self
+            .extra
+            .as_ref()
+            .and_then(|x| x.spelled_runs.iter().map(|(k, _)| k + 1).max())
+            .unwrap_or(0);
+        let mut spelled = Vec::new();
+        let fresh = self.running.iter_mut().filter(|r| !r.spelled);
+        for (key, r) in (first_key..).zip(fresh) {
+            spelled.push((
+                key,
+                super::workflow_id::workflow_id(&old, r.nominal_s).into(),
+            ));
+            r.nominal_s = key;
+            r.spelled = true;
+        }
+        if !spelled.is_empty() {
+            self.extra_mut().spelled_runs.extend(spelled);
         }
         if !self.recent.iter().any(|r| r.prefix == 0) {
             return;
