@@ -195,8 +195,9 @@ fn a_spec_that_no_longer_compiles_keeps_its_schedule() {
     assert_eq!(d.info.next_action_times[0], t("2022-07-01T00:00:00Z"));
 }
 
-#[test]
-fn recent_actions_keep_their_ids_across_an_action_id_change_and_a_restore() {
+/// Schedule "a" (every 5 min, ALLOW_ALL): started `myid-..00:05`, then its action id
+/// became `renamed`, then started `renamed-..00:10`; both runs still running.
+fn renamed_between_two_starts() -> Scheduler {
     let mut s = Scheduler::default();
     s.create_schedule(
         "a",
@@ -218,6 +219,12 @@ fn recent_actions_keep_their_ids_across_an_action_id_change_and_a_restore() {
     )
     .unwrap();
     s.poll(t("2022-06-01T00:10:00Z"));
+    s
+}
+
+#[test]
+fn recent_actions_keep_their_ids_across_an_action_id_change_and_a_restore() {
+    let s = renamed_between_two_starts();
     let want = vec![
         "myid-2022-06-01T00:05:00Z".to_string(),
         "renamed-2022-06-01T00:10:00Z".to_string(),
@@ -234,4 +241,32 @@ fn recent_actions_keep_their_ids_across_an_action_id_change_and_a_restore() {
     let r = Scheduler::restore(s.snapshot(), SchedulerConfig::default());
     assert_eq!(recent(&r), want);
     assert_eq!(r.snapshot(), s.snapshot());
+}
+
+#[test]
+fn running_runs_keep_their_ids_across_an_action_id_change_and_a_restore() {
+    // A started run keeps the workflow id it started with; only later starts use the new
+    // action id.
+    let mut s = renamed_between_two_starts();
+    let now = t("2022-06-01T00:11:00Z");
+    let both = vec![
+        "myid-2022-06-01T00:05:00Z".to_string(),
+        "renamed-2022-06-01T00:10:00Z".to_string(),
+    ];
+    assert_eq!(running(&describe(&s, "a", now)), both);
+    let mut r = Scheduler::restore(s.snapshot(), SchedulerConfig::default());
+    assert_eq!(running(&describe(&r, "a", now)), both);
+    for x in [&mut s, &mut r] {
+        let done = WorkflowOutcome::Completed { result: None };
+        x.workflow_closed("myid-2022-06-01T00:05:00Z", done.clone(), now)
+            .unwrap();
+        assert!(matches!(
+            x.workflow_closed("myid-2022-06-01T00:05:00Z", done.clone(), now),
+            Err(schedule_engine::ScheduleError::NotFound { .. })
+        ));
+        assert_eq!(running(&describe(x, "a", now)), both[1..].to_vec());
+        x.workflow_closed("renamed-2022-06-01T00:10:00Z", done, now)
+            .unwrap();
+        assert!(running(&describe(x, "a", now)).is_empty());
+    }
 }

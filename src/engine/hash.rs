@@ -20,6 +20,13 @@ impl Default for IdHashState {
     }
 }
 
+impl IdHashState {
+    /// The 64-bit fingerprint of an id: farmhash with this state's seed.
+    pub(crate) fn fingerprint(&self, id: &str) -> u64 {
+        farmhash::hash64_with_seed(id.as_bytes(), self.seed)
+    }
+}
+
 impl BuildHasher for IdHashState {
     type Hasher = IdHasher;
 
@@ -51,6 +58,37 @@ impl Hasher for IdHasher {
 
 /// A map keyed by ids.
 pub(crate) type IdMap<K, V> = std::collections::HashMap<K, V, IdHashState>;
+
+/// Hashes a `u64` fingerprint as itself: it is already a seeded farmhash.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FingerprintHasher {
+    state: u64,
+}
+
+impl Hasher for FingerprintHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used by `u64` keys; anything else still hashes correctly.
+        for &b in bytes {
+            self.write_u8(b);
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.state = (self.state ^ u64::from(i)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.state = i;
+    }
+
+    fn finish(&self) -> u64 {
+        self.state
+    }
+}
+
+/// A map keyed by fingerprints.
+pub(crate) type FingerprintMap<V> =
+    std::collections::HashMap<u64, V, std::hash::BuildHasherDefault<FingerprintHasher>>;
 
 #[cfg(test)]
 mod tests {

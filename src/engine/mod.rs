@@ -20,6 +20,7 @@ mod snapshot;
 mod state;
 mod stored;
 mod workflow_id;
+mod workflows;
 
 pub use action::{
     Action, CancelWorkflowAction, StartWorkflowAction, StartWorkflowOptions,

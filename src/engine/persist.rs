@@ -19,7 +19,7 @@ use super::snapshot::{
     StateChange,
 };
 use super::state::{
-    to_dt, BufferedStart, Counters, Entity, Extra, PendingBackfill, Recent, Running, ScheduleEntry,
+    to_dt, BufferedStart, Counters, Entity, Extra, PendingBackfill, Recent, ScheduleEntry,
 };
 
 impl ScheduleEntry {
@@ -66,7 +66,7 @@ impl ScheduleEntry {
                 .running
                 .iter()
                 .map(|r| RunningRecord {
-                    workflow_id: r.id.to_string(),
+                    workflow_id: self.run_id(r),
                     cancel_requested: r.cancel_requested,
                     terminate_requested: r.terminate_requested,
                 })
@@ -96,6 +96,7 @@ impl ScheduleEntry {
             last_failure: r.last_failure,
             invalid_spec_error,
             old_prefixes: Vec::new(),
+            spelled_runs: Vec::new(),
         };
         let skip = r.recent_actions.len().saturating_sub(RECENT_KEPT);
         let mut e = ScheduleEntry {
@@ -126,15 +127,7 @@ impl ScheduleEntry {
                     manual: b.manual,
                 })
                 .collect(),
-            running: r
-                .running
-                .into_iter()
-                .map(|x| Running {
-                    id: Arc::from(x.workflow_id.as_str()),
-                    cancel_requested: x.cancel_requested,
-                    terminate_requested: x.terminate_requested,
-                })
-                .collect(),
+            running: Default::default(),
             recent: Default::default(),
             kick_ms: NEVER,
             extra: Some(Box::new(extra)),
@@ -142,6 +135,12 @@ impl ScheduleEntry {
         };
         for a in r.recent_actions.into_iter().skip(skip) {
             e.restore_recent(&a);
+        }
+        for x in r.running {
+            // The fingerprint is set by `restore`, which knows the workflow map's seed.
+            let run = e.push_spelled_run(x.workflow_id.into(), 0);
+            run.cancel_requested = x.cancel_requested;
+            run.terminate_requested = x.terminate_requested;
         }
         e.shrink_extra();
         e.refresh_next();
@@ -217,24 +216,32 @@ impl Scheduler {
             if s.ids.contains_key(r.id.as_str()) {
                 continue;
             }
-            let e = ScheduleEntry::from_record(r);
+            let mut e = ScheduleEntry::from_record(r);
             let id = e.id.clone();
-            let runs: Vec<Arc<str>> = e.running.iter().map(|r| r.id.clone()).collect();
+            let ids: Vec<String> = e.running.iter().map(|r| e.run_id(r)).collect();
+            let mut runs = Vec::new();
+            for (r, w) in e.running.iter_mut().zip(ids) {
+                r.fingerprint = s.workflows.fingerprint(&w);
+                runs.push((w, r.fingerprint));
+            }
             let slot = s.alloc(Entity::Schedule(Box::new(e)));
             s.ids.insert(id, slot);
-            for w in runs {
-                s.workflows.insert(w, slot);
+            for (w, fp) in runs {
+                let slots = &s.slots;
+                s.workflows.insert(&w, fp, slot, |o, id| {
+                    super::scheduler::slot_owns(slots, o, id, fp)
+                });
             }
             s.reschedule(slot);
         }
         for r in snapshot.workflows {
-            if s.workflows.contains_key(r.workflow_id.as_str()) {
+            if s.workflow_slot(&r.workflow_id).is_some() {
                 continue;
             }
             let j = JobEntry::from_record(r);
             let id = j.id.clone();
             let slot = s.alloc(Entity::Job(Box::new(j)));
-            s.workflows.insert(id, slot);
+            s.track_workflow(&id, slot);
             s.reschedule(slot);
         }
         s.clean_top();

@@ -89,7 +89,7 @@ impl ScheduleEntry {
                     .running
                     .iter()
                     .map(|r| ScheduleActionExecution {
-                        workflow_id: r.id.to_string(),
+                        workflow_id: self.run_id(r),
                     })
                     .collect(),
                 recent_actions: self.recent.iter().map(|r| self.result_of(r)).collect(),

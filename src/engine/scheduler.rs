@@ -29,6 +29,7 @@ use super::schedule::{
 };
 use super::snapshot::StateChange;
 use super::state::{to_dt, BufferedStart, Counters, Entity, PendingBackfill, ScheduleEntry, Slot};
+use super::workflows::WorkflowMap;
 use crate::spec::CompiledSpec;
 
 /// Longest note accepted (bytes).
@@ -50,7 +51,7 @@ pub struct Scheduler {
     free: Vec<u32>,
     pub(crate) live: usize,
     pub(crate) ids: IdMap<Arc<str>, u32>,
-    pub(crate) workflows: IdMap<Arc<str>, u32>,
+    pub(crate) workflows: WorkflowMap,
     pub(crate) heap: WakeHeap,
     last_now_ms: i64,
     pub(crate) dirty: Vec<u32>,
@@ -133,7 +134,7 @@ impl Scheduler {
             free: Vec::new(),
             live: 0,
             ids: IdMap::default(),
-            workflows: IdMap::default(),
+            workflows: WorkflowMap::default(),
             heap: WakeHeap::default(),
             last_now_ms: i64::MIN,
             dirty: Vec::new(),
@@ -266,27 +267,28 @@ impl Scheduler {
         outcome: WorkflowOutcome,
         now: DateTime<Utc>,
     ) -> Result<(), ScheduleError> {
-        // One hash for the common case: the run's entry goes; a job keeps its id (put back).
-        let Some((key, slot)) = self.workflows.remove_entry(workflow_id) else {
+        // One hash of the id: its fingerprint finds the slot and the run.
+        let fingerprint = self.workflows.fingerprint(workflow_id);
+        let slots = &self.slots;
+        let Some(slot) = self.workflows.get(workflow_id, fingerprint, |o, id| {
+            slot_owns(slots, o, id, fingerprint)
+        }) else {
             return Err(not_found(workflow_id));
         };
         let now_ms = self.clamp(now);
         let max_buffer = self.config.max_buffer_size;
         match &mut self.slots[slot as usize].entity {
             Entity::Schedule(e) => {
+                self.workflows.remove_tracked(workflow_id, fingerprint);
                 e.advance(now_ms, max_buffer);
-                e.run_closed(workflow_id, &outcome, now_ms);
+                e.run_closed(workflow_id, fingerprint, &outcome, now_ms);
             }
             Entity::Job(j) => {
-                let running = j.running;
-                let goes_on = running && j.closed(&outcome, now_ms);
-                if !running || goes_on {
-                    self.workflows.insert(key, slot);
-                }
-                if !running {
+                // A job keeps its id tracked while it lives.
+                if !j.running {
                     return Err(not_found(workflow_id));
                 }
-                if !goes_on {
+                if !j.closed(&outcome, now_ms) {
                     self.remove(slot);
                     self.clean_top();
                     return Ok(());
@@ -440,7 +442,7 @@ impl Scheduler {
         now: DateTime<Utc>,
     ) -> Result<(), ScheduleError> {
         let now_ms = self.peek_now(now);
-        if self.workflows.contains_key(options.id.as_str()) {
+        if self.workflow_slot(&options.id).is_some() {
             return Err(invalid(format!(
                 "workflow id {:?} is already running",
                 options.id
@@ -450,7 +452,7 @@ impl Scheduler {
         self.clamp(now);
         let id = job.id.clone();
         let slot = self.alloc(Entity::Job(Box::new(job)));
-        self.workflows.insert(id, slot);
+        self.track_workflow(&id, slot);
         self.touch(slot);
         self.reschedule(slot);
         self.clean_top();
@@ -458,6 +460,22 @@ impl Scheduler {
     }
 
     // ---- internals ----
+
+    /// The slot tracking workflow id `id`.
+    pub(crate) fn workflow_slot(&self, id: &str) -> Option<u32> {
+        let fp = self.workflows.fingerprint(id);
+        let slots = &self.slots;
+        self.workflows
+            .get(id, fp, |o, id| slot_owns(slots, o, id, fp))
+    }
+
+    /// Tracks workflow id `id` for `slot` (which must already own it).
+    pub(crate) fn track_workflow(&mut self, id: &str, slot: u32) {
+        let fp = self.workflows.fingerprint(id);
+        let slots = &self.slots;
+        self.workflows
+            .insert(id, fp, slot, |o, id| slot_owns(slots, o, id, fp));
+    }
 
     fn clamp(&mut self, now: DateTime<Utc>) -> i64 {
         self.last_now_ms = self.last_now_ms.max(now.timestamp_millis());
@@ -524,15 +542,24 @@ impl Scheduler {
                     self.remove(slot);
                     return;
                 }
-                let mut ctx = Ctx {
-                    workflows: &mut self.workflows,
-                    out,
-                    max_buffer,
-                };
-                e.process(slot, now_ms, &mut ctx);
             }
             Entity::Job(j) => j.poll(now_ms, out),
             Entity::Free => return,
+        }
+        // The schedule is taken out of its slot while it runs, so that a workflow id
+        // fingerprint hit can be checked against every other slot.
+        let entity = std::mem::replace(&mut self.slots[slot as usize].entity, Entity::Free);
+        if let Entity::Schedule(mut e) = entity {
+            let mut ctx = Ctx {
+                workflows: &mut self.workflows,
+                slots: &self.slots,
+                out,
+                max_buffer,
+            };
+            e.process(slot, now_ms, &mut ctx);
+            self.slots[slot as usize].entity = Entity::Schedule(e);
+        } else {
+            self.slots[slot as usize].entity = entity;
         }
         self.touch(slot);
     }
@@ -560,14 +587,15 @@ impl Scheduler {
         match entity {
             Entity::Schedule(e) => {
                 for r in &e.running {
-                    self.workflows.remove(&r.id);
+                    self.workflows.remove_tracked(&e.run_id(r), r.fingerprint);
                 }
                 self.ids.remove(&e.id);
                 self.removed
                     .push(StateChange::RemoveSchedule(e.id.to_string()));
             }
             Entity::Job(j) => {
-                self.workflows.remove(&j.id);
+                self.workflows
+                    .remove_tracked(&j.id, self.workflows.fingerprint(&j.id));
                 self.removed
                     .push(StateChange::RemoveWorkflow(j.id.to_string()));
             }
@@ -638,6 +666,15 @@ impl Scheduler {
             }
             self.heap.pop();
         }
+    }
+}
+
+/// Whether the entity in `slot` tracks workflow id `id` (fingerprint `fingerprint`; a run of a schedule, or a job).
+pub(crate) fn slot_owns(slots: &[Slot], slot: u32, id: &str, fingerprint: u64) -> bool {
+    match slots.get(slot as usize).map(|s| &s.entity) {
+        Some(Entity::Schedule(e)) => e.runs(id, fingerprint),
+        Some(Entity::Job(j)) => *j.id == *id,
+        _ => false,
     }
 }
 

@@ -1,6 +1,6 @@
 //! Per-schedule state, kept compact: one boxed [`ScheduleEntry`] per schedule, times as Unix
-//! milliseconds, the schedule in its compact stored form, running workflow ids as `Arc<str>`
-//! shared with the workflow map, recent actions as 24-byte records whose workflow id is rebuilt
+//! milliseconds, the schedule in its compact stored form, running runs as fingerprint +
+//! nominal time (their workflow id is rebuilt from the action id), recent actions as 24-byte records whose workflow id is rebuilt
 //! from the action id and the nominal time, rarely used parts in a boxed [`Extra`].
 //!
 //! High-water mark invariant: `hwm_ms` is the last *processed nominal* time (the creation time
@@ -58,11 +58,19 @@ pub(crate) struct BufferedStart {
     pub(crate) manual: bool,
 }
 
-/// A run started by the schedule and not reported closed.
+/// A run started by the schedule and not reported closed, 24 bytes. Its workflow id is not
+/// stored: it is `<current action id>-<nominal time>`, unless `spelled` says that it is kept
+/// in `Extra::spelled_runs` (restored runs, and runs whose schedule's action id changed since
+/// they started).
 #[derive(Debug, Clone)]
 pub(crate) struct Running {
-    /// Workflow id (shared with the workflow map and recent actions).
-    pub(crate) id: Arc<str>,
+    /// Fingerprint of the workflow id (the workflow map's key).
+    pub(crate) fingerprint: u64,
+    /// Nominal time (Unix seconds), the workflow id suffix; when `spelled`, the key of the id
+    /// in `Extra::spelled_runs` instead.
+    pub(crate) nominal_s: i64,
+    /// The workflow id is kept spelled out in `Extra::spelled_runs`.
+    pub(crate) spelled: bool,
     /// Cancellation requested by the overlap policy.
     pub(crate) cancel_requested: bool,
     /// Termination requested by the overlap policy.
@@ -121,6 +129,8 @@ pub(crate) struct Extra {
     pub(crate) invalid_spec_error: Option<String>,
     /// Action ids replaced by updates that recent actions still name.
     pub(crate) old_prefixes: Vec<Box<str>>,
+    /// Workflow ids of running runs that are not `<action id>-<nominal time>`, by key.
+    pub(crate) spelled_runs: Vec<(i64, Box<str>)>,
 }
 
 /// Everything the engine keeps for one schedule.
@@ -164,6 +174,7 @@ impl ScheduleEntry {
                 && e.last_failure.is_none()
                 && e.invalid_spec_error.is_none()
                 && e.old_prefixes.is_empty()
+                && e.spelled_runs.is_empty()
             {
                 self.extra = None;
             }
@@ -196,13 +207,20 @@ impl ScheduleEntry {
     /// before the last update.
     pub(crate) fn next_after(&self, after_ms: i64) -> Option<(i64, i64)> {
         let spec = self.compiled.as_ref()?;
-        let mut after = from_ms(after_ms)?;
+        // In integers (no chrono conversion per fire), within chrono's range as before.
+        if !(MIN_MS..=MAX_MS).contains(&after_ms) {
+            return None;
+        }
+        let mut after_s = after_ms.div_euclid(1000);
         loop {
-            let t = spec.next_time(after)?;
-            let n = t.nominal.timestamp_millis();
-            let a = t.actual.timestamp_millis();
+            let (nominal_s, delay) = spec.next_time_unix(after_s)?;
+            let n = nominal_s.checked_mul(1000)?;
+            let a = n.checked_add(i64::try_from(delay).ok()?)?;
+            if a > MAX_MS {
+                return None;
+            }
             if self.updated_ms.is_some_and(|u| a < u) {
-                after = t.nominal;
+                after_s = nominal_s;
                 continue;
             }
             return Some((n, a));
@@ -276,9 +294,86 @@ impl ScheduleEntry {
         super::workflow_id::workflow_id(self.prefix(r.prefix), r.nominal_s)
     }
 
-    /// Before the action id changes: recent actions keep naming the old one.
+    /// The spelled-out workflow id of run `r` (see [`Running`]).
+    fn spelled_id(&self, r: &Running) -> &str {
+        self.extra
+            .as_ref()
+            .and_then(|x| x.spelled_runs.iter().find(|(k, _)| *k == r.nominal_s))
+            .map_or("", |(_, id)| id)
+    }
+
+    /// The workflow id of run `r`.
+    pub(crate) fn run_id(&self, r: &Running) -> String {
+        if r.spelled {
+            String::from(self.spelled_id(r))
+        } else {
+            super::workflow_id::workflow_id(self.schedule.action_id(), r.nominal_s)
+        }
+    }
+
+    /// Whether the workflow id of run `r` is `id`.
+    pub(crate) fn run_is(&self, r: &Running, id: &str) -> bool {
+        if r.spelled {
+            self.spelled_id(r) == id
+        } else {
+            super::workflow_id::is_workflow_id(id, self.schedule.action_id(), r.nominal_s)
+        }
+    }
+
+    /// Tracks a run whose workflow id is spelled out.
+    pub(crate) fn push_spelled_run(&mut self, id: Box<str>, fingerprint: u64) -> &mut Running {
+        let x = self.extra.get_or_insert_with(Box::default);
+        let key = x.spelled_runs.iter().map(|(k, _)| k + 1).max().unwrap_or(0);
+        x.spelled_runs.push((key, id));
+        self.running.push(Running {
+            fingerprint,
+            nominal_s: key,
+            spelled: true,
+            cancel_requested: false,
+            terminate_requested: false,
+        });
+        let last = self.running.len() - 1;
+        &mut self.running[last]
+    }
+
+    /// Stops tracking run `i`.
+    pub(crate) fn remove_run(&mut self, i: usize) {
+        let r = self.running.remove(i);
+        if r.spelled {
+            if let Some(x) = self.extra.as_mut() {
+                x.spelled_runs.retain(|(k, _)| *k != r.nominal_s);
+            }
+        }
+    }
+
+    /// Whether a tracked run has the workflow id `id` (whose fingerprint is `fingerprint`).
+    pub(crate) fn runs(&self, id: &str, fingerprint: u64) -> bool {
+        self.running
+            .iter()
+            .any(|r| r.fingerprint == fingerprint && self.run_is(r, id))
+    }
+
+    /// Before the action id changes: recent actions and running runs keep naming the old one.
     pub(crate) fn retire_prefix(&mut self) {
         let old: Box<str> = self.schedule.action_id().into();
+        let first_key = self
+            .extra
+            .as_ref()
+            .and_then(|x| x.spelled_runs.iter().map(|(k, _)| k + 1).max())
+            .unwrap_or(0);
+        let mut spelled = Vec::new();
+        let fresh = self.running.iter_mut().filter(|r| !r.spelled);
+        for (key, r) in (first_key..).zip(fresh) {
+            spelled.push((
+                key,
+                super::workflow_id::workflow_id(&old, r.nominal_s).into(),
+            ));
+            r.nominal_s = key;
+            r.spelled = true;
+        }
+        if !spelled.is_empty() {
+            self.extra_mut().spelled_runs.extend(spelled);
+        }
         if !self.recent.iter().any(|r| r.prefix == 0) {
             return;
         }
@@ -315,6 +410,10 @@ impl ScheduleEntry {
         x.old_prefixes = kept;
     }
 }
+
+/// The earliest and latest Unix millis chrono represents.
+const MIN_MS: i64 = DateTime::<Utc>::MIN_UTC.timestamp_millis();
+const MAX_MS: i64 = DateTime::<Utc>::MAX_UTC.timestamp_millis();
 
 /// A `DateTime` from Unix millis (`None` out of chrono's range).
 pub(crate) fn from_ms(ms: i64) -> Option<DateTime<Utc>> {

@@ -10,51 +10,83 @@ pub(crate) fn workflow_id(prefix: &str, secs: i64) -> String {
     s
 }
 
+/// Whether `id` is `prefix-<secs as RFC 3339>`, without building the id.
+pub(crate) fn is_workflow_id(id: &str, prefix: &str, secs: i64) -> bool {
+    let Some(rest) = id.strip_prefix(prefix).and_then(|r| r.strip_prefix('-')) else {
+        return false;
+    };
+    match rfc3339_bytes(secs) {
+        Some(buf) => rest.as_bytes() == buf,
+        None => workflow_id(prefix, secs) == id,
+    }
+}
+
 /// Appends `YYYY-MM-DDTHH:MM:SSZ`; years outside 0..=9999 fall back to chrono's formatter.
 fn push_rfc3339(s: &mut String, secs: i64) {
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    if !(0..=9999).contains(&y) {
-        if let Some(t) = chrono::DateTime::from_timestamp(secs, 0) {
-            s.push_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    match rfc3339_bytes(secs) {
+        // The buffer holds ASCII digits and separators only, so it is always valid UTF-8.
+        Some(buf) => s.push_str(std::str::from_utf8(&buf).unwrap_or_default()),
+        None => {
+            if let Some(t) = chrono::DateTime::from_timestamp(secs, 0) {
+                s.push_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            }
         }
-        return;
     }
+}
+
+/// Unix seconds of 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the years the fast path formats.
+const FIRST_SECS: i64 = -62_167_219_200;
+const LAST_SECS: i64 = 253_402_300_799;
+
+/// "00" to "99": two digits per lookup.
+const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// `YYYY-MM-DDTHH:MM:SSZ` as bytes; `None` for years outside 0..=9999.
+fn rfc3339_bytes(secs: i64) -> Option<[u8; 20]> {
+    if !(FIRST_SECS..=LAST_SECS).contains(&secs) {
+        return None;
+    }
+    // Unsigned from here on: divisions by constants become multiplications.
+    let since_year0 = (secs - FIRST_SECS) as u64;
+    let sod = (since_year0 % 86_400) as usize;
+    let (y, m, d) = civil_from_days_since_year0(since_year0 / 86_400);
     let mut buf = *b"0000-00-00T00:00:00Z";
-    put4(&mut buf[0..4], y as u32);
-    put2(&mut buf[5..7], m);
-    put2(&mut buf[8..10], d);
-    put2(&mut buf[11..13], (sod / 3600) as u32);
-    put2(&mut buf[14..16], (sod / 60 % 60) as u32);
-    put2(&mut buf[17..19], (sod % 60) as u32);
-    // The buffer holds ASCII digits and separators only, so it is always valid UTF-8.
-    s.push_str(std::str::from_utf8(&buf).unwrap_or_default());
+    put2(&mut buf, 0, y / 100);
+    put2(&mut buf, 2, y % 100);
+    put2(&mut buf, 5, m);
+    put2(&mut buf, 8, d);
+    put2(&mut buf, 11, sod / 3600);
+    put2(&mut buf, 14, sod / 60 % 60);
+    put2(&mut buf, 17, sod % 60);
+    Some(buf)
 }
 
-fn put2(out: &mut [u8], v: u32) {
-    out[0] = b'0' + (v / 10 % 10) as u8;
-    out[1] = b'0' + (v % 10) as u8;
+/// Writes `v` (< 100) as two digits at `at`.
+fn put2(buf: &mut [u8; 20], at: usize, v: usize) {
+    let i = (v % 100) * 2;
+    buf[at] = PAIRS[i];
+    buf[at + 1] = PAIRS[i + 1];
 }
 
-fn put4(out: &mut [u8], v: u32) {
-    put2(&mut out[0..2], v / 100);
-    put2(&mut out[2..4], v % 100);
-}
-
-/// Proleptic Gregorian (year, month, day) of a day count since 1970-01-01 (H. Hinnant's
-/// `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
+/// Proleptic Gregorian (year, month, day) of a day count since 0000-01-01 (H. Hinnant's
+/// `civil_from_days`, with eras counted from 400 years earlier so that all is unsigned).
+fn civil_from_days_since_year0(days: u64) -> (usize, usize, usize) {
+    // Days since -0400-03-01: 146 097 days per 400-year era, minus Jan and Feb of year 0.
+    let z = days + 146_097 - 60;
+    let era = z / 146_097;
+    let doe = z % 146_097;
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    // The year is at least 0 (callers check the range), so the sum is at least 400.
+    let y = yoe + era * 400 + u64::from(m <= 2) - 400;
+    (y as usize, m as usize, d as usize)
 }
 
 #[cfg(test)]
@@ -70,6 +102,21 @@ mod tests {
             workflow_id("myid", t.timestamp()),
             "myid-2022-06-01T00:15:00Z"
         );
+    }
+
+    #[test]
+    fn recognises_exactly_its_own_ids() {
+        let t = DateTime::parse_from_rfc3339("2022-06-01T00:15:00Z")
+            .unwrap()
+            .timestamp();
+        assert!(is_workflow_id("myid-2022-06-01T00:15:00Z", "myid", t));
+        assert!(!is_workflow_id("myid-2022-06-01T00:15:01Z", "myid", t));
+        assert!(!is_workflow_id("myi-2022-06-01T00:15:00Z", "myid", t));
+        assert!(!is_workflow_id("myid-2022-06-01T00:15:00Zx", "myid", t));
+        assert!(!is_workflow_id("myid_2022-06-01T00:15:00Z", "myid", t));
+        let far = 400_000_000_000;
+        assert!(is_workflow_id(&workflow_id("b", far), "b", far));
+        assert!(!is_workflow_id(&workflow_id("b", far), "b", far + 1));
     }
 
     #[test]

@@ -284,8 +284,27 @@ impl CompiledSpec {
     /// next raw time. Calling it with `nominal <= after < actual` skips that time, as in
     /// Temporal.
     pub fn next_time(&self, after: DateTime<Utc>) -> Option<ScheduledTime> {
+        let (nominal, delay) = self.next_time_unix(after.timestamp())?;
+        // Built from integers: chrono's `DateTime + TimeDelta` costs more than the search.
+        let nominal_time = DateTime::from_timestamp(nominal, 0)?;
+        let actual = if delay == 0 {
+            nominal_time
+        } else {
+            let secs = nominal.checked_add(i64::try_from(delay / 1000).ok()?)?;
+            DateTime::from_timestamp(secs, (delay % 1000) as u32 * 1_000_000)?
+        };
+        Some(ScheduledTime {
+            nominal: nominal_time,
+            actual,
+        })
+    }
+
+    /// [`CompiledSpec::next_time`] in integers, for callers that keep times as integers: the
+    /// nominal time (Unix seconds) and the jitter delay (millis) of the first scheduled time
+    /// after `after` (Unix seconds).
+    pub(crate) fn next_time_unix(&self, after: i64) -> Option<(i64, u64)> {
         let inner = &*self.inner;
-        let mut ts = after.timestamp().max(inner.after_floor);
+        let mut ts = after.max(inner.after_floor);
         let mut iterations = 0;
         let nominal = loop {
             if iterations >= MAX_EXCLUSION_ITERATIONS {
@@ -315,18 +334,7 @@ impl CompiledSpec {
             };
             delay_ms(nominal, &inner.seed, max_ms)
         };
-        // Built from integers: chrono's `DateTime + TimeDelta` costs more than the search.
-        let nominal_time = DateTime::from_timestamp(nominal, 0)?;
-        let actual = if delay == 0 {
-            nominal_time
-        } else {
-            let secs = nominal.checked_add(i64::try_from(delay / 1000).ok()?)?;
-            DateTime::from_timestamp(secs, (delay % 1000) as u32 * 1_000_000)?
-        };
-        Some(ScheduledTime {
-            nominal: nominal_time,
-            actual,
-        })
+        Some((nominal, delay))
     }
 
     /// Actual times in `(start, end]`, in order, like Temporal's `ListScheduleMatchingTimes`:
