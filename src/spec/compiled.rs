@@ -43,9 +43,11 @@ pub struct CompiledSpec {
 
 #[derive(Debug, PartialEq)]
 struct Inner {
-    /// Inline for the usual single calendar, so compiling allocates only the `Arc`.
+    /// Inline for the usual single calendar, so compiling a cron string allocates only the `Arc`.
     calendars: Calendars,
-    skip: Calendars,
+    /// Rare, so boxed: an empty box is two words and no allocation, which keeps the engine's
+    /// interval-only schedules under 1 KiB (an inline calendar is 64 bytes).
+    skip: Box<[Calendar]>,
     /// `(every, offset)` in whole seconds.
     intervals: Box<[(i64, i64)]>,
     zone: Zone,
@@ -55,6 +57,7 @@ struct Inner {
     end: i64,
     /// Configured jitter in milliseconds (0 = none).
     jitter_ms: u64,
+    /// Empty when `jitter_ms` is 0: the seed only feeds the jitter hash.
     seed: Box<[u8]>,
 }
 
@@ -165,20 +168,26 @@ impl ScheduleSpec {
         })?;
         intervals.sort_unstable();
         intervals.dedup();
+        let jitter_ms = self
+            .jitter
+            .map_or(0, |j| u64::try_from(j.as_millis()).unwrap_or(u64::MAX));
+        let seed = if jitter_ms == 0 {
+            &[][..]
+        } else {
+            seed.as_bytes()
+        };
         Ok(CompiledSpec {
             inner: Arc::new(Inner {
                 calendars,
-                skip,
+                skip: skip.into_vec().into_boxed_slice(),
                 intervals: intervals.into_boxed_slice(),
                 zone,
                 after_floor: self
                     .start_at
                     .map_or(-1, |s| s.timestamp().saturating_sub(1)),
                 end: self.end_at.map_or(i64::MAX, |e| e.timestamp()),
-                jitter_ms: self
-                    .jitter
-                    .map_or(0, |j| u64::try_from(j.as_millis()).unwrap_or(u64::MAX)),
-                seed: seed.as_bytes().into(),
+                jitter_ms,
+                seed: seed.into(),
             }),
         })
     }
