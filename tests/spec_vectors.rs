@@ -1,5 +1,5 @@
 //! Conformance: the public vectors recorded from a real Temporal server
-//! (`tests/data/spec-vectors.json`, see /work/shared/conformance/README.md).
+//! (`tests/data/spec-vectors.json`, its format: `shared/conformance/README.md` beside the repository).
 
 mod support;
 
