@@ -55,7 +55,7 @@
 //!
 //! Contents: [the drive loop](#the-drive-loop) · [time model](#time-model) ·
 //! [time zones and DST](#time-zones-and-dst) · [overlap policies](#overlap-policies) ·
-//! [catch-up](#catch-up) · [threads and locks](#threads-and-locks).
+//! [catch-up](#catch-up) · [threads and locks](#threads-and-locks) · [durability](#durability).
 //!
 //! ## The drive loop
 //!
