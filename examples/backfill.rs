@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use schedule_engine::{
-    Client, ManualClock, Schedule, ScheduleAction, ScheduleActionStartWorkflow, ScheduleBackfill,
+    Client, ManualClock, Schedule, ScheduleActionStartWorkflow, ScheduleBackfill,
     ScheduleIntervalSpec, ScheduleOverlapPolicy, ScheduleSpec, Worker, WorkflowContext,
     WorkflowRegistry,
 };
@@ -26,19 +26,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let worker = Worker::start(&client, registry);
     let handle = client.create_schedule(
         "hourly-aggregate",
-        Schedule {
-            action: ScheduleAction::StartWorkflow(ScheduleActionStartWorkflow {
-                workflow: "aggregate".into(),
-                id: "aggregate".into(),
-                task_queue: "analytics".into(),
-                ..Default::default()
-            }),
-            spec: ScheduleSpec {
+        Schedule::new(
+            ScheduleActionStartWorkflow::new("aggregate", "aggregate", "analytics"),
+            ScheduleSpec {
                 intervals: vec![ScheduleIntervalSpec::new(Duration::from_secs(3600))],
                 ..Default::default()
             },
-            ..Default::default()
-        },
+        ),
     )?;
 
     println!("created at 12:00; backfilling 08:00..=11:00 (BUFFER_ALL: one after another):");

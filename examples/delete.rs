@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use schedule_engine::{
-    Client, Schedule, ScheduleAction, ScheduleActionStartWorkflow, ScheduleError,
-    ScheduleIntervalSpec, ScheduleSpec, Worker, WorkflowContext, WorkflowRegistry,
+    Client, Schedule, ScheduleActionStartWorkflow, ScheduleError, ScheduleIntervalSpec,
+    ScheduleSpec, Worker, WorkflowContext, WorkflowRegistry,
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -24,19 +24,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let worker = Worker::start(&client, registry);
     let handle = client.create_schedule(
         "export",
-        Schedule {
-            action: ScheduleAction::StartWorkflow(ScheduleActionStartWorkflow {
-                workflow: "export".into(),
-                id: "export".into(),
-                task_queue: "exports".into(),
-                ..Default::default()
-            }),
-            spec: ScheduleSpec {
+        Schedule::new(
+            ScheduleActionStartWorkflow::new("export", "export", "exports"),
+            ScheduleSpec {
                 intervals: vec![ScheduleIntervalSpec::new(Duration::from_secs(3600))],
                 ..Default::default()
             },
-            ..Default::default()
-        },
+        ),
     )?;
     handle.trigger(None)?;
     started.recv_timeout(Duration::from_secs(5))?;

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use schedule_engine::{
-    Client, ManualClock, Schedule, ScheduleAction, ScheduleActionStartWorkflow,
-    ScheduleIntervalSpec, ScheduleSpec, Worker, WorkflowRegistry,
+    Client, ManualClock, Schedule, ScheduleActionStartWorkflow, ScheduleIntervalSpec, ScheduleSpec,
+    Worker, WorkflowRegistry,
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -19,19 +19,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let handle = client.create_schedule(
         "nightly-cleanup",
-        Schedule {
-            action: ScheduleAction::StartWorkflow(ScheduleActionStartWorkflow {
-                workflow: "cleanup".into(),
-                id: "cleanup".into(),
-                task_queue: "maintenance".into(),
-                ..Default::default()
-            }),
-            spec: ScheduleSpec {
+        Schedule::new(
+            ScheduleActionStartWorkflow::new("cleanup", "cleanup", "maintenance"),
+            ScheduleSpec {
                 intervals: vec![ScheduleIntervalSpec::new(Duration::from_secs(6 * 3600))],
                 ..Default::default()
             },
-            ..Default::default()
-        },
+        ),
     )?;
     // Let 06:00 and 12:00 pass (stepping, as real time would), then look at 13:00.
     for hours in [6, 6, 1] {

@@ -13,8 +13,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use schedule_engine::{
-    Client, Schedule, ScheduleAction, ScheduleActionStartWorkflow, ScheduleError,
-    ScheduleIntervalSpec, ScheduleSpec, SqliteStore, Worker, WorkflowContext, WorkflowRegistry,
+    Client, Schedule, ScheduleActionStartWorkflow, ScheduleError, ScheduleIntervalSpec,
+    ScheduleSpec, SqliteStore, Worker, WorkflowContext, WorkflowRegistry,
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -92,17 +92,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn heartbeat() -> Schedule {
-    Schedule {
-        action: ScheduleAction::StartWorkflow(ScheduleActionStartWorkflow {
-            workflow: "beat".into(),
-            id: "heartbeat".into(),
-            task_queue: "demo".into(),
-            ..Default::default()
-        }),
-        spec: ScheduleSpec {
+    Schedule::new(
+        ScheduleActionStartWorkflow::new("beat", "heartbeat", "demo"),
+        ScheduleSpec {
             intervals: vec![ScheduleIntervalSpec::new(Duration::from_secs(1))],
             ..Default::default()
         },
-        ..Default::default()
-    }
+    )
 }

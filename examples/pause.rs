@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use schedule_engine::{
-    Client, ManualClock, Schedule, ScheduleAction, ScheduleActionStartWorkflow,
-    ScheduleIntervalSpec, ScheduleSpec, Worker, WorkflowContext, WorkflowRegistry,
+    Client, ManualClock, Schedule, ScheduleActionStartWorkflow, ScheduleIntervalSpec, ScheduleSpec,
+    Worker, WorkflowContext, WorkflowRegistry,
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -24,19 +24,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let worker = Worker::start(&client, registry);
     let handle = client.create_schedule(
         "feed",
-        Schedule {
-            action: ScheduleAction::StartWorkflow(ScheduleActionStartWorkflow {
-                workflow: "poll-feed".into(),
-                id: "feed".into(),
-                task_queue: "feeds".into(),
-                ..Default::default()
-            }),
-            spec: ScheduleSpec {
+        Schedule::new(
+            ScheduleActionStartWorkflow::new("poll-feed", "feed", "feeds"),
+            ScheduleSpec {
                 intervals: vec![ScheduleIntervalSpec::new(Duration::from_secs(60))],
                 ..Default::default()
             },
-            ..Default::default()
-        },
+        ),
     )?;
 
     let step = |label: &str| {

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use schedule_engine::{
-    Action, Schedule, ScheduleAction, ScheduleActionStartWorkflow, ScheduleIntervalSpec,
-    ScheduleSpec, Scheduler, SchedulerConfig, StartWorkflowOptions, WorkflowOutcome,
+    Action, Schedule, ScheduleActionStartWorkflow, ScheduleIntervalSpec, ScheduleSpec, Scheduler,
+    SchedulerConfig, StartWorkflowOptions, WorkflowOutcome,
 };
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -19,19 +19,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut scheduler = Scheduler::new(SchedulerConfig::default());
     scheduler.create_schedule(
         "heartbeat",
-        Schedule {
-            action: ScheduleAction::StartWorkflow(ScheduleActionStartWorkflow {
-                workflow: "heartbeat".into(),
-                id: "heartbeat".into(),
-                task_queue: "demo".into(),
-                ..Default::default()
-            }),
-            spec: ScheduleSpec {
+        Schedule::new(
+            ScheduleActionStartWorkflow::new("heartbeat", "heartbeat", "demo"),
+            ScheduleSpec {
                 intervals: vec![ScheduleIntervalSpec::new(Duration::from_secs(1))],
                 ..Default::default()
             },
-            ..Default::default()
-        },
+        ),
         Utc::now(),
     )?;
     scheduler.start_workflow(

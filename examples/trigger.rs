@@ -5,9 +5,8 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use schedule_engine::{
-    Client, ManualClock, Schedule, ScheduleAction, ScheduleActionStartWorkflow,
-    ScheduleIntervalSpec, ScheduleOverlapPolicy, ScheduleSpec, ScheduleState, Worker,
-    WorkflowContext, WorkflowRegistry,
+    Client, ManualClock, Schedule, ScheduleActionStartWorkflow, ScheduleIntervalSpec,
+    ScheduleOverlapPolicy, ScheduleSpec, ScheduleState, Worker, WorkflowContext, WorkflowRegistry,
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -28,22 +27,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let handle = client.create_schedule(
         "index",
         Schedule {
-            action: ScheduleAction::StartWorkflow(ScheduleActionStartWorkflow {
-                workflow: "rebuild-index".into(),
-                id: "index".into(),
-                task_queue: "search".into(),
-                ..Default::default()
-            }),
-            spec: ScheduleSpec {
-                intervals: vec![ScheduleIntervalSpec::new(Duration::from_secs(24 * 3600))],
-                ..Default::default()
-            },
             state: ScheduleState {
                 paused: true,
                 note: Some("only on demand for now".into()),
                 ..Default::default()
             },
-            ..Default::default()
+            ..Schedule::new(
+                ScheduleActionStartWorkflow::new("rebuild-index", "index", "search"),
+                ScheduleSpec {
+                    intervals: vec![ScheduleIntervalSpec::new(Duration::from_secs(24 * 3600))],
+                    ..Default::default()
+                },
+            )
         },
     )?;
 

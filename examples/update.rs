@@ -17,19 +17,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = Client::builder().clock(clock.clone()).build()?;
     let handle = client.create_schedule(
         "digest",
-        Schedule {
-            action: ScheduleAction::StartWorkflow(ScheduleActionStartWorkflow {
-                workflow: "send-digest".into(),
-                id: "digest".into(),
-                task_queue: "mail".into(),
-                ..Default::default()
-            }),
-            spec: ScheduleSpec {
+        Schedule::new(
+            ScheduleActionStartWorkflow::new("send-digest", "digest", "mail"),
+            ScheduleSpec {
                 intervals: vec![ScheduleIntervalSpec::new(Duration::from_secs(3600))],
                 ..Default::default()
             },
-            ..Default::default()
-        },
+        ),
     )?;
     let before = handle.describe()?;
     println!(

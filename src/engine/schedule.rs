@@ -39,6 +39,39 @@ impl Default for ScheduleAction {
     }
 }
 
+impl Schedule {
+    /// A schedule taking `action` at the times of `spec`, with the default policy (SKIP,
+    /// 365-day catch-up window) and state (running, unlimited).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use schedule_engine::{Schedule, ScheduleActionStartWorkflow, ScheduleIntervalSpec, ScheduleSpec};
+    ///
+    /// let schedule = Schedule::new(
+    ///     ScheduleActionStartWorkflow::new("report", "daily-report", "reports"),
+    ///     ScheduleSpec {
+    ///         intervals: vec![ScheduleIntervalSpec::new(Duration::from_secs(24 * 3600))],
+    ///         ..Default::default()
+    ///     },
+    /// );
+    /// assert_eq!(schedule.action.start_workflow().id, "daily-report");
+    /// assert!(!schedule.state.paused);
+    /// ```
+    pub fn new(action: impl Into<ScheduleAction>, spec: ScheduleSpec) -> Self {
+        Schedule {
+            action: action.into(),
+            spec,
+            ..Default::default()
+        }
+    }
+}
+
+impl From<ScheduleActionStartWorkflow> for ScheduleAction {
+    fn from(action: ScheduleActionStartWorkflow) -> Self {
+        ScheduleAction::StartWorkflow(action)
+    }
+}
+
 impl ScheduleAction {
     /// The start-workflow action.
     pub fn start_workflow(&self) -> &ScheduleActionStartWorkflow {
@@ -106,6 +139,23 @@ pub struct SchedulePolicy {
     pub catchup_window: Duration,
     /// Pause the schedule when a run fails or times out.
     pub pause_on_failure: bool,
+}
+
+impl ScheduleActionStartWorkflow {
+    /// Start `workflow` with runs named `<id>-<nominal time>` on `task_queue`, no arguments and
+    /// no timeouts (set the other fields afterwards, or use struct update syntax).
+    pub fn new(
+        workflow: impl Into<String>,
+        id: impl Into<String>,
+        task_queue: impl Into<String>,
+    ) -> Self {
+        ScheduleActionStartWorkflow {
+            workflow: workflow.into(),
+            id: id.into(),
+            task_queue: task_queue.into(),
+            ..Default::default()
+        }
+    }
 }
 
 impl Default for SchedulePolicy {
