@@ -12,13 +12,7 @@ use schedule_engine::{
 
 #[test]
 fn create_twice_is_already_exists_and_changes_nothing() {
-    let mut s = Scheduler::default();
-    s.create_schedule(
-        "a",
-        interval(mins(60), mins(0), P::Skip),
-        t("2022-06-01T00:00:00Z"),
-    )
-    .unwrap();
+    let mut s = hourly_skip("a");
     let before = describe(&s, "a", t("2022-06-01T00:00:00Z"));
     let err = s
         .create_schedule(

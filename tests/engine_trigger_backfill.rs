@@ -16,13 +16,7 @@ fn done() -> WorkflowOutcome {
 fn trigger_obeys_skip_while_running() {
     // TestTriggerImmediate: with the default SKIP and a run in progress, the trigger is
     // skipped and counted in overlap_skipped.
-    let mut s = Scheduler::default();
-    s.create_schedule(
-        "sched",
-        interval(mins(60), mins(0), P::Skip),
-        t("2022-06-01T00:00:00Z"),
-    )
-    .unwrap();
+    let mut s = hourly_skip("sched");
     s.poll(t("2022-06-01T01:00:00Z"));
     s.trigger("sched", None, t("2022-06-01T01:10:00Z")).unwrap();
     assert!(s.poll(t("2022-06-01T01:10:00Z")).is_empty());
@@ -261,13 +255,7 @@ fn a_long_backfill_respects_the_buffer_and_does_not_starve_scheduled_actions() {
 
 #[test]
 fn bad_backfills_are_refused() {
-    let mut s = Scheduler::default();
-    s.create_schedule(
-        "sched",
-        interval(mins(60), mins(0), P::Skip),
-        t("2022-06-01T00:00:00Z"),
-    )
-    .unwrap();
+    let mut s = hourly_skip("sched");
     let before = describe(&s, "sched", t("2022-06-01T00:00:00Z"));
     assert!(matches!(
         s.backfill("sched", &[], t("2022-06-01T00:00:00Z")),

@@ -149,13 +149,7 @@ fn update_replaces_the_schedule_and_is_not_retroactive() {
 
 #[test]
 fn update_returning_none_changes_nothing() {
-    let mut s = Scheduler::default();
-    s.create_schedule(
-        "sched",
-        interval(mins(60), mins(0), P::Skip),
-        t("2022-06-01T00:00:00Z"),
-    )
-    .unwrap();
+    let mut s = hourly_skip("sched");
     let before = describe(&s, "sched", t("2022-06-01T00:30:00Z"));
     s.update("sched", |_| None, t("2022-06-01T00:30:00Z"))
         .unwrap();
@@ -167,13 +161,7 @@ fn update_returning_none_changes_nothing() {
 
 #[test]
 fn invalid_updates_leave_the_schedule_unchanged() {
-    let mut s = Scheduler::default();
-    s.create_schedule(
-        "sched",
-        interval(mins(60), mins(0), P::Skip),
-        t("2022-06-01T00:00:00Z"),
-    )
-    .unwrap();
+    let mut s = hourly_skip("sched");
     let before = describe(&s, "sched", t("2022-06-01T00:30:00Z"));
     let bad_spec = |input: schedule_engine::ScheduleUpdateInput| {
         let mut sch = input.description.schedule;
@@ -204,13 +192,7 @@ fn invalid_updates_leave_the_schedule_unchanged() {
 
 #[test]
 fn update_can_pause_and_set_remaining_actions() {
-    let mut s = Scheduler::default();
-    s.create_schedule(
-        "sched",
-        interval(mins(60), mins(0), P::Skip),
-        t("2022-06-01T00:00:00Z"),
-    )
-    .unwrap();
+    let mut s = hourly_skip("sched");
     s.update(
         "sched",
         |input| {

@@ -114,3 +114,16 @@ pub fn running(d: &ScheduleDescription) -> Vec<String> {
         .map(|r| r.workflow_id.clone())
         .collect()
 }
+
+/// A default `Scheduler` holding one schedule `id`: hourly on the hour, SKIP, created at
+/// 2022-06-01T00:00Z (the setup most single-schedule tests share).
+pub fn hourly_skip(id: &str) -> Scheduler {
+    let mut s = Scheduler::default();
+    s.create_schedule(
+        id,
+        interval(mins(60), mins(0), ScheduleOverlapPolicy::Skip),
+        t("2022-06-01T00:00:00Z"),
+    )
+    .unwrap();
+    s
+}
