@@ -143,9 +143,24 @@ struct World {
     /// What a store fed by `take_changes` holds.
     store: SchedulerSnapshot,
     config: SchedulerConfig,
+    /// Every other poll goes through `poll_reuse` with this buffer, which still holds the
+    /// actions of its previous poll: reuse must not change what comes out.
+    reused: Vec<Action>,
+    polls: u64,
 }
 
 impl World {
+    /// Polls at `now`, alternating between `poll` and `poll_reuse`.
+    fn poll(&mut self) -> Vec<Action> {
+        self.polls += 1;
+        if self.polls % 2 == 0 {
+            self.s.poll(at(self.now))
+        } else {
+            self.s.poll_reuse(at(self.now), &mut self.reused);
+            self.reused.clone()
+        }
+    }
+
     fn id(idx: usize) -> String {
         format!("s{idx}")
     }
@@ -325,13 +340,13 @@ impl World {
             }
             Op::Step(d) => {
                 self.now += d;
-                let actions = self.s.poll(at(self.now));
+                let actions = self.poll();
                 self.absorb(actions);
                 // A poll at next_wakeup (if due) makes progress eventually; drain here.
                 for _ in 0..50 {
                     match self.s.next_wakeup() {
                         Some(w) if w <= at(self.now) => {
-                            let actions = self.s.poll(at(self.now));
+                            let actions = self.poll();
                             self.absorb(actions);
                         }
                         _ => break,
@@ -421,6 +436,8 @@ fn run(ops: Vec<Op>, max_buffer: usize) {
         orphans: Vec::new(),
         store: SchedulerSnapshot::default(),
         config,
+        reused: Vec::new(),
+        polls: 0,
     };
     for op in &ops {
         w.apply(op);

@@ -1,60 +1,16 @@
 //! `CompiledSpec::next_time` does not touch the heap.
 //!
-//! A counting global allocator counts the allocations made by the current thread (a per-thread
-//! count, so the test harness's other threads do not disturb it). Compiling may allocate; every
-//! `next_time` call after that, the first one included, must not.
-//!
-//! This file needs `unsafe`: implementing `GlobalAlloc` is an `unsafe impl` by definition. It is
-//! a separate test crate, so the library's `#![forbid(unsafe_code)]` is untouched; the impl only
-//! forwards to the system allocator.
+//! A counting global allocator (`alloc_util`) counts the allocations made by the current
+//! thread. Compiling may allocate; every `next_time` call after that, the first one included,
+//! must not.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::time::Duration;
 
+use alloc_util::allocations;
 use chrono::{DateTime, TimeZone, Utc};
 use schedule_engine::{ScheduleCalendarSpec, ScheduleIntervalSpec, ScheduleRange, ScheduleSpec};
 
-struct Counting;
-
-thread_local! {
-    // `const` initialisation: reading it never allocates, so the allocator may use it.
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-// SAFETY: every method forwards its arguments unchanged to `System`, which upholds the
-// `GlobalAlloc` contract; the counter is a plain thread-local integer.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|c| c.set(c.get() + 1));
-        // SAFETY: forwarded as received.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|c| c.set(c.get() + 1));
-        // SAFETY: forwarded as received.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.with(|c| c.set(c.get() + 1));
-        // SAFETY: forwarded as received.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded as received.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocations() -> u64 {
-    ALLOCATIONS.with(Cell::get)
-}
+mod alloc_util;
 
 /// Whole-second instants spread over 2026-2030 (a fixed linear congruential walk).
 fn instants(n: usize) -> Vec<DateTime<Utc>> {

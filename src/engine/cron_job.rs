@@ -12,6 +12,7 @@ use std::sync::Arc;
 use super::action::{Action, StartWorkflowAction, StartWorkflowOptions, WorkflowOutcome};
 use super::error::ScheduleError;
 use super::heap::NEVER;
+use super::sink::ActionSink;
 use super::snapshot::WorkflowRecord;
 use super::state::{from_ms, to_dt};
 use crate::spec::{CompiledSpec, ScheduleSpec};
@@ -110,7 +111,7 @@ impl JobEntry {
     }
 
     /// Starts the run if it is due at `now_ms`.
-    pub(crate) fn poll(&mut self, now_ms: i64, out: &mut Vec<Action>) {
+    pub(crate) fn poll(&mut self, now_ms: i64, out: &mut ActionSink<'_>) {
         let Some((nominal, actual)) = self.next else {
             return;
         };

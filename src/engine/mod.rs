@@ -16,6 +16,7 @@ mod recent;
 mod schedule;
 mod scheduler;
 mod signals;
+mod sink;
 mod snapshot;
 mod state;
 mod stored;

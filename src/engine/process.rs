@@ -11,11 +11,13 @@
 //! - a started run is tracked in `running` and in the scheduler's workflow map until
 //!   `workflow_closed` reports it.
 
-use super::action::{Action, CancelWorkflowAction, StartWorkflowAction, TerminateWorkflowAction};
+use super::action::{Action, CancelWorkflowAction, TerminateWorkflowAction};
 use super::buffer::process_buffer;
 use super::heap::NEVER;
+use super::schedule::ScheduleOverlapPolicy;
+use super::sink::{set_str, ActionSink};
 use super::state::{to_dt, BufferedStart, Recent, Running, ScheduleEntry, Slot};
-use super::workflow_id::workflow_id;
+use super::workflow_id::write_workflow_id;
 use super::workflows::WorkflowMap;
 
 /// Times dropped while paused that one call walks one by one before skipping ahead.
@@ -25,13 +27,13 @@ const PAUSED_SCAN_LIMIT: u64 = 100_000;
 const BACKFILL_CHUNK: usize = 10;
 
 /// What an iteration may touch outside the schedule.
-pub(crate) struct Ctx<'a> {
+pub(crate) struct Ctx<'a, 'b> {
     /// Workflow id -> slot of the schedule or job that started it.
     pub(crate) workflows: &'a mut WorkflowMap,
     /// Every slot; the one being processed is empty meanwhile (its entity is borrowed out).
     pub(crate) slots: &'a [Slot],
     /// Actions for the caller.
-    pub(crate) out: &'a mut Vec<Action>,
+    pub(crate) out: &'a mut ActionSink<'b>,
     /// Per-schedule buffer limit.
     pub(crate) max_buffer: usize,
 }
@@ -86,7 +88,10 @@ impl ScheduleEntry {
     }
 
     /// One full iteration at `now_ms`: time range, backfills, buffer.
-    pub(crate) fn process(&mut self, slot: u32, now_ms: i64, ctx: &mut Ctx<'_>) {
+    pub(crate) fn process(&mut self, slot: u32, now_ms: i64, ctx: &mut Ctx<'_, '_>) {
+        if self.start_single_due(slot, now_ms, ctx) {
+            return;
+        }
         self.advance(now_ms, ctx.max_buffer);
         let half = (ctx.max_buffer / 2).max(1);
         // More than Temporal's 10 per iteration, but scheduled times were buffered first and
@@ -111,6 +116,44 @@ impl ScheduleEntry {
             NEVER
         };
         self.shrink_extra();
+    }
+
+    /// The common iteration in one step: exactly one scheduled time is due, inside the
+    /// catch-up window, and nothing is buffered, backfilling or (unless the policy is
+    /// ALLOW_ALL) running. Buffering that time and processing the buffer would start it
+    /// under every overlap policy, so it starts directly. Returns `false`, having changed
+    /// nothing, when the case does not apply.
+    fn start_single_due(&mut self, slot: u32, now_ms: i64, ctx: &mut Ctx<'_, '_>) -> bool {
+        let Some((nominal, actual)) = self.next else {
+            return false;
+        };
+        if actual > now_ms
+            || now_ms.saturating_sub(actual) > self.catchup_ms()
+            || !self.buffer.is_empty()
+            || self.scheduled_blocked()
+            || self.has_backfills()
+            || (!self.running.is_empty()
+                && self.schedule.policy.overlap != ScheduleOverlapPolicy::AllowAll)
+        {
+            return false;
+        }
+        let following = self.next_after(nominal);
+        if following.is_some_and(|(_, a)| a <= now_ms) {
+            // Several are due: the overlap policy decides among them.
+            return false;
+        }
+        self.hwm_ms = nominal;
+        self.next = following;
+        let start = BufferedStart {
+            nominal_ms: nominal,
+            actual_ms: actual,
+            overlap: None,
+            manual: false,
+        };
+        self.start_run(slot, start, now_ms, ctx);
+        self.kick_ms = NEVER;
+        self.shrink_extra();
+        true
     }
 
     /// Buffers up to `limit` backfill starts while the buffer is under `half`.
@@ -155,7 +198,7 @@ impl ScheduleEntry {
 
     /// Resolves the buffer with the overlap policies until nothing more can start now.
     /// Returns whether anything left the buffer.
-    pub(crate) fn run_buffer(&mut self, slot: u32, now_ms: i64, ctx: &mut Ctx<'_>) -> bool {
+    pub(crate) fn run_buffer(&mut self, slot: u32, now_ms: i64, ctx: &mut Ctx<'_, '_>) -> bool {
         let mut progressed = false;
         while !self.buffer.is_empty() {
             let before = self.buffer.len();
@@ -189,7 +232,7 @@ impl ScheduleEntry {
     }
 
     /// Asks for every running run to be terminated (or cancelled), once per run.
-    fn request_stop(&mut self, terminate: bool, ctx: &mut Ctx<'_>) {
+    fn request_stop(&mut self, terminate: bool, ctx: &mut Ctx<'_, '_>) {
         for i in 0..self.running.len() {
             let workflow_id = self.run_id(&self.running[i]);
             let r = &mut self.running[i];
@@ -217,15 +260,30 @@ impl ScheduleEntry {
     }
 
     /// Starts one run; returns whether it started.
-    fn start_run(&mut self, slot: u32, s: BufferedStart, now_ms: i64, ctx: &mut Ctx<'_>) -> bool {
+    fn start_run(
+        &mut self,
+        slot: u32,
+        s: BufferedStart,
+        now_ms: i64,
+        ctx: &mut Ctx<'_, '_>,
+    ) -> bool {
         if !s.manual && self.scheduled_blocked() {
             // Temporal discards a buffered scheduled start when paused or out of actions.
             self.counters.dropped_paused += 1;
             return false;
         }
         let nominal_s = s.nominal_ms.div_euclid(1000);
-        let wid = workflow_id(self.schedule.action_id(), nominal_s);
-        let fingerprint = ctx.workflows.fingerprint(&wid);
+        // The id is written straight into the action (reusing its buffer when the caller
+        // polls with `poll_reuse`); the action is taken back if the start is a duplicate.
+        let Some(action) = ctx.out.start() else {
+            return false;
+        };
+        write_workflow_id(
+            &mut action.workflow_id,
+            self.schedule.action_id(),
+            nominal_s,
+        );
+        let fingerprint = ctx.workflows.fingerprint(&action.workflow_id);
         let owns = |other: u32, id: &str| {
             if other == slot {
                 self.runs(id, fingerprint)
@@ -233,11 +291,41 @@ impl ScheduleEntry {
                 super::scheduler::slot_owns(ctx.slots, other, id, fingerprint)
             }
         };
-        if !ctx.workflows.insert(&wid, fingerprint, slot, owns) {
+        if !ctx
+            .workflows
+            .insert(&action.workflow_id, fingerprint, slot, owns)
+        {
             // Temporal's start fails with "already started" and the start is dropped.
+            ctx.out.retract();
             self.counters.duplicate_dropped += 1;
             return false;
         }
+        let sch = &self.schedule;
+        match &mut action.schedule_id {
+            Some(id) => set_str(id, &self.id),
+            None => action.schedule_id = Some(String::from(&*self.id)),
+        }
+        set_str(&mut action.workflow, sch.workflow());
+        set_str(&mut action.task_queue, sch.task_queue());
+        action.args.clear();
+        action.args.extend_from_slice(sch.args());
+        // Without jitter both times are equal: one conversion instead of two.
+        action.nominal_time = to_dt(s.nominal_ms);
+        action.scheduled_at = if s.actual_ms == s.nominal_ms {
+            action.nominal_time
+        } else {
+            to_dt(s.actual_ms)
+        };
+        action.manual = s.manual;
+        [
+            action.execution_timeout,
+            action.run_timeout,
+            action.task_timeout,
+        ] = sch.timeouts();
+        sch.memo_into(&mut action.memo);
+        let extra = self.extra.as_deref();
+        action.last_completion_result = extra.and_then(|e| e.last_completion_result.clone());
+        action.last_failure = extra.and_then(|e| e.last_failure.clone());
         if !s.manual {
             if let Some(r) = self.schedule.state.remaining_actions.as_mut() {
                 *r = r.saturating_sub(1);
@@ -258,36 +346,6 @@ impl ScheduleEntry {
             prefix: 0,
         });
         self.counters.actions += 1;
-        // Without jitter both times are equal: one chrono conversion instead of two.
-        let nominal_time = to_dt(s.nominal_ms);
-        let scheduled_at = if s.actual_ms == s.nominal_ms {
-            nominal_time
-        } else {
-            to_dt(s.actual_ms)
-        };
-        // Built in place at the push: the action is 280 bytes and moving it costs.
-        let sch = &self.schedule;
-        ctx.out.push(Action::StartWorkflow(StartWorkflowAction {
-            // `String::from(&str)` allocates exactly; `to_string` goes through the formatter
-            // and grows the string in steps.
-            schedule_id: Some(String::from(&*self.id)),
-            workflow_id: wid,
-            workflow: sch.workflow().to_owned(),
-            args: sch.args().to_vec(),
-            task_queue: sch.task_queue().to_owned(),
-            nominal_time,
-            scheduled_at,
-            manual: s.manual,
-            execution_timeout: sch.timeouts()[0],
-            run_timeout: sch.timeouts()[1],
-            task_timeout: sch.timeouts()[2],
-            memo: sch.memo(),
-            last_completion_result: self
-                .extra
-                .as_ref()
-                .and_then(|e| e.last_completion_result.clone()),
-            last_failure: self.extra.as_ref().and_then(|e| e.last_failure.clone()),
-        }));
         true
     }
 }

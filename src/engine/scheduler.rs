@@ -27,6 +27,7 @@ use super::schedule::{
     CreateScheduleOptions, Schedule, ScheduleBackfill, ScheduleOverlapPolicy, ScheduleUpdate,
     ScheduleUpdateInput, MIN_CATCHUP_WINDOW,
 };
+use super::sink::ActionSink;
 use super::snapshot::StateChange;
 use super::state::{to_dt, BufferedStart, Counters, Entity, PendingBackfill, ScheduleEntry, Slot};
 use super::workflows::WorkflowMap;
@@ -222,6 +223,53 @@ impl Scheduler {
 
     /// [`Scheduler::poll`], appending to `out` (lets a driver loop reuse one buffer).
     pub fn poll_into(&mut self, now: DateTime<Utc>, out: &mut Vec<Action>) {
+        let mut sink = ActionSink::appending(out);
+        self.poll_sink(now, &mut sink);
+        sink.finish();
+    }
+
+    /// [`Scheduler::poll`], replacing the contents of `actions` with the actions due at
+    /// `now`. A start action written where the previous poll left a start action reuses that
+    /// action's strings, so a driver that keeps one `Vec`, reads the actions in place and
+    /// polls again allocates nothing per fired action.
+    ///
+    /// ```
+    /// # use schedule_engine::*;
+    /// # use std::time::Duration;
+    /// # let t0 = chrono::DateTime::from_timestamp(1_654_041_600, 0).unwrap();
+    /// let mut scheduler = Scheduler::default();
+    /// let spec = ScheduleSpec {
+    ///     intervals: vec![ScheduleIntervalSpec::new(Duration::from_secs(60))],
+    ///     ..Default::default()
+    /// };
+    /// let action = ScheduleActionStartWorkflow::new("report", "daily-report", "reports");
+    /// scheduler.create_schedule("report", Schedule::new(action, spec), t0)?;
+    ///
+    /// let mut actions = Vec::new();
+    /// for minute in 1..=3 {
+    ///     let now = t0 + chrono::Duration::minutes(minute);
+    ///     scheduler.poll_reuse(now, &mut actions);
+    ///     assert_eq!(actions.len(), 1);
+    ///     for action in &actions {
+    ///         if let Action::StartWorkflow(start) = action {
+    ///             // ... start the workflow, then later:
+    ///             scheduler.workflow_closed(
+    ///                 &start.workflow_id,
+    ///                 WorkflowOutcome::Completed { result: None },
+    ///                 now,
+    ///             )?;
+    ///         }
+    ///     }
+    /// }
+    /// # Ok::<(), ScheduleError>(())
+    /// ```
+    pub fn poll_reuse(&mut self, now: DateTime<Utc>, actions: &mut Vec<Action>) {
+        let mut sink = ActionSink::reusing(actions);
+        self.poll_sink(now, &mut sink);
+        sink.finish();
+    }
+
+    fn poll_sink(&mut self, now: DateTime<Utc>, out: &mut ActionSink<'_>) {
         let now_ms = self.clamp(now);
         let mut again = Vec::new();
         while let Some((due, slot, generation)) = self.heap.peek() {
@@ -233,11 +281,6 @@ impl Scheduler {
                 continue;
             }
             self.slots[slot as usize].wake = NEVER;
-            if out.capacity() == 0 {
-                // Most polls yield one action; the default first capacity (4 actions) would be
-                // an allocation large enough to take malloc's slow path on every fire.
-                out.reserve_exact(1);
-            }
             self.process_slot(slot, now_ms, out);
             let w = self.wake_of(slot);
             if w <= now_ms {
@@ -534,7 +577,7 @@ impl Scheduler {
         expired
     }
 
-    fn process_slot(&mut self, slot: u32, now_ms: i64, out: &mut Vec<Action>) {
+    fn process_slot(&mut self, slot: u32, now_ms: i64, out: &mut ActionSink<'_>) {
         let max_buffer = self.config.max_buffer_size;
         match &mut self.slots[slot as usize].entity {
             Entity::Schedule(e) => {

@@ -422,6 +422,9 @@ pub(crate) fn from_ms(ms: i64) -> Option<DateTime<Utc>> {
 
 /// A `DateTime` from Unix millis, saturating at chrono's range.
 pub(crate) fn to_dt(ms: i64) -> DateTime<Utc> {
+    if let Some(t) = super::workflow_id::utc_from_millis(ms) {
+        return t;
+    }
     from_ms(ms).unwrap_or(if ms < 0 {
         DateTime::<Utc>::MIN_UTC
     } else {

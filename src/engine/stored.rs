@@ -117,12 +117,14 @@ impl StoredSchedule {
         })
     }
 
-    /// Memo.
-    pub(crate) fn memo(&self) -> BTreeMap<String, serde_json::Value> {
-        self.action_more
-            .as_deref()
-            .map(|a| a.memo.clone())
-            .unwrap_or_default()
+    /// Sets `to` to the memo (no work when both are empty).
+    pub(crate) fn memo_into(&self, to: &mut BTreeMap<String, serde_json::Value>) {
+        match self.action_more.as_deref() {
+            Some(a) => to.clone_from(&a.memo),
+            // `clear` on an empty map still builds and drops an iterator.
+            None if to.is_empty() => {}
+            None => to.clear(),
+        }
     }
 
     /// The spec's jitter.

@@ -1,22 +1,38 @@
 //! Workflow ids of scheduled runs: `<action id>-<nominal time, UTC, RFC 3339, whole seconds>`,
 //! formatted without chrono's general formatter because it runs once per fired action.
 
+use std::cell::Cell;
+
 /// `prefix-YYYY-MM-DDTHH:MM:SSZ` for the nominal time `secs` (Unix seconds, UTC).
 pub(crate) fn workflow_id(prefix: &str, secs: i64) -> String {
-    let mut s = String::with_capacity(prefix.len() + 21);
+    let mut s = String::new();
+    write_workflow_id(&mut s, prefix, secs);
+    s
+}
+
+/// Sets `s` to `prefix-YYYY-MM-DDTHH:MM:SSZ`, keeping its buffer when it is large enough.
+pub(crate) fn write_workflow_id(s: &mut String, prefix: &str, secs: i64) {
+    s.clear();
+    let len = prefix.len() + 21;
+    if s.capacity() < len {
+        s.reserve_exact(len);
+    }
     s.push_str(prefix);
     s.push('-');
-    push_rfc3339(&mut s, secs);
-    s
+    push_rfc3339(s, secs);
 }
 
 /// Whether `id` is `prefix-<secs as RFC 3339>`, without building the id.
 pub(crate) fn is_workflow_id(id: &str, prefix: &str, secs: i64) -> bool {
-    let Some(rest) = id.strip_prefix(prefix).and_then(|r| r.strip_prefix('-')) else {
-        return false;
-    };
     match rfc3339_bytes(secs) {
-        Some(buf) => rest.as_bytes() == buf,
+        Some(suffix) => {
+            // The time first: ids of one schedule differ there, not in the prefix.
+            let (id, p) = (id.as_bytes(), prefix.as_bytes());
+            id.len() == p.len() + 21
+                && id[p.len() + 1..] == suffix
+                && id[p.len()] == b'-'
+                && id[..p.len()] == *p
+        }
         None => workflow_id(prefix, secs) == id,
     }
 }
@@ -45,6 +61,43 @@ const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
 6061626364656667686970717273747576777879\
 8081828384858687888990919293949596979899";
 
+/// The last civil day turned into a date on this thread. Fired actions come in time order,
+/// so nearly every call is for the same day as the one before: the calendar arithmetic runs
+/// once a day instead of twice per fire (the id is built in `poll` and checked again in
+/// `workflow_closed`).
+#[derive(Clone, Copy)]
+struct Day {
+    /// Days since 0000-01-01.
+    number: u64,
+    /// `YYYY-MM-DD`.
+    ymd: [u8; 10],
+    /// The same date for chrono.
+    date: chrono::NaiveDate,
+}
+
+thread_local! {
+    static LAST_DAY: Cell<Option<Day>> = const { Cell::new(None) };
+}
+
+/// The day `number` days after 0000-01-01 (at most 9999-12-31).
+fn day(number: u64) -> Day {
+    let cached = LAST_DAY.with(Cell::get).filter(|d| d.number == number);
+    cached.unwrap_or_else(|| {
+        let (y, m, d) = civil_from_days_since_year0(number);
+        let mut ymd = *b"0000-00-00";
+        put2(&mut ymd, 0, y / 100);
+        put2(&mut ymd, 2, y % 100);
+        put2(&mut ymd, 5, m);
+        put2(&mut ymd, 8, d);
+        // Years 0..=9999 are inside chrono's range: the default is never taken.
+        let date =
+            chrono::NaiveDate::from_ymd_opt(y as i32, m as u32, d as u32).unwrap_or_default();
+        let day = Day { number, ymd, date };
+        LAST_DAY.with(|c| c.set(Some(day)));
+        day
+    })
+}
+
 /// `YYYY-MM-DDTHH:MM:SSZ` as bytes; `None` for years outside 0..=9999.
 fn rfc3339_bytes(secs: i64) -> Option<[u8; 20]> {
     if !(FIRST_SECS..=LAST_SECS).contains(&secs) {
@@ -53,20 +106,30 @@ fn rfc3339_bytes(secs: i64) -> Option<[u8; 20]> {
     // Unsigned from here on: divisions by constants become multiplications.
     let since_year0 = (secs - FIRST_SECS) as u64;
     let sod = (since_year0 % 86_400) as usize;
-    let (y, m, d) = civil_from_days_since_year0(since_year0 / 86_400);
     let mut buf = *b"0000-00-00T00:00:00Z";
-    put2(&mut buf, 0, y / 100);
-    put2(&mut buf, 2, y % 100);
-    put2(&mut buf, 5, m);
-    put2(&mut buf, 8, d);
+    buf[..10].copy_from_slice(&day(since_year0 / 86_400).ymd);
     put2(&mut buf, 11, sod / 3600);
     put2(&mut buf, 14, sod / 60 % 60);
     put2(&mut buf, 17, sod % 60);
     Some(buf)
 }
 
+/// The UTC time `ms` (Unix millis) for chrono, its date from the day cache; `None` outside
+/// years 0..=9999 (the caller then asks chrono).
+pub(crate) fn utc_from_millis(ms: i64) -> Option<chrono::DateTime<chrono::Utc>> {
+    let secs = ms.div_euclid(1000);
+    if !(FIRST_SECS..=LAST_SECS).contains(&secs) {
+        return None;
+    }
+    let since_year0 = (secs - FIRST_SECS) as u64;
+    let sod = (since_year0 % 86_400) as u32;
+    let nanos = (ms.rem_euclid(1000) as u32) * 1_000_000;
+    let time = chrono::NaiveTime::from_num_seconds_from_midnight_opt(sod, nanos)?;
+    Some(day(since_year0 / 86_400).date.and_time(time).and_utc())
+}
+
 /// Writes `v` (< 100) as two digits at `at`.
-fn put2(buf: &mut [u8; 20], at: usize, v: usize) {
+fn put2<const N: usize>(buf: &mut [u8; N], at: usize, v: usize) {
     let i = (v % 100) * 2;
     buf[at] = PAIRS[i];
     buf[at + 1] = PAIRS[i + 1];
@@ -130,10 +193,43 @@ mod tests {
             assert_eq!(workflow_id("a", secs), format!("a-{want}"), "{secs}");
             secs += 7_777_777;
         }
+        // Consecutive times across day boundaries, as fired actions come: the day cache hits.
+        let mut secs = 951_696_000 - 3_600; // 2000-02-28T00:00:00Z minus an hour
+        while secs < 951_696_000 + 3 * 86_400 {
+            let want = DateTime::from_timestamp(secs, 0)
+                .unwrap()
+                .to_rfc3339_opts(SecondsFormat::Secs, true);
+            assert_eq!(workflow_id("a", secs), format!("a-{want}"), "{secs}");
+            secs += 997;
+        }
         let far = DateTime::from_timestamp(400_000_000_000, 0).unwrap();
         assert_eq!(
             workflow_id("b", 400_000_000_000),
             format!("b-{}", far.to_rfc3339_opts(SecondsFormat::Secs, true))
         );
+    }
+
+    #[test]
+    fn utc_from_millis_agrees_with_chrono() {
+        // chrono's own conversion is the oracle; the day cache is hit and missed in turn.
+        let mut ms = FIRST_SECS * 1000 - 5_000;
+        while ms < LAST_SECS * 1000 + 5_000 {
+            for m in [ms, ms + 1, ms + 999, ms + 86_399_999] {
+                let want = DateTime::from_timestamp_millis(m);
+                let inside = (FIRST_SECS..=LAST_SECS).contains(&m.div_euclid(1000));
+                match utc_from_millis(m) {
+                    Some(got) => assert_eq!(Some(got), want, "{m}"),
+                    None => assert!(!inside, "{m}"),
+                }
+            }
+            ms += 7_777_777_777;
+        }
+        for m in [-1, 0, 1, -86_400_000, 951_782_400_000, 4_107_542_399_999] {
+            assert_eq!(
+                utc_from_millis(m),
+                DateTime::from_timestamp_millis(m),
+                "{m}"
+            );
+        }
     }
 }

@@ -48,8 +48,9 @@ struct Inner {
     /// Rare, so boxed: an empty box is two words and no allocation, which keeps the engine's
     /// interval-only schedules under 1 KiB (an inline calendar is 64 bytes).
     skip: Box<[Calendar]>,
-    /// `(every, offset)` in whole seconds.
-    intervals: Box<[(i64, i64)]>,
+    /// `(every, offset)` in whole seconds. Inline for the usual single interval: no second
+    /// allocation, and the search for a plain interval spec reads only this struct.
+    intervals: SmallVec<[(i64, i64); 1]>,
     zone: Zone,
     /// `floor(start_at) - 1`, or -1 (Temporal searches from the epoch at the earliest).
     after_floor: i64,
@@ -180,7 +181,7 @@ impl ScheduleSpec {
             inner: Arc::new(Inner {
                 calendars,
                 skip: skip.into_vec().into_boxed_slice(),
-                intervals: intervals.into_boxed_slice(),
+                intervals: SmallVec::from_vec(intervals),
                 zone,
                 after_floor: self
                     .start_at
@@ -210,6 +211,17 @@ fn push_calendar(out: &mut Calendars, calendar: Calendar) {
 
 /// The first `offset + n * every` strictly after `ts` (Go's truncating division, as Temporal).
 fn interval_next(ts: i64, every: i64, offset: i64) -> i64 {
+    // In i64 when nothing overflows (always, for times of this era): a 128-bit division is a
+    // library call and costs more than the rest of an interval search.
+    let fast = ts
+        .checked_sub(offset)
+        .and_then(|d| d.checked_div(every))
+        .and_then(|q| q.checked_add(1))
+        .and_then(|q| q.checked_mul(every))
+        .and_then(|n| n.checked_add(offset));
+    if let Some(next) = fast {
+        return next;
+    }
     let (ts, every, offset) = (i128::from(ts), i128::from(every), i128::from(offset));
     let next = ((ts - offset) / every + 1) * every + offset;
     i64::try_from(next).unwrap_or(i64::MAX)
@@ -314,6 +326,15 @@ impl CompiledSpec {
     pub(crate) fn next_time_unix(&self, after: i64) -> Option<(i64, u64)> {
         let inner = &*self.inner;
         let mut ts = after.max(inner.after_floor);
+        if let ([(every, offset)], true) = (
+            &inner.intervals[..],
+            inner.calendars.is_empty() && inner.skip.is_empty() && inner.jitter_ms == 0,
+        ) {
+            // One interval and nothing else: the loop below would end after one step with
+            // this answer (nothing is skipped, no jitter).
+            let n = interval_next(ts, *every, *offset);
+            return (n <= inner.end && n < HORIZON).then_some((n, 0));
+        }
         let mut iterations = 0;
         let nominal = loop {
             if iterations >= MAX_EXCLUSION_ITERATIONS {
