@@ -312,25 +312,46 @@ impl Scheduler {
     ) -> Result<(), ScheduleError> {
         // One hash of the id: its fingerprint finds the slot and the run.
         let fingerprint = self.workflows.fingerprint(workflow_id);
+        let max_buffer = self.config.max_buffer_size;
+        // The usual case: the fingerprint's slot is a schedule with a run of this id.
+        if let Some(slot) = self.workflows.candidate(fingerprint) {
+            let now_ms = self.peek_now(now);
+            if let Entity::Schedule(e) = &mut self.slots[slot as usize].entity {
+                if let Some(i) = e.run_index(workflow_id, fingerprint) {
+                    self.last_now_ms = now_ms;
+                    self.workflows.remove_tracked(workflow_id, fingerprint);
+                    e.advance(now_ms, max_buffer);
+                    e.run_closed(i, workflow_id, &outcome, now_ms);
+                    self.touch(slot);
+                    self.reschedule(slot);
+                    self.clean_top();
+                    return Ok(());
+                }
+            }
+        }
         let slots = &self.slots;
         let Some(slot) = self.workflows.get(workflow_id, fingerprint, |o, id| {
             slot_owns(slots, o, id, fingerprint)
         }) else {
             return Err(not_found(workflow_id));
         };
-        let now_ms = self.clamp(now);
-        let max_buffer = self.config.max_buffer_size;
+        // Time moves only once the call is known to succeed.
+        let now_ms = self.peek_now(now);
         match &mut self.slots[slot as usize].entity {
             Entity::Schedule(e) => {
+                self.last_now_ms = now_ms;
                 self.workflows.remove_tracked(workflow_id, fingerprint);
                 e.advance(now_ms, max_buffer);
-                e.run_closed(workflow_id, fingerprint, &outcome, now_ms);
+                if let Some(i) = e.run_index(workflow_id, fingerprint) {
+                    e.run_closed(i, workflow_id, &outcome, now_ms);
+                }
             }
             Entity::Job(j) => {
                 // A job keeps its id tracked while it lives.
                 if !j.running {
                     return Err(not_found(workflow_id));
                 }
+                self.last_now_ms = now_ms;
                 if !j.closed(&outcome, now_ms) {
                     self.remove(slot);
                     self.clean_top();

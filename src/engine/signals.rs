@@ -4,7 +4,7 @@
 
 use super::action::WorkflowOutcome;
 use super::schedule::Schedule;
-use super::state::{Running, ScheduleEntry};
+use super::state::ScheduleEntry;
 use crate::spec::CompiledSpec;
 
 impl ScheduleEntry {
@@ -15,30 +15,17 @@ impl ScheduleEntry {
         }
     }
 
-    /// A tracked run closed: stop tracking it, keep its result or failure for the next start,
-    /// pause on failure if the policy says so, and let waiting starts go.
+    /// Tracked run `index` (workflow id `workflow_id`) closed: stop tracking it, keep its
+    /// result or failure for the next start, pause on failure if the policy says so, and let
+    /// waiting starts go.
     pub(crate) fn run_closed(
         &mut self,
+        index: usize,
         workflow_id: &str,
-        fingerprint: u64,
         outcome: &WorkflowOutcome,
         now_ms: i64,
     ) {
-        // The workflow map confirmed that a run of this schedule has this id: a run with this
-        // fingerprint is it unless two runs share the fingerprint.
-        let same_fp = |r: &&Running| r.fingerprint == fingerprint;
-        let position = if self.running.iter().filter(same_fp).nth(1).is_none() {
-            self.running
-                .iter()
-                .position(|r| r.fingerprint == fingerprint)
-        } else {
-            self.running
-                .iter()
-                .position(|r| r.fingerprint == fingerprint && self.run_is(r, workflow_id))
-        };
-        if let Some(i) = position {
-            self.remove_run(i);
-        }
+        self.remove_run(index);
         let failure_note = match outcome {
             WorkflowOutcome::Completed { result } => {
                 if result.is_some() || self.extra.is_some() {

@@ -274,7 +274,9 @@ impl ScheduleEntry {
     /// Appends a recent action, keeping the last [`RECENT_KEPT`].
     pub(crate) fn push_recent(&mut self, r: Recent) {
         self.recent.push(r);
-        self.prune_prefixes();
+        if self.extra.is_some() {
+            self.prune_prefixes();
+        }
     }
 
     /// The workflow id prefix `p` of a recent action.
@@ -348,9 +350,14 @@ impl ScheduleEntry {
 
     /// Whether a tracked run has the workflow id `id` (whose fingerprint is `fingerprint`).
     pub(crate) fn runs(&self, id: &str, fingerprint: u64) -> bool {
+        self.run_index(id, fingerprint).is_some()
+    }
+
+    /// The tracked run with the workflow id `id` (whose fingerprint is `fingerprint`).
+    pub(crate) fn run_index(&self, id: &str, fingerprint: u64) -> Option<usize> {
         self.running
             .iter()
-            .any(|r| r.fingerprint == fingerprint && self.run_is(r, id))
+            .position(|r| r.fingerprint == fingerprint && self.run_is(r, id))
     }
 
     /// Before the action id changes: recent actions and running runs keep naming the old one.

@@ -23,6 +23,7 @@ pub(crate) fn write_workflow_id(s: &mut String, prefix: &str, secs: i64) {
 }
 
 /// Whether `id` is `prefix-<secs as RFC 3339>`, without building the id.
+#[inline]
 pub(crate) fn is_workflow_id(id: &str, prefix: &str, secs: i64) -> bool {
     match rfc3339_bytes(secs) {
         Some(suffix) => {
@@ -76,29 +77,46 @@ struct Day {
 }
 
 thread_local! {
-    static LAST_DAY: Cell<Option<Day>> = const { Cell::new(None) };
+    // Starts with a day number no call asks for.
+    static LAST_DAY: Cell<Day> = const {
+        Cell::new(Day {
+            number: u64::MAX,
+            ymd: [0; 10],
+            date: chrono::NaiveDate::MIN,
+        })
+    };
 }
 
 /// The day `number` days after 0000-01-01 (at most 9999-12-31).
+#[inline]
 fn day(number: u64) -> Day {
-    let cached = LAST_DAY.with(Cell::get).filter(|d| d.number == number);
-    cached.unwrap_or_else(|| {
-        let (y, m, d) = civil_from_days_since_year0(number);
-        let mut ymd = *b"0000-00-00";
-        put2(&mut ymd, 0, y / 100);
-        put2(&mut ymd, 2, y % 100);
-        put2(&mut ymd, 5, m);
-        put2(&mut ymd, 8, d);
-        // Years 0..=9999 are inside chrono's range: the default is never taken.
-        let date =
-            chrono::NaiveDate::from_ymd_opt(y as i32, m as u32, d as u32).unwrap_or_default();
-        let day = Day { number, ymd, date };
-        LAST_DAY.with(|c| c.set(Some(day)));
-        day
-    })
+    let last = LAST_DAY.with(Cell::get);
+    if last.number == number {
+        last
+    } else {
+        new_day(number)
+    }
+}
+
+/// [`day`] when the day changed: computed and kept.
+#[cold]
+#[inline(never)]
+fn new_day(number: u64) -> Day {
+    let (y, m, d) = civil_from_days_since_year0(number);
+    let mut ymd = *b"0000-00-00";
+    put2(&mut ymd, 0, y / 100);
+    put2(&mut ymd, 2, y % 100);
+    put2(&mut ymd, 5, m);
+    put2(&mut ymd, 8, d);
+    // Years 0..=9999 are inside chrono's range: the default is never taken.
+    let date = chrono::NaiveDate::from_ymd_opt(y as i32, m as u32, d as u32).unwrap_or_default();
+    let day = Day { number, ymd, date };
+    LAST_DAY.with(|c| c.set(day));
+    day
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` as bytes; `None` for years outside 0..=9999.
+#[inline]
 fn rfc3339_bytes(secs: i64) -> Option<[u8; 20]> {
     if !(FIRST_SECS..=LAST_SECS).contains(&secs) {
         return None;

@@ -42,6 +42,12 @@ impl WorkflowMap {
         }
     }
 
+    /// The slot holding fingerprint `fp` outside the collided ids, unconfirmed: the caller
+    /// must check that it tracks the id.
+    pub(crate) fn candidate(&self, fp: u64) -> Option<u32> {
+        self.by_fingerprint.get(&fp).copied()
+    }
+
     /// Tracks `id` (fingerprint `fp`) for `slot`; `false` if `id` is already tracked.
     pub(crate) fn insert(
         &mut self,

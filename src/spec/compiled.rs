@@ -181,7 +181,9 @@ impl ScheduleSpec {
             inner: Arc::new(Inner {
                 calendars,
                 skip: skip.into_vec().into_boxed_slice(),
-                intervals: SmallVec::from_vec(intervals),
+                // Collected, not `from_vec`: a pushed-to `Vec` has spare capacity, and
+                // `from_vec` would keep its heap buffer instead of going inline.
+                intervals: intervals.into_iter().collect(),
                 zone,
                 after_floor: self
                     .start_at
@@ -210,6 +212,7 @@ fn push_calendar(out: &mut Calendars, calendar: Calendar) {
 }
 
 /// The first `offset + n * every` strictly after `ts` (Go's truncating division, as Temporal).
+#[inline]
 fn interval_next(ts: i64, every: i64, offset: i64) -> i64 {
     // In i64 when nothing overflows (always, for times of this era): a 128-bit division is a
     // library call and costs more than the rest of an interval search.
@@ -219,9 +222,16 @@ fn interval_next(ts: i64, every: i64, offset: i64) -> i64 {
         .and_then(|q| q.checked_add(1))
         .and_then(|q| q.checked_mul(every))
         .and_then(|n| n.checked_add(offset));
-    if let Some(next) = fast {
-        return next;
+    match fast {
+        Some(next) => next,
+        None => interval_next_wide(ts, every, offset),
     }
+}
+
+/// [`interval_next`] in 128 bits, for times near the ends of `i64`.
+#[cold]
+#[inline(never)]
+fn interval_next_wide(ts: i64, every: i64, offset: i64) -> i64 {
     let (ts, every, offset) = (i128::from(ts), i128::from(every), i128::from(offset));
     let next = ((ts - offset) / every + 1) * every + offset;
     i64::try_from(next).unwrap_or(i64::MAX)
@@ -323,18 +333,26 @@ impl CompiledSpec {
     /// [`CompiledSpec::next_time`] in integers, for callers that keep times as integers: the
     /// nominal time (Unix seconds) and the jitter delay (millis) of the first scheduled time
     /// after `after` (Unix seconds).
+    #[inline]
     pub(crate) fn next_time_unix(&self, after: i64) -> Option<(i64, u64)> {
         let inner = &*self.inner;
-        let mut ts = after.max(inner.after_floor);
         if let ([(every, offset)], true) = (
             &inner.intervals[..],
             inner.calendars.is_empty() && inner.skip.is_empty() && inner.jitter_ms == 0,
         ) {
-            // One interval and nothing else: the loop below would end after one step with
-            // this answer (nothing is skipped, no jitter).
-            let n = interval_next(ts, *every, *offset);
+            // One interval and nothing else: the search would end after one step with this
+            // answer (nothing is skipped, no jitter).
+            let n = interval_next(after.max(inner.after_floor), *every, *offset);
             return (n <= inner.end && n < HORIZON).then_some((n, 0));
         }
+        self.search(after)
+    }
+
+    /// [`CompiledSpec::next_time_unix`] for every spec.
+    #[inline(never)]
+    fn search(&self, after: i64) -> Option<(i64, u64)> {
+        let inner = &*self.inner;
+        let mut ts = after.max(inner.after_floor);
         let mut iterations = 0;
         let nominal = loop {
             if iterations >= MAX_EXCLUSION_ITERATIONS {
