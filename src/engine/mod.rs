@@ -10,6 +10,7 @@ mod error;
 mod hash;
 mod heap;
 mod persist;
+mod prefixes;
 mod process;
 mod query;
 mod recent;

@@ -30,6 +30,8 @@ use super::schedule::{
 use super::sink::ActionSink;
 use super::snapshot::StateChange;
 use super::state::{to_dt, BufferedStart, Counters, Entity, PendingBackfill, ScheduleEntry, Slot};
+use super::prefixes::{key, PrefixIndex, END};
+use super::workflow_id::split_workflow_id;
 use super::workflows::WorkflowMap;
 use crate::spec::CompiledSpec;
 
@@ -53,6 +55,7 @@ pub struct Scheduler {
     pub(crate) live: usize,
     pub(crate) ids: IdMap<Arc<str>, u32>,
     pub(crate) workflows: WorkflowMap,
+    pub(crate) prefixes: PrefixIndex,
     pub(crate) heap: WakeHeap,
     last_now_ms: i64,
     pub(crate) dirty: Vec<u32>,
@@ -136,6 +139,7 @@ impl Scheduler {
             live: 0,
             ids: IdMap::default(),
             workflows: WorkflowMap::default(),
+            prefixes: PrefixIndex::default(),
             heap: WakeHeap::default(),
             last_now_ms: i64::MIN,
             dirty: Vec::new(),
@@ -197,6 +201,8 @@ impl Scheduler {
             kick_ms: NEVER,
             extra: None,
             dirty: false,
+            prefix_next: END,
+            prefix_shared: false,
         });
         e.refresh_next();
         if options.trigger_immediately {
@@ -208,6 +214,7 @@ impl Scheduler {
         }
         let slot = self.alloc(Entity::Schedule(e));
         self.ids.insert(id, slot);
+        self.link_prefix(slot);
         self.touch(slot);
         self.reschedule(slot);
         self.clean_top();
@@ -310,29 +317,21 @@ impl Scheduler {
         outcome: WorkflowOutcome,
         now: DateTime<Utc>,
     ) -> Result<(), ScheduleError> {
-        // One hash of the id: its fingerprint finds the slot and the run.
-        let fingerprint = self.workflows.fingerprint(workflow_id);
         let max_buffer = self.config.max_buffer_size;
-        // The usual case: the fingerprint's slot is a schedule with a run of this id.
-        if let Some(slot) = self.workflows.candidate(fingerprint) {
-            let now_ms = self.peek_now(now);
+        // The usual case: `<action id>-<nominal time>` of a schedule's run, found through the
+        // prefix index (a spelled-out id of the workflow map never takes this form).
+        if let Some((slot, i)) = self.scheduled_run(workflow_id) {
+            let now_ms = self.clamp(now);
             if let Entity::Schedule(e) = &mut self.slots[slot as usize].entity {
-                if let Some(i) = e.run_index(workflow_id, fingerprint) {
-                    self.last_now_ms = now_ms;
-                    self.workflows.remove_tracked(workflow_id, fingerprint);
-                    e.advance(now_ms, max_buffer);
-                    e.run_closed(i, workflow_id, &outcome, now_ms);
-                    self.touch(slot);
-                    self.reschedule(slot);
-                    self.clean_top();
-                    return Ok(());
-                }
+                e.advance(now_ms, max_buffer);
+                e.run_closed(i, workflow_id, &outcome, now_ms);
             }
+            self.touch(slot);
+            self.reschedule(slot);
+            self.clean_top();
+            return Ok(());
         }
-        let slots = &self.slots;
-        let Some(slot) = self.workflows.get(workflow_id, fingerprint, |o, id| {
-            slot_owns(slots, o, id, fingerprint)
-        }) else {
+        let Some(slot) = self.tracked_slot(workflow_id) else {
             return Err(not_found(workflow_id));
         };
         // Time moves only once the call is known to succeed.
@@ -340,9 +339,10 @@ impl Scheduler {
         match &mut self.slots[slot as usize].entity {
             Entity::Schedule(e) => {
                 self.last_now_ms = now_ms;
+                let fingerprint = self.workflows.fingerprint(workflow_id);
                 self.workflows.remove_tracked(workflow_id, fingerprint);
                 e.advance(now_ms, max_buffer);
-                if let Some(i) = e.run_index(workflow_id, fingerprint) {
+                if let Some(i) = e.run_index(workflow_id) {
                     e.run_closed(i, workflow_id, &outcome, now_ms);
                 }
             }
@@ -482,9 +482,20 @@ impl Scheduler {
             return Ok(());
         };
         let (schedule, compiled) = prepare_schedule(id, update.schedule)?;
-        self.mutate(id, now, move |e, now_ms| {
+        let new_prefix = schedule.action.start_workflow().id != self.schedule_ref(id, now_ms)?.schedule.action_id();
+        let slot = self.lookup(id, now_ms)?;
+        if new_prefix {
+            // Runs of the old action id are spelled out by the update: out of the prefix
+            // index, into the workflow map.
+            self.unlink_prefix(slot);
+        }
+        let done = self.mutate(id, now, move |e, now_ms| {
             e.apply_update(schedule, compiled, now_ms)
-        })
+        });
+        if new_prefix {
+            self.link_prefix(slot);
+        }
+        done
     }
 
     /// Deletes a schedule; its started workflows keep running (and are no longer tracked),
@@ -525,12 +536,32 @@ impl Scheduler {
 
     // ---- internals ----
 
-    /// The slot tracking workflow id `id`.
+    /// The slot whose schedule or job runs workflow id `id`.
     pub(crate) fn workflow_slot(&self, id: &str) -> Option<u32> {
+        self.scheduled_run(id)
+            .map(|(slot, _)| slot)
+            .or_else(|| self.tracked_slot(id))
+    }
+
+    /// The schedule slot and run index of `id` when it is `<action id>-<nominal time>` of a
+    /// run that is not spelled out.
+    fn scheduled_run(&self, id: &str) -> Option<(u32, usize)> {
+        let (prefix, nominal_s) = split_workflow_id(id)?;
+        let k = key(self.workflows.fingerprint(prefix));
+        self.prefixes
+            .chain(&self.slots, k)
+            .filter(|(_, e)| e.schedule.action_id() == prefix)
+            .find_map(|(slot, e)| Some((slot, e.run_at(nominal_s)?)))
+    }
+
+    /// The slot the workflow map tracks `id` for (jobs, spelled-out runs).
+    fn tracked_slot(&self, id: &str) -> Option<u32> {
+        if self.workflows.is_empty() {
+            return None;
+        }
         let fp = self.workflows.fingerprint(id);
         let slots = &self.slots;
-        self.workflows
-            .get(id, fp, |o, id| slot_owns(slots, o, id, fp))
+        self.workflows.get(id, fp, |o, id| slot_owns(slots, o, id))
     }
 
     /// Tracks workflow id `id` for `slot` (which must already own it).
@@ -538,7 +569,38 @@ impl Scheduler {
         let fp = self.workflows.fingerprint(id);
         let slots = &self.slots;
         self.workflows
-            .insert(id, fp, slot, |o, id| slot_owns(slots, o, id, fp));
+            .insert(id, fp, slot, |o, id| slot_owns(slots, o, id));
+    }
+
+    /// The prefix index key of the schedule in `slot`.
+    fn prefix_key(&self, slot: u32) -> Option<u32> {
+        match &self.slots.get(slot as usize)?.entity {
+            Entity::Schedule(e) => Some(key(self.workflows.fingerprint(e.schedule.action_id()))),
+            _ => None,
+        }
+    }
+
+    /// Puts the schedule in `slot` into the prefix index, and its spelled-out runs into the
+    /// workflow map.
+    pub(crate) fn link_prefix(&mut self, slot: u32) {
+        let Some(k) = self.prefix_key(slot) else {
+            return;
+        };
+        self.prefixes.link(&mut self.slots, slot, k);
+        let spelled: Vec<String> = match &self.slots[slot as usize].entity {
+            Entity::Schedule(e) => e.spelled_ids().map(String::from).collect(),
+            _ => Vec::new(),
+        };
+        for id in spelled {
+            self.track_workflow(&id, slot);
+        }
+    }
+
+    /// Takes the schedule in `slot` out of the prefix index.
+    fn unlink_prefix(&mut self, slot: u32) {
+        if let Some(k) = self.prefix_key(slot) {
+            self.prefixes.unlink(&mut self.slots, slot, k);
+        }
     }
 
     fn clamp(&mut self, now: DateTime<Utc>) -> i64 {
@@ -616,6 +678,7 @@ impl Scheduler {
         if let Entity::Schedule(mut e) = entity {
             let mut ctx = Ctx {
                 workflows: &mut self.workflows,
+                prefixes: &self.prefixes,
                 slots: &self.slots,
                 out,
                 max_buffer,
@@ -644,14 +707,16 @@ impl Scheduler {
 
     /// Removes the entity in `slot`, its ids and its tracked runs, and records the removal.
     fn remove(&mut self, slot: u32) {
+        self.unlink_prefix(slot);
         let s = &mut self.slots[slot as usize];
         let entity = std::mem::replace(&mut s.entity, Entity::Free);
         s.generation = s.generation.wrapping_add(1);
         s.wake = NEVER;
         match entity {
             Entity::Schedule(e) => {
-                for r in &e.running {
-                    self.workflows.remove_tracked(&e.run_id(r), r.fingerprint);
+                for id in e.spelled_ids() {
+                    self.workflows
+                        .remove_tracked(id, self.workflows.fingerprint(id));
                 }
                 self.ids.remove(&e.id);
                 self.removed
@@ -733,10 +798,10 @@ impl Scheduler {
     }
 }
 
-/// Whether the entity in `slot` tracks workflow id `id` (fingerprint `fingerprint`; a run of a schedule, or a job).
-pub(crate) fn slot_owns(slots: &[Slot], slot: u32, id: &str, fingerprint: u64) -> bool {
+/// Whether the entity in `slot` runs workflow id `id` (a run of a schedule, or a job).
+pub(crate) fn slot_owns(slots: &[Slot], slot: u32, id: &str) -> bool {
     match slots.get(slot as usize).map(|s| &s.entity) {
-        Some(Entity::Schedule(e)) => e.runs(id, fingerprint),
+        Some(Entity::Schedule(e)) => e.runs(id),
         Some(Entity::Job(j)) => *j.id == *id,
         _ => false,
     }
