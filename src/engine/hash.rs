@@ -133,12 +133,6 @@ impl Hasher for FingerprintHasher {
         self.state = i;
     }
 
-    fn write_u32(&mut self, i: u32) {
-        // A 32-bit key (already a hash) spread over the high bits, where the table takes its
-        // tags from.
-        self.state = u64::from(i).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-
     fn finish(&self) -> u64 {
         self.state
     }

@@ -10,7 +10,6 @@ mod error;
 mod hash;
 mod heap;
 mod persist;
-mod prefixes;
 mod process;
 mod query;
 mod recent;

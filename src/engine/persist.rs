@@ -132,15 +132,13 @@ impl ScheduleEntry {
             kick_ms: NEVER,
             extra: Some(Box::new(extra)),
             dirty: false,
-            prefix_next: super::prefixes::END,
-            prefix_shared: false,
         };
         for a in r.recent_actions.into_iter().skip(skip) {
             e.restore_recent(&a);
         }
         for x in r.running {
-            // Spelled out: `restore` tracks it in the workflow map.
-            let run = e.push_spelled_run(x.workflow_id.into());
+            // The fingerprint is set by `restore`, which knows the workflow map's seed.
+            let run = e.push_spelled_run(x.workflow_id.into(), 0);
             run.cancel_requested = x.cancel_requested;
             run.terminate_requested = x.terminate_requested;
         }
@@ -218,11 +216,22 @@ impl Scheduler {
             if s.ids.contains_key(r.id.as_str()) {
                 continue;
             }
-            let e = ScheduleEntry::from_record(r);
+            let mut e = ScheduleEntry::from_record(r);
             let id = e.id.clone();
+            let ids: Vec<String> = e.running.iter().map(|r| e.run_id(r)).collect();
+            let mut runs = Vec::new();
+            for (r, w) in e.running.iter_mut().zip(ids) {
+                r.fingerprint = s.workflows.fingerprint(&w);
+                runs.push((w, r.fingerprint));
+            }
             let slot = s.alloc(Entity::Schedule(Box::new(e)));
             s.ids.insert(id, slot);
-            s.link_prefix(slot);
+            for (w, fp) in runs {
+                let slots = &s.slots;
+                s.workflows.insert(&w, fp, slot, |o, id| {
+                    super::scheduler::slot_owns(slots, o, id, fp)
+                });
+            }
             s.reschedule(slot);
         }
         for r in snapshot.workflows {

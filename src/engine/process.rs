@@ -17,8 +17,7 @@ use super::heap::NEVER;
 use super::schedule::ScheduleOverlapPolicy;
 use super::sink::{set_str, ActionSink};
 use super::state::{to_dt, BufferedStart, Recent, Running, ScheduleEntry, Slot};
-use super::workflow_id::{splittable, write_workflow_id};
-use super::prefixes::{key, PrefixIndex};
+use super::workflow_id::write_workflow_id;
 use super::workflows::WorkflowMap;
 
 /// Times dropped while paused that one call walks one by one before skipping ahead.
@@ -29,23 +28,14 @@ const BACKFILL_CHUNK: usize = 10;
 
 /// What an iteration may touch outside the schedule.
 pub(crate) struct Ctx<'a, 'b> {
-    /// Spelled-out workflow id -> slot of the schedule or job that started it.
+    /// Workflow id -> slot of the schedule or job that started it.
     pub(crate) workflows: &'a mut WorkflowMap,
-    /// Action id -> schedules.
-    pub(crate) prefixes: &'a PrefixIndex,
     /// Every slot; the one being processed is empty meanwhile (its entity is borrowed out).
     pub(crate) slots: &'a [Slot],
     /// Actions for the caller.
     pub(crate) out: &'a mut ActionSink<'b>,
     /// Per-schedule buffer limit.
     pub(crate) max_buffer: usize,
-}
-
-/// Where running workflow ids are looked up.
-struct Seen<'a> {
-    workflows: &'a WorkflowMap,
-    prefixes: &'a PrefixIndex,
-    slots: &'a [Slot],
 }
 
 impl ScheduleEntry {
@@ -269,40 +259,6 @@ impl ScheduleEntry {
         }
     }
 
-    /// Whether workflow id `id` (`<action id>-<nominal_s>`) is already running: a run of
-    /// this schedule, of another schedule with the same action id, or an id the workflow
-    /// map tracks (a job's, or one spelled out).
-    fn is_started(&self, slot: u32, nominal_s: i64, id: &str, ctx: &Seen<'_>) -> bool {
-        if self.run_at(nominal_s).is_some() {
-            return true;
-        }
-        if self.prefix_shared {
-            let prefix = self.schedule.action_id();
-            let k = key(ctx.workflows.fingerprint(prefix));
-            let taken = ctx
-                .prefixes
-                .chain_with(ctx.slots, k, slot, self)
-                .any(|(s, e)| {
-                    s != slot && e.schedule.action_id() == prefix && e.run_at(nominal_s).is_some()
-                });
-            if taken {
-                return true;
-            }
-        }
-        if ctx.workflows.is_empty() {
-            return false;
-        }
-        let fingerprint = ctx.workflows.fingerprint(id);
-        let owns = |other: u32, id: &str| {
-            if other == slot {
-                self.runs(id)
-            } else {
-                super::scheduler::slot_owns(ctx.slots, other, id)
-            }
-        };
-        ctx.workflows.get(id, fingerprint, owns).is_some()
-    }
-
     /// Starts one run; returns whether it started.
     fn start_run(
         &mut self,
@@ -327,32 +283,22 @@ impl ScheduleEntry {
             self.schedule.action_id(),
             nominal_s,
         );
-        let seen = Seen {
-            workflows: ctx.workflows,
-            prefixes: ctx.prefixes,
-            slots: ctx.slots,
+        let fingerprint = ctx.workflows.fingerprint(&action.workflow_id);
+        let owns = |other: u32, id: &str| {
+            if other == slot {
+                self.runs(id, fingerprint)
+            } else {
+                super::scheduler::slot_owns(ctx.slots, other, id, fingerprint)
+            }
         };
-        if self.is_started(slot, nominal_s, &action.workflow_id, &seen) {
+        if !ctx
+            .workflows
+            .insert(&action.workflow_id, fingerprint, slot, owns)
+        {
             // Temporal's start fails with "already started" and the start is dropped.
             ctx.out.retract();
             self.counters.duplicate_dropped += 1;
             return false;
-        }
-        if splittable(nominal_s) {
-            // Found again from its id through the prefix index: nothing to track.
-            self.running.push(Running {
-                nominal_s,
-                spelled: false,
-                cancel_requested: false,
-                terminate_requested: false,
-            });
-        } else {
-            let fingerprint = ctx.workflows.fingerprint(&action.workflow_id);
-            // `is_started` just said that no one tracks this id.
-            let owns = |_: u32, _: &str| false;
-            ctx.workflows
-                .insert(&action.workflow_id, fingerprint, slot, owns);
-            self.push_spelled_run(action.workflow_id.as_str().into());
         }
         let sch = &self.schedule;
         match &mut action.schedule_id {
@@ -386,6 +332,13 @@ impl ScheduleEntry {
                 self.conflict_token += 1;
             }
         }
+        self.running.push(Running {
+            fingerprint,
+            nominal_s,
+            spelled: false,
+            cancel_requested: false,
+            terminate_requested: false,
+        });
         self.push_recent(Recent {
             nominal_s,
             started_ms: now_ms,

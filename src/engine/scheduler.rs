@@ -30,8 +30,6 @@ use super::schedule::{
 use super::sink::ActionSink;
 use super::snapshot::StateChange;
 use super::state::{to_dt, BufferedStart, Counters, Entity, PendingBackfill, ScheduleEntry, Slot};
-use super::prefixes::{key, PrefixIndex, END};
-use super::workflow_id::split_workflow_id;
 use super::workflows::WorkflowMap;
 use crate::spec::CompiledSpec;
 
@@ -55,7 +53,6 @@ pub struct Scheduler {
     pub(crate) live: usize,
     pub(crate) ids: IdMap<Arc<str>, u32>,
     pub(crate) workflows: WorkflowMap,
-    pub(crate) prefixes: PrefixIndex,
     pub(crate) heap: WakeHeap,
     last_now_ms: i64,
     pub(crate) dirty: Vec<u32>,
@@ -139,7 +136,6 @@ impl Scheduler {
             live: 0,
             ids: IdMap::default(),
             workflows: WorkflowMap::default(),
-            prefixes: PrefixIndex::default(),
             heap: WakeHeap::default(),
             last_now_ms: i64::MIN,
             dirty: Vec::new(),
@@ -201,8 +197,6 @@ impl Scheduler {
             kick_ms: NEVER,
             extra: None,
             dirty: false,
-            prefix_next: END,
-            prefix_shared: false,
         });
         e.refresh_next();
         if options.trigger_immediately {
@@ -214,7 +208,6 @@ impl Scheduler {
         }
         let slot = self.alloc(Entity::Schedule(e));
         self.ids.insert(id, slot);
-        self.link_prefix(slot);
         self.touch(slot);
         self.reschedule(slot);
         self.clean_top();
@@ -317,21 +310,29 @@ impl Scheduler {
         outcome: WorkflowOutcome,
         now: DateTime<Utc>,
     ) -> Result<(), ScheduleError> {
+        // One hash of the id: its fingerprint finds the slot and the run.
+        let fingerprint = self.workflows.fingerprint(workflow_id);
         let max_buffer = self.config.max_buffer_size;
-        // The usual case: `<action id>-<nominal time>` of a schedule's run, found through the
-        // prefix index (a spelled-out id of the workflow map never takes this form).
-        if let Some((slot, i)) = self.scheduled_run(workflow_id) {
-            let now_ms = self.clamp(now);
+        // The usual case: the fingerprint's slot is a schedule with a run of this id.
+        if let Some(slot) = self.workflows.candidate(fingerprint) {
+            let now_ms = self.peek_now(now);
             if let Entity::Schedule(e) = &mut self.slots[slot as usize].entity {
-                e.advance(now_ms, max_buffer);
-                e.run_closed(i, workflow_id, &outcome, now_ms);
+                if let Some(i) = e.run_index(workflow_id, fingerprint) {
+                    self.last_now_ms = now_ms;
+                    self.workflows.remove_tracked(workflow_id, fingerprint);
+                    e.advance(now_ms, max_buffer);
+                    e.run_closed(i, workflow_id, &outcome, now_ms);
+                    self.touch(slot);
+                    self.reschedule(slot);
+                    self.clean_top();
+                    return Ok(());
+                }
             }
-            self.touch(slot);
-            self.reschedule(slot);
-            self.clean_top();
-            return Ok(());
         }
-        let Some(slot) = self.tracked_slot(workflow_id) else {
+        let slots = &self.slots;
+        let Some(slot) = self.workflows.get(workflow_id, fingerprint, |o, id| {
+            slot_owns(slots, o, id, fingerprint)
+        }) else {
             return Err(not_found(workflow_id));
         };
         // Time moves only once the call is known to succeed.
@@ -339,10 +340,9 @@ impl Scheduler {
         match &mut self.slots[slot as usize].entity {
             Entity::Schedule(e) => {
                 self.last_now_ms = now_ms;
-                let fingerprint = self.workflows.fingerprint(workflow_id);
                 self.workflows.remove_tracked(workflow_id, fingerprint);
                 e.advance(now_ms, max_buffer);
-                if let Some(i) = e.run_index(workflow_id) {
+                if let Some(i) = e.run_index(workflow_id, fingerprint) {
                     e.run_closed(i, workflow_id, &outcome, now_ms);
                 }
             }
@@ -482,20 +482,9 @@ impl Scheduler {
             return Ok(());
         };
         let (schedule, compiled) = prepare_schedule(id, update.schedule)?;
-        let new_prefix = schedule.action.start_workflow().id != self.schedule_ref(id, now_ms)?.schedule.action_id();
-        let slot = self.lookup(id, now_ms)?;
-        if new_prefix {
-            // Runs of the old action id are spelled out by the update: out of the prefix
-            // index, into the workflow map.
-            self.unlink_prefix(slot);
-        }
-        let done = self.mutate(id, now, move |e, now_ms| {
+        self.mutate(id, now, move |e, now_ms| {
             e.apply_update(schedule, compiled, now_ms)
-        });
-        if new_prefix {
-            self.link_prefix(slot);
-        }
-        done
+        })
     }
 
     /// Deletes a schedule; its started workflows keep running (and are no longer tracked),
@@ -536,32 +525,12 @@ impl Scheduler {
 
     // ---- internals ----
 
-    /// The slot whose schedule or job runs workflow id `id`.
+    /// The slot tracking workflow id `id`.
     pub(crate) fn workflow_slot(&self, id: &str) -> Option<u32> {
-        self.scheduled_run(id)
-            .map(|(slot, _)| slot)
-            .or_else(|| self.tracked_slot(id))
-    }
-
-    /// The schedule slot and run index of `id` when it is `<action id>-<nominal time>` of a
-    /// run that is not spelled out.
-    fn scheduled_run(&self, id: &str) -> Option<(u32, usize)> {
-        let (prefix, nominal_s) = split_workflow_id(id)?;
-        let k = key(self.workflows.fingerprint(prefix));
-        self.prefixes
-            .chain(&self.slots, k)
-            .filter(|(_, e)| e.schedule.action_id() == prefix)
-            .find_map(|(slot, e)| Some((slot, e.run_at(nominal_s)?)))
-    }
-
-    /// The slot the workflow map tracks `id` for (jobs, spelled-out runs).
-    fn tracked_slot(&self, id: &str) -> Option<u32> {
-        if self.workflows.is_empty() {
-            return None;
-        }
         let fp = self.workflows.fingerprint(id);
         let slots = &self.slots;
-        self.workflows.get(id, fp, |o, id| slot_owns(slots, o, id))
+        self.workflows
+            .get(id, fp, |o, id| slot_owns(slots, o, id, fp))
     }
 
     /// Tracks workflow id `id` for `slot` (which must already own it).
@@ -569,38 +538,7 @@ impl Scheduler {
         let fp = self.workflows.fingerprint(id);
         let slots = &self.slots;
         self.workflows
-            .insert(id, fp, slot, |o, id| slot_owns(slots, o, id));
-    }
-
-    /// The prefix index key of the schedule in `slot`.
-    fn prefix_key(&self, slot: u32) -> Option<u32> {
-        match &self.slots.get(slot as usize)?.entity {
-            Entity::Schedule(e) => Some(key(self.workflows.fingerprint(e.schedule.action_id()))),
-            _ => None,
-        }
-    }
-
-    /// Puts the schedule in `slot` into the prefix index, and its spelled-out runs into the
-    /// workflow map.
-    pub(crate) fn link_prefix(&mut self, slot: u32) {
-        let Some(k) = self.prefix_key(slot) else {
-            return;
-        };
-        self.prefixes.link(&mut self.slots, slot, k);
-        let spelled: Vec<String> = match &self.slots[slot as usize].entity {
-            Entity::Schedule(e) => e.spelled_ids().map(String::from).collect(),
-            _ => Vec::new(),
-        };
-        for id in spelled {
-            self.track_workflow(&id, slot);
-        }
-    }
-
-    /// Takes the schedule in `slot` out of the prefix index.
-    fn unlink_prefix(&mut self, slot: u32) {
-        if let Some(k) = self.prefix_key(slot) {
-            self.prefixes.unlink(&mut self.slots, slot, k);
-        }
+            .insert(id, fp, slot, |o, id| slot_owns(slots, o, id, fp));
     }
 
     fn clamp(&mut self, now: DateTime<Utc>) -> i64 {
@@ -678,7 +616,6 @@ impl Scheduler {
         if let Entity::Schedule(mut e) = entity {
             let mut ctx = Ctx {
                 workflows: &mut self.workflows,
-                prefixes: &self.prefixes,
                 slots: &self.slots,
                 out,
                 max_buffer,
@@ -707,16 +644,14 @@ impl Scheduler {
 
     /// Removes the entity in `slot`, its ids and its tracked runs, and records the removal.
     fn remove(&mut self, slot: u32) {
-        self.unlink_prefix(slot);
         let s = &mut self.slots[slot as usize];
         let entity = std::mem::replace(&mut s.entity, Entity::Free);
         s.generation = s.generation.wrapping_add(1);
         s.wake = NEVER;
         match entity {
             Entity::Schedule(e) => {
-                for id in e.spelled_ids() {
-                    self.workflows
-                        .remove_tracked(id, self.workflows.fingerprint(id));
+                for r in &e.running {
+                    self.workflows.remove_tracked(&e.run_id(r), r.fingerprint);
                 }
                 self.ids.remove(&e.id);
                 self.removed
@@ -798,10 +733,10 @@ impl Scheduler {
     }
 }
 
-/// Whether the entity in `slot` runs workflow id `id` (a run of a schedule, or a job).
-pub(crate) fn slot_owns(slots: &[Slot], slot: u32, id: &str) -> bool {
+/// Whether the entity in `slot` tracks workflow id `id` (fingerprint `fingerprint`; a run of a schedule, or a job).
+pub(crate) fn slot_owns(slots: &[Slot], slot: u32, id: &str, fingerprint: u64) -> bool {
     match slots.get(slot as usize).map(|s| &s.entity) {
-        Some(Entity::Schedule(e)) => e.runs(id),
+        Some(Entity::Schedule(e)) => e.runs(id, fingerprint),
         Some(Entity::Job(j)) => *j.id == *id,
         _ => false,
     }

@@ -1,8 +1,7 @@
 //! Per-schedule state, kept compact: one boxed [`ScheduleEntry`] per schedule, times as Unix
-//! milliseconds, the schedule in its compact stored form, running runs by nominal time (their
-//! workflow id is rebuilt from the action id), recent actions as 24-byte records whose
-//! workflow id is rebuilt from the action id and the nominal time, rarely used parts in a
-//! boxed [`Extra`].
+//! milliseconds, the schedule in its compact stored form, running runs as fingerprint +
+//! nominal time (their workflow id is rebuilt from the action id), recent actions as 24-byte records whose workflow id is rebuilt
+//! from the action id and the nominal time, rarely used parts in a boxed [`Extra`].
 //!
 //! High-water mark invariant: `hwm_ms` is the last *processed nominal* time (the creation time
 //! before any). Every nominal time `<= hwm_ms` has been classified exactly once (buffered,
@@ -59,13 +58,14 @@ pub(crate) struct BufferedStart {
     pub(crate) manual: bool,
 }
 
-/// A run started by the schedule and not reported closed, 16 bytes. Its workflow id is not
-/// stored: it is `<current action id>-<nominal time>`, found through the prefix index,
-/// unless `spelled` says that it is kept in `Extra::spelled_runs` and tracked in the
-/// workflow map (restored runs, runs whose schedule's action id changed since they started,
-/// and runs of years after 9999).
+/// A run started by the schedule and not reported closed, 24 bytes. Its workflow id is not
+/// stored: it is `<current action id>-<nominal time>`, unless `spelled` says that it is kept
+/// in `Extra::spelled_runs` (restored runs, and runs whose schedule's action id changed since
+/// they started).
 #[derive(Debug, Clone)]
 pub(crate) struct Running {
+    /// Fingerprint of the workflow id (the workflow map's key).
+    pub(crate) fingerprint: u64,
     /// Nominal time (Unix seconds), the workflow id suffix; when `spelled`, the key of the id
     /// in `Extra::spelled_runs` instead.
     pub(crate) nominal_s: i64,
@@ -158,10 +158,6 @@ pub(crate) struct ScheduleEntry {
     pub(crate) extra: Option<Box<Extra>>,
     /// Changed since the last `take_changes`.
     pub(crate) dirty: bool,
-    /// The next schedule in this one's chain of the prefix index (`prefixes::END`: none).
-    pub(crate) prefix_next: u32,
-    /// Its chain in the prefix index holds other schedules too.
-    pub(crate) prefix_shared: bool,
 }
 
 impl ScheduleEntry {
@@ -327,11 +323,12 @@ impl ScheduleEntry {
     }
 
     /// Tracks a run whose workflow id is spelled out.
-    pub(crate) fn push_spelled_run(&mut self, id: Box<str>) -> &mut Running {
+    pub(crate) fn push_spelled_run(&mut self, id: Box<str>, fingerprint: u64) -> &mut Running {
         let x = self.extra.get_or_insert_with(Box::default);
         let key = x.spelled_runs.iter().map(|(k, _)| k + 1).max().unwrap_or(0);
         x.spelled_runs.push((key, id));
         self.running.push(Running {
+            fingerprint,
             nominal_s: key,
             spelled: true,
             cancel_requested: false,
@@ -351,28 +348,16 @@ impl ScheduleEntry {
         }
     }
 
-    /// Whether a tracked run has the workflow id `id`.
-    pub(crate) fn runs(&self, id: &str) -> bool {
-        self.run_index(id).is_some()
+    /// Whether a tracked run has the workflow id `id` (whose fingerprint is `fingerprint`).
+    pub(crate) fn runs(&self, id: &str, fingerprint: u64) -> bool {
+        self.run_index(id, fingerprint).is_some()
     }
 
-    /// The tracked run with the workflow id `id`.
-    pub(crate) fn run_index(&self, id: &str) -> Option<usize> {
-        self.running.iter().position(|r| self.run_is(r, id))
-    }
-
-    /// The run whose workflow id is `<action id>-<nominal_s>` and not spelled out.
-    pub(crate) fn run_at(&self, nominal_s: i64) -> Option<usize> {
+    /// The tracked run with the workflow id `id` (whose fingerprint is `fingerprint`).
+    pub(crate) fn run_index(&self, id: &str, fingerprint: u64) -> Option<usize> {
         self.running
             .iter()
-            .position(|r| !r.spelled && r.nominal_s == nominal_s)
-    }
-
-    /// The workflow ids of the runs kept spelled out (those the workflow map tracks).
-    pub(crate) fn spelled_ids(&self) -> impl Iterator<Item = &str> + '_ {
-        self.extra
-            .iter()
-            .flat_map(|x| x.spelled_runs.iter().map(|(_, id)| &**id))
+            .position(|r| r.fingerprint == fingerprint && self.run_is(r, id))
     }
 
     /// Before the action id changes: recent actions and running runs keep naming the old one.

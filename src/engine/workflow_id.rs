@@ -38,69 +38,6 @@ pub(crate) fn is_workflow_id(id: &str, prefix: &str, secs: i64) -> bool {
     }
 }
 
-/// Whether the id of a run with nominal time `secs` has the form [`split_workflow_id`] takes
-/// apart (years 0 to 9999).
-pub(crate) fn splittable(secs: i64) -> bool {
-    (FIRST_SECS..=LAST_SECS).contains(&secs)
-}
-
-/// Takes `<prefix>-YYYY-MM-DDTHH:MM:SSZ` apart into the prefix and the time (Unix seconds):
-/// the inverse of [`workflow_id`] for years 0 to 9999. `None` unless `id` ends with such a
-/// time written exactly as [`workflow_id`] writes it.
-pub(crate) fn split_workflow_id(id: &str) -> Option<(&str, i64)> {
-    let b = id.as_bytes();
-    let n = b.len().checked_sub(21)?;
-    if b[n] != b'-' {
-        return None;
-    }
-    let t = &b[n + 1..];
-    let digits = |at: usize| -> Option<u64> {
-        let (hi, lo) = (t[at].wrapping_sub(b'0'), t[at + 1].wrapping_sub(b'0'));
-        (hi < 10 && lo < 10).then(|| u64::from(hi) * 10 + u64::from(lo))
-    };
-    if t[13] != b':' || t[16] != b':' || t[19] != b'Z' || t[10] != b'T' {
-        return None;
-    }
-    let (h, m, s) = (digits(11)?, digits(14)?, digits(17)?);
-    if h > 23 || m > 59 || s > 59 {
-        return None;
-    }
-    let last = LAST_DAY.with(Cell::get);
-    let day = if t[..10] == last.ymd {
-        // The usual case: a run of the day the ids were last written or read for.
-        last.number
-    } else {
-        let year = digits(0)? * 100 + digits(2)?;
-        let (month, mday) = (digits(5)?, digits(8)?);
-        if t[4] != b'-' || t[7] != b'-' || !(1..=12).contains(&month) || !(1..=31).contains(&mday) {
-            return None;
-        }
-        let number = days_since_year0(year, month, mday);
-        // A date like 02-31 lands on another day: writing the day back must give the text.
-        if day(number).ymd != t[..10] {
-            return None;
-        }
-        number
-    };
-    let secs = (day * 86_400 + h * 3600 + m * 60 + s) as i64 + FIRST_SECS;
-    // `b[n]` is an ASCII byte, so `n` is a char boundary.
-    Some((id.get(..n)?, secs))
-}
-
-/// Days from 0000-01-01 to `year-month-day` (month 1-12, day 1-31, year 0-9999), the inverse
-/// of [`civil_from_days_since_year0`] (H. Hinnant's `days_from_civil`, shifted to year 0).
-fn days_since_year0(year: u64, month: u64, day: u64) -> u64 {
-    // Years from March, counted from -0400 so that everything stays unsigned.
-    let y = year + 400 - u64::from(month <= 2);
-    let era = y / 400;
-    let yoe = y % 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    // Days since -0400-03-01, minus the days from there to 0000-01-01.
-    era * 146_097 + doe + 60 - 146_097
-}
-
 /// Appends `YYYY-MM-DDTHH:MM:SSZ`; years outside 0..=9999 fall back to chrono's formatter.
 fn push_rfc3339(s: &mut String, secs: i64) {
     match rfc3339_bytes(secs) {
@@ -312,58 +249,5 @@ mod tests {
                 "{m}"
             );
         }
-    }
-
-    #[test]
-    fn split_is_the_inverse_of_workflow_id() {
-        let mut secs = FIRST_SECS;
-        while secs <= LAST_SECS {
-            for p in ["", "a", "my-id", "x-2022-06-01T00:00:00Z"] {
-                let id = workflow_id(p, secs);
-                assert_eq!(split_workflow_id(&id), Some((p, secs)), "{id}");
-            }
-            secs += 7_777_777;
-        }
-        // Day boundaries, leap days and the ends of the range, with the day cache hit and missed.
-        for t in [
-            "2000-02-29T00:00:00Z",
-            "2000-02-28T23:59:59Z",
-            "1900-03-01T00:00:00Z",
-            "0000-01-01T00:00:00Z",
-            "9999-12-31T23:59:59Z",
-            "1969-12-31T23:59:59Z",
-        ] {
-            let secs = DateTime::parse_from_rfc3339(t).unwrap().timestamp();
-            assert_eq!(split_workflow_id(&format!("w-{t}")), Some(("w", secs)), "{t}");
-            assert_eq!(split_workflow_id(&format!("w-{t}")), Some(("w", secs)), "{t}");
-        }
-    }
-
-    #[test]
-    fn split_rejects_what_workflow_id_never_writes() {
-        for id in [
-            "",
-            "2022-06-01T00:00:00Z",
-            "w_2022-06-01T00:00:00Z",
-            "w-2022-06-01T00:00:00z",
-            "w-2022-06-01 00:00:00Z",
-            "w-2022-06-01T24:00:00Z",
-            "w-2022-06-01T00:60:00Z",
-            "w-2022-06-01T00:00:60Z",
-            "w-2022-02-30T00:00:00Z",
-            "w-2021-02-29T00:00:00Z",
-            "w-2022-13-01T00:00:00Z",
-            "w-2022-00-01T00:00:00Z",
-            "w-2022-06-00T00:00:00Z",
-            "w-2022-06-01T00:00:0aZ",
-            "w-+2022-06-01T00:00:00Z",
-            "w-2022-06-01T00:00:00+00:00",
-            "w-2022/06/01T00:00:00Z",
-        ] {
-            assert_eq!(split_workflow_id(id), None, "{id}");
-        }
-        // A prefix ending in a multi-byte character still splits at the '-'.
-        let secs = DateTime::parse_from_rfc3339("2022-06-01T00:00:00Z").unwrap().timestamp();
-        assert_eq!(split_workflow_id("é-2022-06-01T00:00:00Z"), Some(("é", secs)));
     }
 }

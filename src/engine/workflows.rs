@@ -1,10 +1,8 @@
-//! The workflow map: which slot (standalone job, or schedule) tracks each workflow id that is
-//! kept spelled out: jobs' ids, and the schedules' runs that the prefix index cannot find from
-//! their id (restored runs, runs of an older action id, runs after year 9999). A schedule's
-//! ordinary run is not in it: `<action id>-<nominal time>` leads to it through the prefix
-//! index, so a fired action adds nothing here.
+//! The workflow map: which slot (schedule or standalone job) tracks each running workflow id.
 //!
-//! It is keyed by a 64-bit seeded fingerprint of the id rather than by the id itself.
+//! It is keyed by a 64-bit seeded fingerprint of the id rather than by the id itself, so a
+//! fired action allocates no shared copy of its workflow id: a schedule's run keeps only its
+//! nominal time and rebuilds the id from the action id when it needs it.
 //!
 //! Invariants:
 //! - every tracked id is in exactly one of `by_fingerprint` (keyed by its fingerprint) or
@@ -44,9 +42,10 @@ impl WorkflowMap {
         }
     }
 
-    /// Tracks nothing.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.by_fingerprint.is_empty() && self.collided.is_empty()
+    /// The slot holding fingerprint `fp` outside the collided ids, unconfirmed: the caller
+    /// must check that it tracks the id.
+    pub(crate) fn candidate(&self, fp: u64) -> Option<u32> {
+        self.by_fingerprint.get(&fp).copied()
     }
 
     /// Tracks `id` (fingerprint `fp`) for `slot`; `false` if `id` is already tracked.
