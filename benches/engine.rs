@@ -103,10 +103,19 @@ enum Poll {
     Reuse,
 }
 
-/// Fires `count` actions, one per second, closing each run right away. `now` is built from
-/// an integer each second (`DateTime::from_timestamp`), about half the instructions of
-/// chrono's `DateTime + TimeDelta`: the driver's clock is not part of what is measured.
-fn fire(s: &mut Scheduler, second: &mut i64, count: u64, mode: Poll) -> u64 {
+/// The instants of `count` consecutive seconds after `*second` (which moves past them),
+/// built before a measurement starts: the driver's clock is not part of what is measured.
+fn seconds(second: &mut i64, count: u64) -> Vec<DateTime<Utc>> {
+    (0..count)
+        .map(|_| {
+            *second += 1;
+            DateTime::from_timestamp(*second, 0).unwrap()
+        })
+        .collect()
+}
+
+/// Fires one action per instant of `times`, closing each run right away.
+fn fire(s: &mut Scheduler, times: &[DateTime<Utc>], mode: Poll) -> u64 {
     let mut fired = 0;
     let mut actions = Vec::with_capacity(1);
     let closed = |s: &mut Scheduler, a: &Action, now| {
@@ -122,9 +131,7 @@ fn fire(s: &mut Scheduler, second: &mut i64, count: u64, mode: Poll) -> u64 {
             0
         }
     };
-    for _ in 0..count {
-        *second += 1;
-        let now = DateTime::from_timestamp(*second, 0).unwrap();
+    for &now in times {
         match mode {
             Poll::Fresh => {
                 for a in s.poll(now) {
@@ -199,8 +206,9 @@ fn bench_fire(c: &mut Criterion) {
                 let (s, second) =
                     state.get_or_insert_with(|| (populate(n, &ids(n)), t0().timestamp()));
                 b.iter_custom(|iters| {
+                    let times = seconds(second, iters);
                     let start = Instant::now();
-                    let fired = fire(s, second, iters, mode);
+                    let fired = fire(s, &times, mode);
                     let took = start.elapsed();
                     assert_eq!(fired, iters);
                     took
@@ -230,12 +238,13 @@ fn report_memory(_c: &mut Criterion) {
     }
     for n in SIZES {
         let names = ids(n);
+        // The bench's own inputs are made before counting starts.
+        let times = seconds(&mut t0().timestamp(), n as u64);
         COUNTING.store(true, Ordering::Relaxed);
         let before = LIVE_BYTES.load(Ordering::Relaxed);
         let mut s = populate(n, &names);
         let created = LIVE_BYTES.load(Ordering::Relaxed) - before;
-        let mut second = t0().timestamp();
-        fire(&mut s, &mut second, n as u64, Poll::Into);
+        fire(&mut s, &times, Poll::Into);
         let fired = LIVE_BYTES.load(Ordering::Relaxed) - before;
         println!(
             "memory/{n}: {:.0} B per schedule after create, {:.0} B after one fire + close each",
@@ -245,6 +254,7 @@ fn report_memory(_c: &mut Criterion) {
         black_box(&s);
         drop(s);
         COUNTING.store(false, Ordering::Relaxed);
+        drop(times);
     }
 }
 

@@ -33,7 +33,11 @@ fn schedules_sharing_an_action_id_start_each_id_once() {
     let started = started_ids(&s.poll(now));
     assert_eq!(started, ids(&["2022-06-01T00:05:00Z"]));
     assert_eq!(dup(&s, "a", now) + dup(&s, "b", now), 1);
-    let owner = if running(&describe(&s, "a", now)).is_empty() { "b" } else { "a" };
+    let owner = if running(&describe(&s, "a", now)).is_empty() {
+        "b"
+    } else {
+        "a"
+    };
     assert_eq!(running(&describe(&s, owner, now)), started);
 
     // Closed once: the second report is for an id no longer running.
@@ -82,7 +86,10 @@ fn a_changed_action_id_keeps_its_open_runs() {
     s.create_schedule("s", interval(mins(5), mins(0), P::AllowAll), t0)
         .unwrap();
     let old = ids(&["2022-06-01T00:05:00Z"]).remove(0);
-    assert_eq!(started_ids(&s.poll(t("2022-06-01T00:05:00Z"))), [old.clone()]);
+    assert_eq!(
+        started_ids(&s.poll(t("2022-06-01T00:05:00Z"))),
+        std::slice::from_ref(&old)
+    );
     s.update(
         "s",
         |input| {
@@ -130,7 +137,7 @@ fn a_changed_action_id_keeps_its_open_runs() {
         overlap: Some(P::AllowAll),
     };
     s.backfill("t", &[backfill], now).unwrap();
-    assert_eq!(started_ids(&s.poll(now)), [old.clone()]);
+    assert_eq!(started_ids(&s.poll(now)), std::slice::from_ref(&old));
     assert_eq!(running(&describe(&s, "t", now)), [old]);
 }
 
@@ -151,7 +158,7 @@ fn a_job_and_a_schedule_never_run_the_same_id() {
     .unwrap();
     s.create_schedule("s", interval(mins(5), mins(0), P::AllowAll), t0)
         .unwrap();
-    assert_eq!(started_ids(&s.poll(t0)), [job_id.clone()]);
+    assert_eq!(started_ids(&s.poll(t0)), std::slice::from_ref(&job_id));
     // The schedule's 00:05 has the job's id while the job runs: dropped.
     let now = t("2022-06-01T00:05:00Z");
     assert!(started_ids(&s.poll(now)).is_empty());
@@ -161,7 +168,7 @@ fn a_job_and_a_schedule_never_run_the_same_id() {
     // And a job may not take the id of a schedule's open run.
     let now = t("2022-06-01T00:10:00Z");
     let run = ids(&["2022-06-01T00:10:00Z"]).remove(0);
-    assert_eq!(started_ids(&s.poll(now)), [run.clone()]);
+    assert_eq!(started_ids(&s.poll(now)), std::slice::from_ref(&run));
     let taken = s.start_workflow(
         StartWorkflowOptions {
             workflow: "wf".into(),
@@ -184,13 +191,19 @@ fn runs_after_year_9999_close_by_their_id() {
     s.create_schedule("s", interval(mins(5), mins(0), P::AllowAll), now)
         .unwrap();
     s.trigger("s", None, now).unwrap();
-    s.trigger("s", None, now + chrono::Duration::seconds(1)).unwrap();
+    s.trigger("s", None, now + chrono::Duration::seconds(1))
+        .unwrap();
     let later = now + chrono::Duration::seconds(1);
     let started = started_ids(&s.poll(later));
     // chrono writes years past 9999 with a sign; the id keeps whatever it writes.
     let want: Vec<String> = [now, later]
         .iter()
-        .map(|t| format!("myid-{}", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)))
+        .map(|t| {
+            format!(
+                "myid-{}",
+                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )
+        })
         .collect();
     assert_eq!(started, want);
     for id in &started {

@@ -307,8 +307,10 @@ impl ScheduleEntry {
         }
         set_str(&mut action.workflow, sch.workflow());
         set_str(&mut action.task_queue, sch.task_queue());
-        action.args.clear();
-        action.args.extend_from_slice(sch.args());
+        if !action.args.is_empty() || !sch.args().is_empty() {
+            action.args.clear();
+            action.args.extend_from_slice(sch.args());
+        }
         // Without jitter both times are equal: one conversion instead of two.
         action.nominal_time = to_dt(s.nominal_ms);
         action.scheduled_at = if s.actual_ms == s.nominal_ms {
@@ -323,9 +325,16 @@ impl ScheduleEntry {
             action.task_timeout,
         ] = sch.timeouts();
         sch.memo_into(&mut action.memo);
+        // Both are usually `None` on both sides: no drop and no clone then.
         let extra = self.extra.as_deref();
-        action.last_completion_result = extra.and_then(|e| e.last_completion_result.clone());
-        action.last_failure = extra.and_then(|e| e.last_failure.clone());
+        let result = extra.and_then(|e| e.last_completion_result.as_ref());
+        if result.is_some() || action.last_completion_result.is_some() {
+            action.last_completion_result = result.cloned();
+        }
+        let failure = extra.and_then(|e| e.last_failure.as_deref());
+        if failure.is_some() || action.last_failure.is_some() {
+            action.last_failure = failure.map(String::from);
+        }
         if !s.manual {
             if let Some(r) = self.schedule.state.remaining_actions.as_mut() {
                 *r = r.saturating_sub(1);

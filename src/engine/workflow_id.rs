@@ -88,9 +88,9 @@ thread_local! {
 }
 
 /// The day `number` days after 0000-01-01 (at most 9999-12-31).
-#[inline]
+#[inline(always)]
 fn day(number: u64) -> Day {
-    let last = LAST_DAY.with(Cell::get);
+    let last = LAST_DAY.get();
     if last.number == number {
         last
     } else {
@@ -111,7 +111,7 @@ fn new_day(number: u64) -> Day {
     // Years 0..=9999 are inside chrono's range: the default is never taken.
     let date = chrono::NaiveDate::from_ymd_opt(y as i32, m as u32, d as u32).unwrap_or_default();
     let day = Day { number, ymd, date };
-    LAST_DAY.with(|c| c.set(day));
+    LAST_DAY.set(day);
     day
 }
 
