@@ -72,6 +72,11 @@
 //! Polling early or twice is harmless: `poll` returns only what is due and never the same
 //! start twice. Mutations change state only; their actions come out of the next `poll`.
 //!
+//! A hot loop can keep one `Vec`: [`Scheduler::poll_into`] appends to it, and
+//! [`Scheduler::poll_reuse`] replaces its contents, writing each start action over an earlier
+//! one's strings, so a driver that reads the actions in place allocates nothing per fired
+//! action (`BENCHMARKS.md` has what each costs).
+//!
 //! ```
 //! use std::time::Duration;
 //! use chrono::{TimeZone, Utc};
