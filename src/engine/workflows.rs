@@ -5,21 +5,52 @@
 //! nominal time and rebuilds the id from the action id when it needs it.
 //!
 //! Invariants:
-//! - every tracked id is in exactly one of `by_fingerprint` (keyed by its fingerprint) or
-//!   `collided` (keyed by the id spelled out);
+//! - every tracked id is in exactly one of `front` (at its fingerprint's place), `by_fingerprint`
+//!   (keyed by its fingerprint) or `collided` (keyed by the id spelled out);
+//! - a fingerprint is in `front` or in `by_fingerprint`, never in both;
 //! - an id goes to `collided` only when its fingerprint is already taken by a different
 //!   tracked id, so `collided` is empty unless two live ids ever shared a fingerprint;
 //! - a fingerprint hit proves nothing by itself: lookups and inserts confirm it with the
 //!   owning slot (`owns`), which holds the real id.
+//!
+//! `front` is a small direct-mapped table in front of the hash map: most runs close before
+//! many others start, so a run's fingerprint usually finds its place free, and tracking it,
+//! finding it and dropping it are one array access each, with no probing and nothing to
+//! rehash. Runs whose place is taken go to `by_fingerprint`.
 
 use super::hash::{FingerprintMap, IdHashState, IdMap};
 
+/// Places in `front` (a power of two): 16 KiB.
+const FRONT: usize = 1024;
+
+/// A free place in `front`.
+const VACANT: u32 = u32::MAX;
+
 /// Workflow id -> slot, by fingerprint.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct WorkflowMap {
     state: IdHashState,
+    /// `(fingerprint, slot)`, slot [`VACANT`] when free; a fingerprint `f` lives at
+    /// `f % FRONT`.
+    front: Box<[(u64, u32)]>,
     by_fingerprint: FingerprintMap<u32>,
     collided: IdMap<Box<str>, u32>,
+}
+
+impl Default for WorkflowMap {
+    fn default() -> Self {
+        WorkflowMap {
+            state: IdHashState::default(),
+            front: vec![(0, VACANT); FRONT].into_boxed_slice(),
+            by_fingerprint: FingerprintMap::default(),
+            collided: IdMap::default(),
+        }
+    }
+}
+
+/// The place of fingerprint `fp` in `front`.
+fn place(fp: u64) -> usize {
+    (fp % FRONT as u64) as usize
 }
 
 impl WorkflowMap {
@@ -28,9 +59,19 @@ impl WorkflowMap {
         self.state.fingerprint(id)
     }
 
+    /// The slot holding fingerprint `fp` (in `front` or `by_fingerprint`), unconfirmed: the
+    /// caller must check that it tracks the id.
+    pub(crate) fn candidate(&self, fp: u64) -> Option<u32> {
+        match self.front.get(place(fp)) {
+            Some(&(f, slot)) if slot != VACANT && f == fp => Some(slot),
+            _ if self.by_fingerprint.is_empty() => None,
+            _ => self.by_fingerprint.get(&fp).copied(),
+        }
+    }
+
     /// The slot tracking `id` (fingerprint `fp`); `owns(slot, id)` confirms a fingerprint hit.
     pub(crate) fn get(&self, id: &str, fp: u64, owns: impl Fn(u32, &str) -> bool) -> Option<u32> {
-        if let Some(&slot) = self.by_fingerprint.get(&fp) {
+        if let Some(slot) = self.candidate(fp) {
             if owns(slot, id) {
                 return Some(slot);
             }
@@ -40,12 +81,6 @@ impl WorkflowMap {
         } else {
             self.collided.get(id).copied()
         }
-    }
-
-    /// The slot holding fingerprint `fp` outside the collided ids, unconfirmed: the caller
-    /// must check that it tracks the id.
-    pub(crate) fn candidate(&self, fp: u64) -> Option<u32> {
-        self.by_fingerprint.get(&fp).copied()
     }
 
     /// Tracks `id` (fingerprint `fp`) for `slot`; `false` if `id` is already tracked.
@@ -59,20 +94,21 @@ impl WorkflowMap {
         if !self.collided.is_empty() && self.collided.contains_key(id) {
             return false;
         }
-        match self.by_fingerprint.entry(fp) {
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(slot);
-                true
+        if let Some(other) = self.candidate(fp) {
+            if owns(other, id) {
+                return false;
             }
-            std::collections::hash_map::Entry::Occupied(o) => {
-                if owns(*o.get(), id) {
-                    return false;
-                }
-                // Two live ids share a fingerprint: keep the newcomer by its full id.
-                self.collided.insert(id.into(), slot);
-                true
+            // Two live ids share a fingerprint: keep the newcomer by its full id.
+            self.collided.insert(id.into(), slot);
+            return true;
+        }
+        match self.front.get_mut(place(fp)) {
+            Some(free) if free.1 == VACANT => *free = (fp, slot),
+            _ => {
+                self.by_fingerprint.insert(fp, slot);
             }
         }
+        true
     }
 
     /// Stops tracking `id` (fingerprint `fp`), which the caller knows is tracked.
@@ -80,7 +116,12 @@ impl WorkflowMap {
         if !self.collided.is_empty() && self.collided.remove(id).is_some() {
             return;
         }
-        self.by_fingerprint.remove(&fp);
+        match self.front.get_mut(place(fp)) {
+            Some(held) if held.1 != VACANT && held.0 == fp => *held = (0, VACANT),
+            _ => {
+                self.by_fingerprint.remove(&fp);
+            }
+        }
     }
 }
 
@@ -122,5 +163,44 @@ mod tests {
             m.fingerprint("x-2022-06-01T00:00:00Z"),
             m.fingerprint("x-2022-06-01T00:00:01Z")
         );
+    }
+
+    #[test]
+    fn fingerprints_sharing_a_front_place_overflow_into_the_map() {
+        // Three ids whose fingerprints share one place of `front` (and a fourth that collides
+        // in full with the first): all tracked, found and dropped independently.
+        let owns =
+            |slot: u32, id: &str| matches!((slot, id), (1, "a") | (2, "b") | (3, "c") | (4, "d"));
+        let f = |k: u64| 5 + k * FRONT as u64;
+        let mut m = WorkflowMap::default();
+        assert!(m.insert("a", f(0), 1, owns));
+        assert!(m.insert("b", f(1), 2, owns));
+        assert!(m.insert("c", f(2), 3, owns));
+        assert!(m.insert("d", f(0), 4, owns));
+        for (id, fp, slot) in [
+            ("a", f(0), 1),
+            ("b", f(1), 2),
+            ("c", f(2), 3),
+            ("d", f(0), 4),
+        ] {
+            assert!(!m.insert(id, fp, slot, owns), "{id} twice");
+            assert_eq!(m.get(id, fp, owns), Some(slot), "{id}");
+        }
+        // Dropping the one in front frees its place; the others stay where they are.
+        m.remove_tracked("a", f(0));
+        assert_eq!(m.get("a", f(0), owns), None);
+        assert_eq!(m.get("b", f(1), owns), Some(2));
+        assert_eq!(m.get("d", f(0), owns), Some(4));
+        m.remove_tracked("b", f(1));
+        m.remove_tracked("c", f(2));
+        m.remove_tracked("d", f(0));
+        for (id, fp) in [("a", f(0)), ("b", f(1)), ("c", f(2)), ("d", f(0))] {
+            assert_eq!(m.get(id, fp, owns), None, "{id}");
+        }
+        assert!(m.by_fingerprint.is_empty() && m.collided.is_empty());
+        assert!(m.front.iter().all(|e| e.1 == VACANT));
+        // And the place is usable again.
+        assert!(m.insert("c", f(2), 3, owns));
+        assert_eq!(m.get("c", f(2), owns), Some(3));
     }
 }
