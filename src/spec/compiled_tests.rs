@@ -293,3 +293,41 @@ fn compiled_spec_is_shareable() {
     assert_eq!(c, d);
     assert!(format!("{c:?}").contains("America/New_York"));
 }
+
+#[test]
+fn interval_search_in_i64_agrees_with_the_128_bit_one() {
+    // The wide version is the definition (Go's truncating division on exact integers).
+    let big = [i64::MIN, i64::MIN + 1, -1, 0, 1, i64::MAX - 1, i64::MAX];
+    let times = [
+        i64::MIN,
+        i64::MIN / 2,
+        -1_000_000_007,
+        -1,
+        0,
+        1,
+        1_654_041_599,
+        1_654_041_600,
+        4_133_980_799,
+        i64::MAX / 2,
+        i64::MAX - 1,
+        i64::MAX,
+    ];
+    for &ts in &times {
+        for every in [1, 7, 60, 86_400, 1 << 40, i64::MAX] {
+            for offset in [0, 1, 13, every - 1, every / 2] {
+                assert_eq!(
+                    super::interval_next(ts, every, offset),
+                    super::interval_next_wide(ts, every, offset),
+                    "{ts} {every} {offset}"
+                );
+            }
+        }
+        for &offset in &big {
+            assert_eq!(
+                super::interval_next(ts, 3600, offset),
+                super::interval_next_wide(ts, 3600, offset),
+                "{ts} {offset}"
+            );
+        }
+    }
+}
