@@ -98,13 +98,7 @@ fn windows_under_ten_seconds_become_ten_seconds() {
 
 #[test]
 fn default_window_is_365_days() {
-    let mut s = Scheduler::default();
-    s.create_schedule(
-        "sched",
-        interval(mins(60 * 24), mins(0), P::Skip),
-        t("2022-06-01T00:00:00Z"),
-    )
-    .unwrap();
+    let s = scheduler_with("sched", interval(mins(60 * 24), mins(0), P::Skip));
     let d = describe(&s, "sched", t("2022-06-01T00:00:00Z"));
     assert_eq!(
         d.schedule.policy.catchup_window,
@@ -114,13 +108,7 @@ fn default_window_is_365_days() {
 
 #[test]
 fn time_going_backwards_is_treated_as_the_latest_now() {
-    let mut s = Scheduler::default();
-    s.create_schedule(
-        "sched",
-        interval(mins(5), mins(0), P::AllowAll),
-        t("2022-06-01T00:00:00Z"),
-    )
-    .unwrap();
+    let mut s = scheduler_with("sched", interval(mins(5), mins(0), P::AllowAll));
     let a = s.poll(t("2022-06-01T00:05:00Z"));
     assert_eq!(started_ids(&a), ids(&["2022-06-01T00:05:00Z"]));
     // The clock jumps back: nothing fires twice, nothing fires early.
@@ -150,13 +138,7 @@ fn time_going_backwards_is_treated_as_the_latest_now() {
 
 #[test]
 fn polling_early_or_twice_is_harmless() {
-    let mut s = Scheduler::default();
-    s.create_schedule(
-        "sched",
-        interval(mins(5), mins(0), P::Skip),
-        t("2022-06-01T00:00:00Z"),
-    )
-    .unwrap();
+    let mut s = scheduler_with("sched", interval(mins(5), mins(0), P::Skip));
     assert!(s.poll(t("2022-06-01T00:04:59Z")).is_empty());
     assert_eq!(s.poll(t("2022-06-01T00:05:00Z")).len(), 1);
     assert!(s.poll(t("2022-06-01T00:05:00Z")).is_empty());

@@ -21,10 +21,6 @@ fn cron_job(cron: &str) -> StartWorkflowOptions {
     }
 }
 
-fn done() -> WorkflowOutcome {
-    WorkflowOutcome::Completed { result: None }
-}
-
 #[test]
 fn cron_job_runs_at_cron_times_and_skips_slots_passed_while_running() {
     let mut s = Scheduler::default();

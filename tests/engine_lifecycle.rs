@@ -71,13 +71,7 @@ fn bad_schedules_are_typed_errors() {
 
 #[test]
 fn describe_reports_everything() {
-    let mut s = Scheduler::default();
-    s.create_schedule(
-        "sched",
-        interval(mins(60), mins(17), P::Skip),
-        t("2022-06-01T00:00:00Z"),
-    )
-    .unwrap();
+    let mut s = scheduler_with("sched", interval(mins(60), mins(17), P::Skip));
     let d = describe(&s, "sched", t("2022-06-01T00:00:00Z"));
     assert_eq!(d.id, "sched");
     assert_eq!(d.conflict_token, 1);
@@ -118,9 +112,7 @@ fn list_is_ordered_by_id_with_five_recent_and_five_next() {
     let mut s = Scheduler::default();
     for id in ["c", "a", "b"] {
         let mut sch = interval(mins(60), mins(0), P::AllowAll);
-        if let ScheduleAction::StartWorkflow(a) = &mut sch.action {
-            a.id = format!("wf-{id}");
-        }
+        action_mut(&mut sch).id = format!("wf-{id}");
         s.create_schedule(id, sch, t("2022-06-01T00:00:00Z"))
             .unwrap();
     }
@@ -147,13 +139,7 @@ fn list_is_ordered_by_id_with_five_recent_and_five_next() {
 
 #[test]
 fn delete_leaves_runs_running_and_drops_buffered_starts() {
-    let mut s = Scheduler::default();
-    s.create_schedule(
-        "sched",
-        interval(mins(5), mins(0), P::BufferAll),
-        t("2022-06-01T00:00:00Z"),
-    )
-    .unwrap();
+    let mut s = scheduler_with("sched", interval(mins(5), mins(0), P::BufferAll));
     s.poll(t("2022-06-01T00:05:00Z"));
     s.poll(t("2022-06-01T00:10:00Z"));
     assert_eq!(

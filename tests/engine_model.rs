@@ -23,8 +23,8 @@ use chrono::{DateTime, Utc};
 use engine_util::*;
 use proptest::prelude::*;
 use schedule_engine::{
-    Action, ScheduleAction, ScheduleBackfill, ScheduleError, ScheduleOverlapPolicy as P,
-    ScheduleUpdate, Scheduler, SchedulerConfig, SchedulerSnapshot, WorkflowOutcome,
+    Action, ScheduleBackfill, ScheduleError, ScheduleOverlapPolicy as P, ScheduleUpdate, Scheduler,
+    SchedulerConfig, SchedulerSnapshot, WorkflowOutcome,
 };
 
 const SCHEDULES: usize = 3;
@@ -231,9 +231,7 @@ impl World {
                 let mut sch = interval(mins(every_min as u64), mins(offset_min as u64), policy);
                 self.incarnation += 1;
                 let prefix = format!("p{idx}n{}", self.incarnation);
-                if let ScheduleAction::StartWorkflow(a) = &mut sch.action {
-                    a.id = prefix.clone();
-                }
+                action_mut(&mut sch).id = prefix.clone();
                 sch.policy.catchup_window = Duration::from_secs(catchup_secs);
                 sch.policy.pause_on_failure = pause_on_failure;
                 sch.state.remaining_actions = remaining;

@@ -6,10 +6,6 @@ mod engine_util;
 use engine_util::*;
 use schedule_engine::{ScheduleOverlapPolicy as P, Scheduler, SchedulerConfig, WorkflowOutcome};
 
-fn done() -> WorkflowOutcome {
-    WorkflowOutcome::Completed { result: None }
-}
-
 fn five_minutes(policy: P, config: SchedulerConfig) -> Scheduler {
     let mut s = Scheduler::new(config);
     s.create_schedule(
@@ -155,13 +151,7 @@ fn buffer_all_with_a_buffer_of_two_drops_the_third() {
 fn cancel_other_waits_for_the_close_then_starts() {
     // 55m interval: 00:15 still running at 01:10, so cancel; it closed at 01:10:15, and
     // myid-...T01:10:00Z started at 01:10:15.
-    let mut s = Scheduler::default();
-    s.create_schedule(
-        "sched",
-        interval(mins(55), mins(0), P::CancelOther),
-        t("2022-06-01T00:00:00Z"),
-    )
-    .unwrap();
+    let mut s = scheduler_with("sched", interval(mins(55), mins(0), P::CancelOther));
     assert_eq!(s.next_wakeup(), Some(t("2022-06-01T00:15:00Z")));
     let a = s.poll(t("2022-06-01T00:15:00Z"));
     assert_eq!(started_ids(&a), ids(&["2022-06-01T00:15:00Z"]));

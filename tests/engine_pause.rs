@@ -174,13 +174,7 @@ fn cancel_and_terminate_do_not_pause() {
 
 #[test]
 fn failure_without_the_policy_does_not_pause() {
-    let mut s = Scheduler::default();
-    s.create_schedule(
-        "sched",
-        interval(mins(5), mins(0), P::Skip),
-        t("2022-06-01T00:00:00Z"),
-    )
-    .unwrap();
+    let mut s = scheduler_with("sched", interval(mins(5), mins(0), P::Skip));
     s.poll(t("2022-06-01T00:05:00Z"));
     s.workflow_closed(
         "myid-2022-06-01T00:05:00Z",
@@ -200,13 +194,7 @@ fn failure_without_the_policy_does_not_pause() {
 
 #[test]
 fn last_completion_result_goes_to_the_next_run() {
-    let mut s = Scheduler::default();
-    s.create_schedule(
-        "sched",
-        interval(mins(5), mins(0), P::Skip),
-        t("2022-06-01T00:00:00Z"),
-    )
-    .unwrap();
+    let mut s = scheduler_with("sched", interval(mins(5), mins(0), P::Skip));
     let a = s.poll(t("2022-06-01T00:05:00Z"));
     assert_eq!(starts(&a)[0].last_completion_result, None);
     s.workflow_closed(
@@ -258,13 +246,7 @@ fn last_completion_result_goes_to_the_next_run() {
 fn pausing_discards_buffered_scheduled_starts_but_not_manual_ones() {
     // Temporal: "If paused or out of actions, a scheduled start that was already buffered is
     // discarded"; trigger and backfill still work while paused.
-    let mut s = Scheduler::default();
-    s.create_schedule(
-        "sched",
-        interval(mins(5), mins(0), P::BufferAll),
-        t("2022-06-01T00:00:00Z"),
-    )
-    .unwrap();
+    let mut s = scheduler_with("sched", interval(mins(5), mins(0), P::BufferAll));
     s.poll(t("2022-06-01T00:05:00Z"));
     s.poll(t("2022-06-01T00:10:00Z"));
     s.trigger("sched", None, t("2022-06-01T00:11:00Z")).unwrap();

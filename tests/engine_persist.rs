@@ -19,9 +19,7 @@ fn busy_scheduler() -> Scheduler {
     )
     .unwrap();
     let mut b = interval(mins(60), mins(17), P::Skip);
-    if let schedule_engine::ScheduleAction::StartWorkflow(x) = &mut b.action {
-        x.id = "bid".into();
-    }
+    action_mut(&mut b).id = "bid".into();
     s.create_schedule("b", b, t("2022-06-01T00:00:00Z"))
         .unwrap();
     s.start_workflow(
@@ -210,9 +208,7 @@ fn renamed_between_two_starts() -> Scheduler {
         "a",
         |input| {
             let mut sch = input.description.schedule;
-            if let schedule_engine::ScheduleAction::StartWorkflow(x) = &mut sch.action {
-                x.id = "renamed".into();
-            }
+            action_mut(&mut sch).id = "renamed".into();
             Some(schedule_engine::ScheduleUpdate { schedule: sch })
         },
         t("2022-06-01T00:06:00Z"),

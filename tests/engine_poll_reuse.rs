@@ -36,22 +36,16 @@ fn world(t0: DateTime<Utc>) -> Scheduler {
     }
     s.start_workflow(
         StartWorkflowOptions {
-            workflow: "wf".into(),
-            id: "cron-job".into(),
-            task_queue: "tq".into(),
             cron_schedule: Some("*/10 * * * *".into()),
-            ..Default::default()
+            ..opts("cron-job")
         },
         t0,
     )
     .unwrap();
     s.start_workflow(
         StartWorkflowOptions {
-            workflow: "wf".into(),
-            id: "delayed".into(),
-            task_queue: "tq".into(),
             start_delay: Some(mins(17)),
-            ..Default::default()
+            ..opts("delayed")
         },
         t0,
     )

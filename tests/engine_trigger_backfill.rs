@@ -5,12 +5,8 @@ mod engine_util;
 use engine_util::*;
 use schedule_engine::{
     CreateScheduleOptions, ScheduleBackfill, ScheduleError, ScheduleOverlapPolicy as P, Scheduler,
-    SchedulerConfig, WorkflowOutcome,
+    SchedulerConfig,
 };
-
-fn done() -> WorkflowOutcome {
-    WorkflowOutcome::Completed { result: None }
-}
 
 #[test]
 fn trigger_obeys_skip_while_running() {
@@ -87,13 +83,7 @@ fn trigger_does_not_use_up_remaining_actions() {
 #[test]
 fn backfill_is_inclusive_at_both_ends() {
     // start = end = 19:17:00 produces that one run; start = end = 19:17:00.5 produces nothing.
-    let mut s = Scheduler::default();
-    s.create_schedule(
-        "sched",
-        interval(mins(60), mins(17), P::AllowAll),
-        t("2022-06-01T00:00:00Z"),
-    )
-    .unwrap();
+    let mut s = scheduler_with("sched", interval(mins(60), mins(17), P::AllowAll));
     s.backfill(
         "sched",
         &[ScheduleBackfill::new(
@@ -126,13 +116,7 @@ fn backfill_is_inclusive_at_both_ends() {
 #[test]
 fn buffer_all_backfill_runs_back_to_back() {
     // Like TestBackfill: the backfilled times run one after another as each finishes.
-    let mut s = Scheduler::default();
-    s.create_schedule(
-        "sched",
-        interval(mins(60), mins(17), P::Skip),
-        t("2022-06-01T00:00:00Z"),
-    )
-    .unwrap();
+    let mut s = scheduler_with("sched", interval(mins(60), mins(17), P::Skip));
     let bf = ScheduleBackfill {
         start_at: t("2022-05-31T19:00:00Z"),
         end_at: t("2022-05-31T21:17:00Z"),

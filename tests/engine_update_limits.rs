@@ -102,13 +102,7 @@ fn paused_schedules_never_expire() {
 
 #[test]
 fn update_replaces_the_schedule_and_is_not_retroactive() {
-    let mut s = Scheduler::default();
-    s.create_schedule(
-        "sched",
-        interval(mins(60), mins(0), P::AllowAll),
-        t("2022-06-01T00:00:00Z"),
-    )
-    .unwrap();
+    let mut s = scheduler_with("sched", interval(mins(60), mins(0), P::AllowAll));
     s.poll(t("2022-06-01T01:00:00Z"));
     // At 01:40 switch to every 15 minutes: 01:15 and 01:30 are before the update and never
     // run; 01:45 is the first.
@@ -119,9 +113,7 @@ fn update_replaces_the_schedule_and_is_not_retroactive() {
             let mut sch = input.description.schedule;
             sch.spec.intervals = vec![ScheduleIntervalSpec::new(mins(15))];
             sch.action = interval(mins(1), mins(0), P::Skip).action;
-            if let schedule_engine::ScheduleAction::StartWorkflow(a) = &mut sch.action {
-                a.id = "newid".into();
-            }
+            action_mut(&mut sch).id = "newid".into();
             Some(ScheduleUpdate { schedule: sch })
         },
         t("2022-06-01T01:40:00Z"),
@@ -174,9 +166,7 @@ fn invalid_updates_leave_the_schedule_unchanged() {
     ));
     let empty_queue = |input: schedule_engine::ScheduleUpdateInput| {
         let mut sch = input.description.schedule;
-        if let schedule_engine::ScheduleAction::StartWorkflow(a) = &mut sch.action {
-            a.task_queue.clear();
-        }
+        action_mut(&mut sch).task_queue.clear();
         Some(ScheduleUpdate { schedule: sch })
     };
     assert!(matches!(

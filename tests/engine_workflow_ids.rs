@@ -9,12 +9,7 @@ mod engine_util;
 use engine_util::*;
 use schedule_engine::{
     ScheduleBackfill, ScheduleError, ScheduleOverlapPolicy as P, ScheduleUpdate, Scheduler,
-    StartWorkflowOptions, WorkflowOutcome,
 };
-
-fn done() -> WorkflowOutcome {
-    WorkflowOutcome::Completed { result: None }
-}
 
 fn dup(s: &Scheduler, id: &str, now: chrono::DateTime<chrono::Utc>) -> u64 {
     describe(s, id, now).info.num_actions_duplicate_dropped
@@ -94,9 +89,7 @@ fn a_changed_action_id_keeps_its_open_runs() {
         "s",
         |input| {
             let mut sch = input.description.schedule;
-            if let schedule_engine::ScheduleAction::StartWorkflow(a) = &mut sch.action {
-                a.id = "newid".into();
-            }
+            action_mut(&mut sch).id = "newid".into();
             Some(ScheduleUpdate { schedule: sch })
         },
         t("2022-06-01T00:06:00Z"),
@@ -146,16 +139,7 @@ fn a_job_and_a_schedule_never_run_the_same_id() {
     let mut s = Scheduler::default();
     let t0 = t("2022-06-01T00:00:00Z");
     let job_id = ids(&["2022-06-01T00:05:00Z"]).remove(0);
-    s.start_workflow(
-        StartWorkflowOptions {
-            workflow: "wf".into(),
-            id: job_id.clone(),
-            task_queue: "tq".into(),
-            ..Default::default()
-        },
-        t0,
-    )
-    .unwrap();
+    s.start_workflow(opts(&job_id), t0).unwrap();
     s.create_schedule("s", interval(mins(5), mins(0), P::AllowAll), t0)
         .unwrap();
     assert_eq!(started_ids(&s.poll(t0)), std::slice::from_ref(&job_id));
@@ -169,15 +153,7 @@ fn a_job_and_a_schedule_never_run_the_same_id() {
     let now = t("2022-06-01T00:10:00Z");
     let run = ids(&["2022-06-01T00:10:00Z"]).remove(0);
     assert_eq!(started_ids(&s.poll(now)), std::slice::from_ref(&run));
-    let taken = s.start_workflow(
-        StartWorkflowOptions {
-            workflow: "wf".into(),
-            id: run.clone(),
-            task_queue: "tq".into(),
-            ..Default::default()
-        },
-        now,
-    );
+    let taken = s.start_workflow(opts(&run), now);
     assert!(matches!(taken, Err(ScheduleError::InvalidArgument { .. })));
     s.workflow_closed(&run, done(), now).unwrap();
     assert!(running(&describe(&s, "s", now)).is_empty());

@@ -7,15 +7,6 @@ use std::time::Duration;
 use engine_util::*;
 use schedule_engine::{ScheduleError, Scheduler, StartWorkflowOptions, WorkflowOutcome};
 
-fn opts(id: &str) -> StartWorkflowOptions {
-    StartWorkflowOptions {
-        workflow: "wf".into(),
-        id: id.into(),
-        task_queue: "tq".into(),
-        ..Default::default()
-    }
-}
-
 #[test]
 fn without_delay_or_cron_it_starts_at_the_next_poll() {
     let mut s = Scheduler::default();

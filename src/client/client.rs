@@ -123,8 +123,7 @@ impl Client {
 
     /// Every schedule, ordered by id, with its 5 most recent and 5 next actions.
     pub fn list_schedules(&self) -> Vec<ScheduleListDescription> {
-        self.inner
-            .read_scheduler(|s, now| s.list_schedules(now).into_iter().collect())
+        self.inner.read_scheduler(|s, now| s.list_schedules(now))
     }
 
     /// Starts a workflow outside any schedule: at the next poll, after `start_delay`, or as a
@@ -286,10 +285,7 @@ impl Inner {
 
     /// Everything due now, and when to poll next.
     pub(crate) fn poll(&self) -> (Vec<Action>, Option<DateTime<Utc>>) {
-        self.with_scheduler(|s, now| {
-            let actions: Vec<Action> = s.poll(now).into_iter().collect();
-            (actions, s.next_wakeup())
-        })
+        self.with_scheduler(|s, now| (s.poll(now), s.next_wakeup()))
     }
 
     /// Reports closed runs to the scheduler, all under one lock.

@@ -39,11 +39,7 @@ impl ScheduleHandle {
     /// [`ScheduleError::NotFound`]; [`ScheduleError::InvalidArgument`] if `backfills` is empty
     /// (as Temporal's "At least one backfill required") or a range ends before it starts.
     pub fn backfill(&self, backfills: &[ScheduleBackfill]) -> Result<(), ScheduleError> {
-        if backfills.is_empty() {
-            return Err(ScheduleError::InvalidArgument {
-                message: "at least one backfill required".into(),
-            });
-        }
+        // The engine checks for an empty list (before looking the schedule up).
         self.inner
             .with_scheduler(|s, now| s.backfill(&self.id, backfills, now))
     }

@@ -1,7 +1,9 @@
-//! The hasher of the engine's id maps (schedule ids, workflow ids): farmhash (already a
-//! dependency for jitter) with a per-scheduler random seed. It is several times faster than
-//! SipHash on ids of a few dozen bytes, which matters because every fired action inserts and
-//! removes a workflow id; the random seed keeps colliding ids from being chosen in advance.
+//! The engine's one hash of ids: a folded multiply over 16-byte blocks with a per-scheduler
+//! random seed. It gives the 64-bit fingerprints of workflow ids (computed twice per fired
+//! action, at the start and at the close: a third of farmhash's instructions on a 30-byte id)
+//! and hashes the keys of the id maps (schedule ids, colliding workflow ids). Its users never
+//! trust a fingerprint alone (see `workflows`), so its quality matters only for spreading keys
+//! over a table; the random seed keeps colliding ids from being chosen in advance.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -21,26 +23,26 @@ impl Default for IdHashState {
 }
 
 impl IdHashState {
-    /// The 64-bit fingerprint of an id under this state's seed. It runs twice per fired
-    /// action (the start and the close), so it is a folded multiply over 16-byte blocks
-    /// rather than farmhash: a third of the instructions on a workflow id of 30 bytes. Its
-    /// users never trust a fingerprint alone (see `workflows`), so its quality matters only
-    /// for spreading keys over the table.
+    /// The 64-bit fingerprint of an id under this state's seed.
     pub(crate) fn fingerprint(&self, id: &str) -> u64 {
-        let bytes = id.as_bytes();
-        let mut h = self.seed ^ (bytes.len() as u64).wrapping_mul(MIX_A);
-        let mut blocks = bytes.chunks_exact(16);
-        for b in &mut blocks {
-            let (lo, hi) = b.split_at(8);
-            h = fold(word(lo) ^ h, word(hi) ^ MIX_B);
-        }
-        let rest = blocks.remainder();
-        if !rest.is_empty() {
-            let (lo, hi) = tail_words(rest);
-            h = fold(lo ^ h, hi ^ MIX_B);
-        }
-        fold(h, MIX_A)
+        fold_hash(id.as_bytes(), self.seed)
     }
+}
+
+/// The folded-multiply hash of `bytes` under `seed`.
+fn fold_hash(bytes: &[u8], seed: u64) -> u64 {
+    let mut h = seed ^ (bytes.len() as u64).wrapping_mul(MIX_A);
+    let mut blocks = bytes.chunks_exact(16);
+    for b in &mut blocks {
+        let (lo, hi) = b.split_at(8);
+        h = fold(word(lo) ^ h, word(hi) ^ MIX_B);
+    }
+    let rest = blocks.remainder();
+    if !rest.is_empty() {
+        let (lo, hi) = tail_words(rest);
+        h = fold(lo ^ h, hi ^ MIX_B);
+    }
+    fold(h, MIX_A)
 }
 
 /// Odd constants with well-spread bits (the fractional parts of the golden ratio and of pi).
@@ -87,7 +89,7 @@ impl BuildHasher for IdHashState {
     }
 }
 
-/// Chains farmhash over the written bytes.
+/// Chains [`fold_hash`] over the written bytes.
 #[derive(Debug, Clone)]
 pub(crate) struct IdHasher {
     state: u64,
@@ -95,12 +97,12 @@ pub(crate) struct IdHasher {
 
 impl Hasher for IdHasher {
     fn write(&mut self, bytes: &[u8]) {
-        self.state = farmhash::hash64_with_seed(bytes, self.state);
+        self.state = fold_hash(bytes, self.state);
     }
 
     fn write_u8(&mut self, i: u8) {
         // `str` ends every key with 0xff; mixing one byte needs no full hash.
-        self.state = (self.state ^ u64::from(i)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.state = (self.state ^ u64::from(i)).wrapping_mul(MIX_A);
     }
 
     fn finish(&self) -> u64 {
@@ -126,7 +128,7 @@ impl Hasher for FingerprintHasher {
     }
 
     fn write_u8(&mut self, i: u8) {
-        self.state = (self.state ^ u64::from(i)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.state = (self.state ^ u64::from(i)).wrapping_mul(MIX_A);
     }
 
     fn write_u64(&mut self, i: u64) {

@@ -458,7 +458,7 @@ impl Scheduler {
         now: DateTime<Utc>,
     ) -> Result<(), ScheduleError> {
         if backfills.is_empty() {
-            return Err(invalid("no backfills given"));
+            return Err(invalid("at least one backfill required"));
         }
         check_backfills(backfills)?;
         self.mutate(id, now, |e, now_ms| {

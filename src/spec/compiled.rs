@@ -296,6 +296,11 @@ impl Inner {
         best
     }
 
+    /// Whether the raw time `n` is inside `end_at` and before the 2100 horizon.
+    fn in_bounds(&self, n: i64) -> bool {
+        n <= self.end && n < HORIZON
+    }
+
     fn skipped(&self, t: i64) -> bool {
         if self.skip.is_empty() {
             return false;
@@ -343,7 +348,7 @@ impl CompiledSpec {
             // One interval and nothing else: the search would end after one step with this
             // answer (nothing is skipped, no jitter).
             let n = interval_next(after.max(inner.after_floor), *every, *offset);
-            return (n <= inner.end && n < HORIZON).then_some((n, 0));
+            return inner.in_bounds(n).then_some((n, 0));
         }
         self.search(after)
     }
@@ -359,7 +364,7 @@ impl CompiledSpec {
                 return None;
             }
             let n = inner.raw_next(ts)?;
-            if n > inner.end || n >= HORIZON {
+            if !inner.in_bounds(n) {
                 return None;
             }
             iterations += 1;

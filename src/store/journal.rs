@@ -197,9 +197,7 @@ impl Persistence {
             .into_iter()
             .collect();
         actions.retain(|a| !finished.contains(&pending_key(a)));
-        for key in finished {
-            journal.dirty.insert((RecordKind::PendingAction, key), None);
-        }
+        journal.drop_pending(finished);
         actions.sort_by_key(redelivery_order);
         journal.held = actions;
 
@@ -285,6 +283,21 @@ impl Persistence {
     }
 }
 
+/// Marks record `id` of `kind` for writing with its encoding `data`, or keeps the first
+/// encoding error.
+fn put(
+    dirty: &mut HashMap<(RecordKind, String), Option<String>>,
+    kind: RecordKind,
+    id: String,
+    data: Result<String, StoreError>,
+    first_error: &mut Option<StoreError>,
+) {
+    match data {
+        Ok(data) => _ = dirty.insert((kind, id), Some(data)),
+        Err(e) => _ = first_error.get_or_insert(e),
+    }
+}
+
 impl Journal {
     /// Turns engine changes into dirty records, and drops pending actions they finish. A record
     /// that cannot be encoded does not stop the others (the feed is consumed): the first such
@@ -294,46 +307,52 @@ impl Journal {
         for change in changes {
             match change {
                 StateChange::UpsertSchedule(record) => {
-                    for key in self.pending.finished_in_schedule(&record) {
-                        self.dirty.insert((RecordKind::PendingAction, key), None);
-                    }
-                    match self.encode(&record.id, &record) {
-                        Ok(data) => {
-                            self.dirty
-                                .insert((RecordKind::Schedule, record.id), Some(data));
-                        }
-                        Err(e) => _ = first_error.get_or_insert(e),
-                    }
+                    let finished = self.pending.finished_in_schedule(&record);
+                    self.drop_pending(finished);
+                    let data = self.encode(&record.id, &record);
+                    put(
+                        &mut self.dirty,
+                        RecordKind::Schedule,
+                        record.id,
+                        data,
+                        &mut first_error,
+                    );
                 }
                 StateChange::RemoveSchedule(id) => {
-                    for key in self.pending.remove_schedule(&id) {
-                        self.dirty.insert((RecordKind::PendingAction, key), None);
-                    }
+                    let finished = self.pending.remove_schedule(&id);
+                    self.drop_pending(finished);
                     self.dirty.insert((RecordKind::Schedule, id), None);
                 }
                 StateChange::UpsertWorkflow(record) => {
                     if !record.running {
-                        for key in self.pending.remove_workflow(&record.workflow_id) {
-                            self.dirty.insert((RecordKind::PendingAction, key), None);
-                        }
+                        let finished = self.pending.remove_workflow(&record.workflow_id);
+                        self.drop_pending(finished);
                     }
-                    match self.encode(&record.workflow_id, &record) {
-                        Ok(data) => {
-                            self.dirty
-                                .insert((RecordKind::Workflow, record.workflow_id), Some(data));
-                        }
-                        Err(e) => _ = first_error.get_or_insert(e),
-                    }
+                    let data = self.encode(&record.workflow_id, &record);
+                    let id = record.workflow_id;
+                    put(
+                        &mut self.dirty,
+                        RecordKind::Workflow,
+                        id,
+                        data,
+                        &mut first_error,
+                    );
                 }
                 StateChange::RemoveWorkflow(id) => {
-                    for key in self.pending.remove_workflow(&id) {
-                        self.dirty.insert((RecordKind::PendingAction, key), None);
-                    }
+                    let finished = self.pending.remove_workflow(&id);
+                    self.drop_pending(finished);
                     self.dirty.insert((RecordKind::Workflow, id), None);
                 }
             }
         }
         first_error.map_or(Ok(()), Err)
+    }
+
+    /// Marks the pending actions `keys` for deletion.
+    fn drop_pending(&mut self, keys: impl IntoIterator<Item = String>) {
+        for key in keys {
+            self.dirty.insert((RecordKind::PendingAction, key), None);
+        }
     }
 
     fn add_pending(&mut self, actions: &[Action]) -> Result<(), StoreError> {
@@ -424,10 +443,11 @@ impl PendingIndex {
             return Vec::new();
         };
         let mut finished = Vec::new();
-        entries.retain(|(key, workflow_id)| {
+        entries.retain_mut(|(key, workflow_id)| {
             let running = record.running.iter().any(|r| r.workflow_id == *workflow_id);
             if !running {
-                finished.push(key.clone());
+                // The entry goes: its key moves out instead of being copied.
+                finished.push(std::mem::take(key));
             }
             running
         });

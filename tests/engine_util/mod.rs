@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use schedule_engine::{
     Action, Schedule, ScheduleAction, ScheduleActionStartWorkflow, ScheduleDescription,
     ScheduleIntervalSpec, ScheduleOverlapPolicy, SchedulePolicy, ScheduleSpec, Scheduler,
-    StartWorkflowAction,
+    StartWorkflowAction, StartWorkflowOptions, WorkflowOutcome,
 };
 
 /// An RFC 3339 instant.
@@ -118,12 +118,36 @@ pub fn running(d: &ScheduleDescription) -> Vec<String> {
 /// A default `Scheduler` holding one schedule `id`: hourly on the hour, SKIP, created at
 /// 2022-06-01T00:00Z (the setup most single-schedule tests share).
 pub fn hourly_skip(id: &str) -> Scheduler {
+    scheduler_with(id, interval(mins(60), mins(0), ScheduleOverlapPolicy::Skip))
+}
+
+/// A default `Scheduler` holding `schedule` as `id`, created at 2022-06-01T00:00Z.
+pub fn scheduler_with(id: &str, schedule: Schedule) -> Scheduler {
     let mut s = Scheduler::default();
-    s.create_schedule(
-        id,
-        interval(mins(60), mins(0), ScheduleOverlapPolicy::Skip),
-        t("2022-06-01T00:00:00Z"),
-    )
-    .unwrap();
+    s.create_schedule(id, schedule, t("2022-06-01T00:00:00Z"))
+        .unwrap();
     s
+}
+
+/// The schedule's start-workflow action, to edit.
+pub fn action_mut(schedule: &mut Schedule) -> &mut ScheduleActionStartWorkflow {
+    let ScheduleAction::StartWorkflow(a) = &mut schedule.action else {
+        unreachable!("a start-workflow action")
+    };
+    a
+}
+
+/// A run that completed with no result.
+pub fn done() -> WorkflowOutcome {
+    WorkflowOutcome::Completed { result: None }
+}
+
+/// Options for a standalone run of workflow `wf` on queue `tq` with id `id`.
+pub fn opts(id: &str) -> StartWorkflowOptions {
+    StartWorkflowOptions {
+        workflow: "wf".into(),
+        id: id.into(),
+        task_queue: "tq".into(),
+        ..Default::default()
+    }
 }
