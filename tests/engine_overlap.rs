@@ -102,6 +102,25 @@ fn buffer_one_with_three_due_and_nothing_running() {
 }
 
 #[test]
+fn a_buffer_of_zero_drops_every_scheduled_start() {
+    // Every due time goes through the buffer (Temporal's processing), so a limit of 0 drops
+    // each one and counts it, whether one is due at a time or several at once.
+    let config = SchedulerConfig {
+        max_buffer_size: 0,
+        ..Default::default()
+    };
+    for overlap in [P::Skip, P::AllowAll] {
+        let mut s = five_minutes(overlap, config.clone());
+        assert!(s.poll(t("2022-06-01T00:05:00Z")).is_empty());
+        assert!(s.poll(t("2022-06-01T00:20:00Z")).is_empty());
+        assert_eq!(
+            counters(&describe(&s, "sched", t("2022-06-01T00:20:00Z"))),
+            (0, 0, 0, 4, 0)
+        );
+    }
+}
+
+#[test]
 fn buffer_all_with_a_buffer_of_two_drops_the_third() {
     // With a size-2 buffer, 00:10 and 00:15 were queued and 00:20 was dropped.
     let config = SchedulerConfig {

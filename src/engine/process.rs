@@ -119,8 +119,8 @@ impl ScheduleEntry {
     }
 
     /// The common iteration in one step: exactly one scheduled time is due, inside the
-    /// catch-up window, and nothing is buffered, backfilling or (unless the policy is
-    /// ALLOW_ALL) running. Buffering that time and processing the buffer would start it
+    /// catch-up window, the buffer limit is not 0 (which drops every start), and nothing is
+    /// buffered, backfilling or (unless the policy is ALLOW_ALL) running. Buffering that time and processing the buffer would start it
     /// under every overlap policy, so it starts directly. Returns `false`, having changed
     /// nothing, when the case does not apply.
     fn start_single_due(&mut self, slot: u32, now_ms: i64, ctx: &mut Ctx<'_, '_>) -> bool {
@@ -129,6 +129,7 @@ impl ScheduleEntry {
         };
         if actual > now_ms
             || now_ms.saturating_sub(actual) > self.catchup_ms()
+            || ctx.max_buffer == 0
             || !self.buffer.is_empty()
             || self.scheduled_blocked()
             || self.has_backfills()
