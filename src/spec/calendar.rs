@@ -233,7 +233,8 @@ const MINUTE: FieldKind = kind("minute", 0, 59);
 const HOUR: FieldKind = kind("hour", 0, 23);
 const DAY_OF_MONTH: FieldKind = kind("day_of_month", 1, 31);
 const MONTH: FieldKind = kind("month", 1, 12);
-const YEAR: FieldKind = kind("year", 2000, 2100);
+// The casts are exact: both bounds are four-digit years.
+const YEAR: FieldKind = kind("year", MIN_YEAR as i32, MAX_YEAR as i32);
 /// Structured calendars take 0-6 only; cron strings also accept 7 for Sunday.
 const DAY_OF_WEEK: FieldKind = kind("day_of_week", 0, 6);
 

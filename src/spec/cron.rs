@@ -9,7 +9,7 @@
 //! day: the server's dropping of Sunday there is a bug we do not copy). `?`, `L`, `W`, `H` are
 //! not values and fail like any other bad text.
 
-use super::calendar::{range_bits, Calendar, MAX_COMMENT_BYTES};
+use super::calendar::{range_bits, Calendar, MAX_COMMENT_BYTES, MAX_YEAR, MIN_YEAR};
 use super::duration::parse_go_duration;
 
 /// A parsed cron string.
@@ -62,7 +62,8 @@ const HOUR: Field = field("hour", 0, 23, Names::None);
 const DAY_OF_MONTH: Field = field("day_of_month", 1, 31, Names::None);
 const MONTH: Field = field("month", 1, 12, Names::Month);
 const DAY_OF_WEEK: Field = field("day_of_week", 0, 7, Names::Weekday);
-const YEAR: Field = field("year", 2000, 2100, Names::None);
+// The casts are exact: both bounds are four-digit years.
+const YEAR: Field = field("year", MIN_YEAR as i32, MAX_YEAR as i32, Names::None);
 
 const MONTH_NAMES: [&str; 12] = [
     "january",
