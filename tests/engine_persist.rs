@@ -266,3 +266,132 @@ fn running_runs_keep_their_ids_across_an_action_id_change_and_a_restore() {
         assert!(running(&describe(x, "a", now)).is_empty());
     }
 }
+
+/// Schedules "a" (action id `myid`) and "b" (action id `bid`), both every 5 minutes with
+/// SKIP, each with the run it started at 00:05 still running.
+fn two_running_schedules() -> Scheduler {
+    let mut s = Scheduler::default();
+    s.create_schedule(
+        "a",
+        interval(mins(5), mins(0), P::Skip),
+        t("2022-06-01T00:00:00Z"),
+    )
+    .unwrap();
+    let mut b = interval(mins(5), mins(0), P::Skip);
+    action_mut(&mut b).id = "bid".into();
+    s.create_schedule("b", b, t("2022-06-01T00:00:00Z"))
+        .unwrap();
+    let started = started_ids(&s.poll(t("2022-06-01T00:05:00Z")));
+    assert_eq!(started.len(), 2, "{started:?}");
+    s
+}
+
+const A_RUN: &str = "myid-2022-06-01T00:05:00Z";
+
+/// The snapshot of [`two_running_schedules`] with b's running run renamed to a's (a corrupt or
+/// hand-edited store): two schedules claim one workflow id.
+fn a_run_claimed_by_b_too() -> SchedulerSnapshot {
+    let mut snap = two_running_schedules().snapshot();
+    assert_eq!(snap.schedules[1].id, "b");
+    snap.schedules[1].running[0].workflow_id = A_RUN.into();
+    snap
+}
+
+/// The change feed right after `r` was restored from `snap` turns `snap` into `r`'s snapshot.
+fn feed_repairs(mut snap: SchedulerSnapshot, r: &mut Scheduler) {
+    for c in r.take_changes() {
+        snap.apply(c);
+    }
+    assert_eq!(snap, r.snapshot());
+}
+
+#[test]
+fn a_workflow_id_two_schedules_claim_stays_with_the_first() {
+    let snap = a_run_claimed_by_b_too();
+    let mut r = Scheduler::restore(snap.clone(), SchedulerConfig::default());
+    let now = t("2022-06-01T00:06:00Z");
+    assert_eq!(running(&describe(&r, "a", now)), vec![A_RUN.to_string()]);
+    // b never owned the id: its run counts as never started.
+    assert!(running(&describe(&r, "b", now)).is_empty());
+    // The repair is part of the change feed, so a store of the old snapshot converges.
+    feed_repairs(snap, &mut r);
+    // Nothing runs for b, so SKIP lets its next time start; a's run still blocks a.
+    assert_eq!(
+        started_ids(&r.poll(t("2022-06-01T00:10:00Z"))),
+        vec!["bid-2022-06-01T00:10:00Z".to_string()]
+    );
+    let now = t("2022-06-01T00:11:00Z");
+    r.workflow_closed(A_RUN, done(), now).unwrap();
+    assert!(matches!(
+        r.workflow_closed(A_RUN, done(), now),
+        Err(schedule_engine::ScheduleError::NotFound { .. })
+    ));
+    assert!(running(&describe(&r, "a", now)).is_empty());
+    assert_eq!(
+        running(&describe(&r, "b", now)),
+        vec!["bid-2022-06-01T00:10:00Z".to_string()]
+    );
+}
+
+#[test]
+fn deleting_the_later_claimant_leaves_the_first_schedules_run_tracked() {
+    let mut r = Scheduler::restore(a_run_claimed_by_b_too(), SchedulerConfig::default());
+    let now = t("2022-06-01T00:06:00Z");
+    r.delete("b", now).unwrap();
+    assert_eq!(running(&describe(&r, "a", now)), vec![A_RUN.to_string()]);
+    r.workflow_closed(A_RUN, done(), now).unwrap();
+    assert!(running(&describe(&r, "a", now)).is_empty());
+    assert!(matches!(
+        r.workflow_closed(A_RUN, done(), now),
+        Err(schedule_engine::ScheduleError::NotFound { .. })
+    ));
+    // a's run closed, so SKIP takes its next time.
+    assert_eq!(
+        started_ids(&r.poll(t("2022-06-01T00:10:00Z"))),
+        vec!["myid-2022-06-01T00:10:00Z".to_string()]
+    );
+}
+
+#[test]
+fn a_run_one_schedule_lists_twice_is_tracked_once() {
+    let mut snap = two_running_schedules().snapshot();
+    let twice = snap.schedules[0].running[0].clone();
+    snap.schedules[0].running.push(twice);
+    let mut r = Scheduler::restore(snap, SchedulerConfig::default());
+    let now = t("2022-06-01T00:06:00Z");
+    assert_eq!(running(&describe(&r, "a", now)), vec![A_RUN.to_string()]);
+    r.workflow_closed(A_RUN, done(), now).unwrap();
+    assert!(running(&describe(&r, "a", now)).is_empty());
+    assert!(r.workflow_closed(A_RUN, done(), now).is_err());
+}
+
+#[test]
+fn a_standalone_workflow_record_a_schedule_run_holds_is_dropped() {
+    // Schedules come first in a snapshot, so a's run keeps the id.
+    let mut snap = two_running_schedules().snapshot();
+    let mut other = Scheduler::default();
+    other
+        .start_workflow(opts(A_RUN), t("2022-06-01T00:05:00Z"))
+        .unwrap();
+    assert_eq!(
+        started_ids(&other.poll(t("2022-06-01T00:05:00Z"))),
+        vec![A_RUN.to_string()]
+    );
+    snap.workflows = other.snapshot().workflows;
+    let mut r = Scheduler::restore(snap.clone(), SchedulerConfig::default());
+    let now = t("2022-06-01T00:06:00Z");
+    assert!(r.snapshot().workflows.is_empty());
+    feed_repairs(snap, &mut r);
+    assert_eq!(running(&describe(&r, "a", now)), vec![A_RUN.to_string()]);
+    let result = WorkflowOutcome::Completed {
+        result: Some(serde_json::json!("a's")),
+    };
+    r.workflow_closed(A_RUN, result, now).unwrap();
+    assert!(running(&describe(&r, "a", now)).is_empty());
+    // It was a's run that closed: a keeps its result for the next start.
+    assert_eq!(
+        r.snapshot().schedules[0].last_completion_result,
+        Some(serde_json::json!("a's"))
+    );
+    assert!(r.workflow_closed(A_RUN, done(), now).is_err());
+}

@@ -5,6 +5,14 @@
 //! `dirty` flag and the scheduler's list of dirty slots), so a store applying them in order
 //! holds exactly `snapshot()`. Restore recompiles every spec; a spec that no longer compiles
 //! keeps its schedule, reports the error in describe and takes no scheduled action.
+//!
+//! Restore keeps the workflow map's one-owner invariant even for a snapshot that breaks it
+//! (hand-edited, corrupt, or two schedules sharing an action id): a workflow id goes to the
+//! first record in snapshot order (schedules before standalone workflows), and every run left
+//! in a schedule's `running` is tracked by that schedule. The removal paths (`workflow_closed`,
+//! `delete`, expiry) untrack a slot's runs without asking who owns them, so an untracked run
+//! would take its owner's entry with it. What restore repairs goes out in the next
+//! `take_changes`, so the store the snapshot came from converges.
 
 use std::sync::Arc;
 
@@ -226,16 +234,18 @@ impl Scheduler {
             }
             let slot = s.alloc(Entity::Schedule(Box::new(e)));
             s.ids.insert(id, slot);
-            for (w, fp) in runs {
-                let slots = &s.slots;
-                s.workflows.insert(&w, fp, slot, |o, id| {
-                    super::scheduler::slot_owns(slots, o, id, fp)
-                });
-            }
+            s.track_restored_runs(slot, runs);
             s.reschedule(slot);
         }
         for r in snapshot.workflows {
-            if s.workflow_slot(&r.workflow_id).is_some() {
+            if let Some(holder) = s.workflow_slot(&r.workflow_id) {
+                // A schedule's run holds the id: the store keeps this record under its own
+                // key, so it is removed there too, or it would come back at a later restore.
+                // A second record of a job already restored is not removed: it shares that
+                // job's key.
+                if matches!(s.slots[holder as usize].entity, Entity::Schedule(_)) {
+                    s.removed.push(StateChange::RemoveWorkflow(r.workflow_id));
+                }
                 continue;
             }
             let j = JobEntry::from_record(r);
@@ -246,6 +256,35 @@ impl Scheduler {
         }
         s.clean_top();
         s
+    }
+
+    /// Tracks the restored runs `(workflow id, fingerprint)` of the schedule in `slot`, in
+    /// order. A run whose id is already tracked (by an earlier schedule or by an earlier run of
+    /// this one) is dropped from `running`, as a start Temporal refuses as a duplicate: left
+    /// untracked it could never close, would hold back its schedule's overlap policy forever,
+    /// and deleting its schedule would untrack the owner's run. Its counters stay as recorded;
+    /// the repaired record goes out in the change feed.
+    fn track_restored_runs(&mut self, slot: u32, runs: Vec<(String, u64)>) {
+        let mut unowned = Vec::new();
+        for (i, (w, fp)) in runs.into_iter().enumerate() {
+            let slots = &self.slots;
+            if !self.workflows.insert(&w, fp, slot, |o, id| {
+                super::scheduler::slot_owns(slots, o, id, fp)
+            }) {
+                unowned.push(i);
+            }
+        }
+        if unowned.is_empty() {
+            return;
+        }
+        if let Entity::Schedule(e) = &mut self.slots[slot as usize].entity {
+            // From the back, so the indices still ahead stay valid.
+            for &i in unowned.iter().rev() {
+                e.remove_run(i);
+            }
+            e.shrink_extra();
+        }
+        self.touch(slot);
     }
 
     /// The changes since the last call, for incremental persistence: removals first, then
@@ -270,5 +309,56 @@ impl Scheduler {
         self.dirty = dirty;
         self.dirty.clear();
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::engine::schedule::{Schedule, ScheduleActionStartWorkflow};
+    use crate::spec::{ScheduleIntervalSpec, ScheduleSpec};
+
+    /// Schedules `s0`, `s1`, `s2` (action ids `a0`, `a1`, `a2`), each with one run started.
+    fn three_running() -> Scheduler {
+        let t0 = to_dt(1_654_041_600_000);
+        let mut s = Scheduler::default();
+        for k in 0..3 {
+            let spec = ScheduleSpec {
+                intervals: vec![ScheduleIntervalSpec::new(Duration::from_secs(60))],
+                ..Default::default()
+            };
+            let action = ScheduleActionStartWorkflow::new("wf", format!("a{k}"), "q");
+            s.create_schedule(&format!("s{k}"), Schedule::new(action, spec), t0)
+                .unwrap();
+        }
+        assert_eq!(s.poll(to_dt(1_654_041_660_000)).len(), 3);
+        s
+    }
+
+    #[test]
+    fn every_restored_run_is_tracked_by_its_own_schedule() {
+        let mut snap = three_running().snapshot();
+        let first = snap.schedules[0].running[0].clone();
+        snap.schedules[1].running[0] = first.clone();
+        // s2 lists its own run twice and s0's after them.
+        let own = snap.schedules[2].running[0].clone();
+        snap.schedules[2].running.extend([own, first]);
+        let s = Scheduler::restore(snap, SchedulerConfig::default());
+        let mut tracked = Vec::new();
+        for (slot, x) in s.slots.iter().enumerate() {
+            let Entity::Schedule(e) = &x.entity else {
+                continue;
+            };
+            for r in &e.running {
+                let id = e.run_id(r);
+                assert_eq!(s.workflow_slot(&id), Some(slot as u32), "{id}");
+                tracked.push(id);
+            }
+        }
+        tracked.sort();
+        let want = ["a0-2022-06-01T00:01:00Z", "a2-2022-06-01T00:01:00Z"];
+        assert_eq!(tracked, want);
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! Invariants:
 //! - `ids` maps every live schedule id to its slot; `workflows` maps the workflow id of every
-//!   tracked running run (and of every live standalone job) to the slot that owns it.
+//!   run in a schedule's `running` (and of every live standalone job) to that slot, and to no
+//!   other: `remove` and `close_run` untrack ids without checking who holds them.
 //! - Every mutation first processes the elapsed time range of the schedule it touches (the
 //!   scheduled times due by `now` are classified and buffered with the old state, as Temporal
 //!   does before applying a signal), then changes state; actions only leave through `poll`.

@@ -111,7 +111,8 @@ impl WorkflowMap {
         true
     }
 
-    /// Stops tracking `id` (fingerprint `fp`), which the caller knows is tracked.
+    /// Stops tracking `id` (fingerprint `fp`), which the caller knows its slot tracks: the
+    /// entry is dropped whichever slot holds it.
     pub(crate) fn remove_tracked(&mut self, id: &str, fp: u64) {
         if !self.collided.is_empty() && self.collided.remove(id).is_some() {
             return;
