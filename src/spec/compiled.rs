@@ -7,6 +7,7 @@
 //! up to 1024 bytes) and always terminates: each call makes at most [`MAX_EXCLUSION_ITERATIONS`]
 //! raw searches, each bounded by the year-2100 horizon.
 
+use std::num::NonZeroI64;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -39,6 +40,11 @@ const NANOS_PER_SECOND: i128 = 1_000_000_000;
 #[derive(Debug, Clone, PartialEq)]
 pub struct CompiledSpec {
     inner: Arc<Inner>,
+    /// `(every, offset)` in seconds when the spec is one interval and nothing else (no
+    /// calendar, skip, jitter, `start_at` or `end_at`). The engine asks for a next time once per
+    /// fired action; with a million schedules `inner` is out of cache by then, and this answers
+    /// without reading it.
+    lone: Option<(NonZeroI64, i64)>,
 }
 
 #[derive(Debug, PartialEq)]
@@ -177,21 +183,35 @@ impl ScheduleSpec {
         } else {
             seed.as_bytes()
         };
+        let inner = Inner {
+            calendars,
+            skip: skip.into_vec().into_boxed_slice(),
+            // Collected, not `from_vec`: a pushed-to `Vec` has spare capacity, and `from_vec`
+            // would keep its heap buffer instead of going inline.
+            intervals: intervals.into_iter().collect(),
+            zone,
+            after_floor: self
+                .start_at
+                .map_or(-1, |s| s.timestamp().saturating_sub(1)),
+            end: self.end_at.map_or(i64::MAX, |e| e.timestamp()),
+            jitter_ms,
+            seed: seed.into(),
+        };
+        let lone = match inner.intervals[..] {
+            [(every, offset)]
+                if inner.calendars.is_empty()
+                    && inner.skip.is_empty()
+                    && inner.jitter_ms == 0
+                    && inner.after_floor == -1
+                    && inner.end == i64::MAX =>
+            {
+                NonZeroI64::new(every).map(|every| (every, offset))
+            }
+            _ => None,
+        };
         Ok(CompiledSpec {
-            inner: Arc::new(Inner {
-                calendars,
-                skip: skip.into_vec().into_boxed_slice(),
-                // Collected, not `from_vec`: a pushed-to `Vec` has spare capacity, and
-                // `from_vec` would keep its heap buffer instead of going inline.
-                intervals: intervals.into_iter().collect(),
-                zone,
-                after_floor: self
-                    .start_at
-                    .map_or(-1, |s| s.timestamp().saturating_sub(1)),
-                end: self.end_at.map_or(i64::MAX, |e| e.timestamp()),
-                jitter_ms,
-                seed: seed.into(),
-            }),
+            inner: Arc::new(inner),
+            lone,
         })
     }
 }
@@ -340,6 +360,11 @@ impl CompiledSpec {
     /// after `after` (Unix seconds).
     #[inline]
     pub(crate) fn next_time_unix(&self, after: i64) -> Option<(i64, u64)> {
+        if let Some((every, offset)) = self.lone {
+            // The shortcut below with no start (floor -1) and no end.
+            let n = interval_next(after.max(-1), every.get(), offset);
+            return (n < HORIZON).then_some((n, 0));
+        }
         let inner = &*self.inner;
         if let ([(every, offset)], true) = (
             &inner.intervals[..],

@@ -331,3 +331,74 @@ fn interval_search_in_i64_agrees_with_the_128_bit_one() {
         }
     }
 }
+
+#[test]
+fn the_lone_interval_shortcut_is_taken_only_for_a_bare_interval_and_agrees_with_the_search() {
+    let plain = every(300).compile().unwrap();
+    assert!(plain.lone.is_some());
+    // Anything beside the one interval leaves the general search in charge.
+    let others = [
+        ScheduleSpec {
+            start_at: Some(t("2022-06-01T00:00:00Z")),
+            ..every(300)
+        },
+        ScheduleSpec {
+            end_at: Some(t("2022-06-01T00:00:00Z")),
+            ..every(300)
+        },
+        ScheduleSpec {
+            jitter: Some(Duration::from_secs(5)),
+            ..every(300)
+        },
+        ScheduleSpec {
+            skip: vec![ScheduleCalendarSpec::default()],
+            ..every(300)
+        },
+        ScheduleSpec {
+            cron_expressions: vec!["0 * * * *".into()],
+            ..every(300)
+        },
+        ScheduleSpec {
+            intervals: vec![
+                ScheduleIntervalSpec::new(Duration::from_secs(300)),
+                ScheduleIntervalSpec::new(Duration::from_secs(7)),
+            ],
+            ..Default::default()
+        },
+    ];
+    for spec in &others {
+        assert!(spec.compile().unwrap().lone.is_none(), "{spec:?}");
+    }
+    // The shortcut's answers equal the general search's (which reads the spec, not `lone`),
+    // before the epoch, in this era and at the 2100 horizon.
+    for (secs, offset) in [(1, 0), (300, 17), (86_400, 3_600), (604_800, 1)] {
+        let spec = ScheduleSpec {
+            intervals: vec![ScheduleIntervalSpec::with_offset(
+                Duration::from_secs(secs),
+                Duration::from_secs(offset),
+            )],
+            ..Default::default()
+        }
+        .compile()
+        .unwrap();
+        assert!(spec.lone.is_some());
+        for after in [
+            i64::MIN,
+            -86_400,
+            -2,
+            -1,
+            0,
+            1_654_041_599,
+            1_654_041_600,
+            4_133_980_799 - secs as i64,
+            4_133_980_799,
+            i64::MAX,
+        ] {
+            assert_eq!(
+                spec.next_time_unix(after),
+                spec.search(after),
+                "{secs} {offset} {after}"
+            );
+        }
+    }
+}
