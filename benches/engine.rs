@@ -20,9 +20,10 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use schedule_engine::{
-    Action, Schedule, ScheduleAction, ScheduleActionStartWorkflow, ScheduleIntervalSpec,
-    ScheduleSpec, Scheduler, SchedulerConfig, StartWorkflowAction, WorkflowOutcome,
+    Action, Schedule, Scheduler, SchedulerConfig, StartWorkflowAction, WorkflowOutcome,
 };
+
+mod common;
 
 struct Counting;
 
@@ -60,24 +61,8 @@ fn t0() -> DateTime<Utc> {
     DateTime::from_timestamp(1_654_041_600, 0).unwrap() // 2022-06-01T00:00:00Z
 }
 
-/// Interval schedule `i` of `n`: every `n` seconds, offset `i`, so exactly one fires per second.
 fn schedule(i: usize, n: usize) -> Schedule {
-    Schedule {
-        action: ScheduleAction::StartWorkflow(ScheduleActionStartWorkflow {
-            workflow: "report".into(),
-            id: format!("wf-{i}"),
-            task_queue: "queue".into(),
-            ..Default::default()
-        }),
-        spec: ScheduleSpec {
-            intervals: vec![ScheduleIntervalSpec::with_offset(
-                Duration::from_secs(n as u64),
-                Duration::from_secs(i as u64),
-            )],
-            ..Default::default()
-        },
-        ..Default::default()
-    }
+    common::interval_schedule(i as u64, n as u64)
 }
 
 fn ids(n: usize) -> Vec<String> {

@@ -1,0 +1,94 @@
+//! A plain fire loop for profilers (callgrind, perf): no criterion, no counting allocator.
+//! It builds `SCHEDULES` interval schedules as `benches/engine.rs` does (one fires per
+//! second), fires each once to reach the steady state, then fires `FIRES` more with
+//! `poll_reuse` (or `MODE=poll` / `MODE=poll_into`), closing each run at once, and prints
+//! the time per fire.
+//!
+//! Run: `SCHEDULES=100000 FIRES=100000 cargo bench --bench fire_loop`. Instruction counts and
+//! simulated cache misses of the measured loop alone:
+//! `valgrind --tool=callgrind --cache-sim=yes --LL=8388608,16,64 --toggle-collect='fire_loop::fire' <the binary cargo bench --bench fire_loop --no-run names>`
+//! (the warm-up round runs in `fire` too: divide by `SCHEDULES + FIRES`).
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use schedule_engine::{Action, Scheduler, SchedulerConfig, WorkflowOutcome};
+
+mod common;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Poll,
+    PollInto,
+    PollReuse,
+}
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Fires one action per second for `count` seconds after `*second`, closing each run.
+#[inline(never)]
+fn fire(s: &mut Scheduler, second: &mut i64, count: u64, mode: Mode) -> u64 {
+    let mut fired = 0;
+    let mut actions: Vec<Action> = Vec::with_capacity(1);
+    for _ in 0..count {
+        *second += 1;
+        let Some(now) = DateTime::<Utc>::from_timestamp(*second, 0) else {
+            break;
+        };
+        match mode {
+            Mode::Poll => actions = s.poll(now),
+            Mode::PollInto => {
+                actions.clear();
+                s.poll_into(now, &mut actions);
+            }
+            Mode::PollReuse => s.poll_reuse(now, &mut actions),
+        }
+        for a in &actions {
+            if let Action::StartWorkflow(st) = a {
+                let closed = s.workflow_closed(
+                    &st.workflow_id,
+                    WorkflowOutcome::Completed { result: None },
+                    now,
+                );
+                fired += u64::from(closed.is_ok());
+            }
+        }
+    }
+    fired
+}
+
+fn main() {
+    let n = env_number("SCHEDULES", 100_000).max(1);
+    let fires = env_number("FIRES", 1_000_000);
+    let mode = match std::env::var("MODE").as_deref() {
+        Ok("poll") => Mode::Poll,
+        Ok("poll_into") => Mode::PollInto,
+        _ => Mode::PollReuse,
+    };
+    let t0 = 1_654_041_600; // 2022-06-01T00:00:00Z
+    let created = DateTime::from_timestamp(t0, 0).unwrap_or_default();
+    let mut s = Scheduler::new(SchedulerConfig::default());
+    for i in 0..n {
+        let schedule = common::interval_schedule(i, n);
+        if let Err(e) = s.create_schedule(&format!("schedule-{i:07}"), schedule, created) {
+            eprintln!("create: {e}");
+            return;
+        }
+    }
+    let mut second = t0;
+    let warm = fire(&mut s, &mut second, n, mode);
+    let start = Instant::now();
+    let fired = fire(&mut s, &mut second, fires, mode);
+    let took = start.elapsed();
+    black_box(&s);
+    println!(
+        "{n} schedules: {warm} warm-up fires, then {fired} fires at {:.1} ns each",
+        took.as_nanos() as f64 / fired.max(1) as f64
+    );
+}
