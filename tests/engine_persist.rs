@@ -364,34 +364,3 @@ fn a_run_one_schedule_lists_twice_is_tracked_once() {
     assert!(running(&describe(&r, "a", now)).is_empty());
     assert!(r.workflow_closed(A_RUN, done(), now).is_err());
 }
-
-#[test]
-fn a_standalone_workflow_record_a_schedule_run_holds_is_dropped() {
-    // Schedules come first in a snapshot, so a's run keeps the id.
-    let mut snap = two_running_schedules().snapshot();
-    let mut other = Scheduler::default();
-    other
-        .start_workflow(opts(A_RUN), t("2022-06-01T00:05:00Z"))
-        .unwrap();
-    assert_eq!(
-        started_ids(&other.poll(t("2022-06-01T00:05:00Z"))),
-        vec![A_RUN.to_string()]
-    );
-    snap.workflows = other.snapshot().workflows;
-    let mut r = Scheduler::restore(snap.clone(), SchedulerConfig::default());
-    let now = t("2022-06-01T00:06:00Z");
-    assert!(r.snapshot().workflows.is_empty());
-    feed_repairs(snap, &mut r);
-    assert_eq!(running(&describe(&r, "a", now)), vec![A_RUN.to_string()]);
-    let result = WorkflowOutcome::Completed {
-        result: Some(serde_json::json!("a's")),
-    };
-    r.workflow_closed(A_RUN, result, now).unwrap();
-    assert!(running(&describe(&r, "a", now)).is_empty());
-    // It was a's run that closed: a keeps its result for the next start.
-    assert_eq!(
-        r.snapshot().schedules[0].last_completion_result,
-        Some(serde_json::json!("a's"))
-    );
-    assert!(r.workflow_closed(A_RUN, done(), now).is_err());
-}

@@ -238,14 +238,7 @@ impl Scheduler {
             s.reschedule(slot);
         }
         for r in snapshot.workflows {
-            if let Some(holder) = s.workflow_slot(&r.workflow_id) {
-                // A schedule's run holds the id: the store keeps this record under its own
-                // key, so it is removed there too, or it would come back at a later restore.
-                // A second record of a job already restored is not removed: it shares that
-                // job's key.
-                if matches!(s.slots[holder as usize].entity, Entity::Schedule(_)) {
-                    s.removed.push(StateChange::RemoveWorkflow(r.workflow_id));
-                }
+            if s.workflow_slot(&r.workflow_id).is_some() {
                 continue;
             }
             let j = JobEntry::from_record(r);
