@@ -297,8 +297,10 @@ fn a_run_claimed_by_b_too() -> SchedulerSnapshot {
     snap
 }
 
-/// The change feed right after `r` was restored from `snap` turns `snap` into `r`'s snapshot.
+/// The change feed right after `r` was restored from `snap` turns `snap` into `r`'s snapshot
+/// (which the restore repaired: they differ).
 fn feed_repairs(mut snap: SchedulerSnapshot, r: &mut Scheduler) {
+    assert_ne!(snap, r.snapshot(), "nothing was repaired");
     for c in r.take_changes() {
         snap.apply(c);
     }
@@ -362,5 +364,43 @@ fn a_run_one_schedule_lists_twice_is_tracked_once() {
     assert_eq!(running(&describe(&r, "a", now)), vec![A_RUN.to_string()]);
     r.workflow_closed(A_RUN, done(), now).unwrap();
     assert!(running(&describe(&r, "a", now)).is_empty());
+    assert!(r.workflow_closed(A_RUN, done(), now).is_err());
+}
+
+#[test]
+fn a_standalone_workflow_record_a_schedule_run_holds_waits_in_the_store() {
+    // Schedules come first in a snapshot, so a's run keeps the id; the job record is not
+    // restored while that run lives, and not deleted from the store either.
+    let mut snap = two_running_schedules().snapshot();
+    let mut other = Scheduler::default();
+    other
+        .start_workflow(opts(A_RUN), t("2022-06-01T00:05:00Z"))
+        .unwrap();
+    assert_eq!(
+        started_ids(&other.poll(t("2022-06-01T00:05:00Z"))),
+        vec![A_RUN.to_string()]
+    );
+    snap.workflows = other.snapshot().workflows;
+    assert_eq!(snap.workflows.len(), 1);
+    let mut r = Scheduler::restore(snap, SchedulerConfig::default());
+    let now = t("2022-06-01T00:06:00Z");
+    assert!(r.snapshot().workflows.is_empty());
+    assert!(
+        !r.take_changes()
+            .iter()
+            .any(|c| matches!(c, StateChange::RemoveWorkflow(id) if id == A_RUN)),
+        "the job's record must stay in the store"
+    );
+    assert_eq!(running(&describe(&r, "a", now)), vec![A_RUN.to_string()]);
+    let result = WorkflowOutcome::Completed {
+        result: Some(serde_json::json!("a's")),
+    };
+    r.workflow_closed(A_RUN, result, now).unwrap();
+    assert!(running(&describe(&r, "a", now)).is_empty());
+    // It was a's run that closed: a keeps its result for the next start.
+    assert_eq!(
+        r.snapshot().schedules[0].last_completion_result,
+        Some(serde_json::json!("a's"))
+    );
     assert!(r.workflow_closed(A_RUN, done(), now).is_err());
 }

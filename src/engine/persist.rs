@@ -239,6 +239,9 @@ impl Scheduler {
         }
         for r in snapshot.workflows {
             if s.workflow_slot(&r.workflow_id).is_some() {
+                // Skipped here but left in the store: deleting it would lose a cron job's
+                // definition for good, while kept it comes back at a restore after the run
+                // holding its id has closed.
                 continue;
             }
             let j = JobEntry::from_record(r);
