@@ -36,12 +36,13 @@ const NANOS_PER_SECOND: i128 = 1_000_000_000;
 /// (spring forward) never fires, one that occurs twice (fall back) fires at both instants.
 /// Intervals ignore the zone. Each nominal time is delayed by a deterministic jitter.
 ///
-/// Cheap to clone (one `Arc`); `Send + Sync`; `next_time` does not allocate.
+/// Cheap to clone (one `Arc` and two integers); `Send + Sync`; `next_time` does not allocate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CompiledSpec {
     inner: Arc<Inner>,
-    /// `(every, offset)` in seconds when the spec is one interval and nothing else (no
-    /// calendar, skip, jitter, `start_at` or `end_at`). The engine asks for a next time once per
+    /// `(every, offset)` in whole seconds when the spec is one interval and nothing else (no
+    /// calendar, skip, jitter or `end_at`, and no `start_at` after the epoch's first second,
+    /// which would raise the search floor above -1). The engine asks for a next time once per
     /// fired action; with a million schedules `inner` is out of cache by then, and this answers
     /// without reading it.
     lone: Option<(NonZeroI64, i64)>,

@@ -370,18 +370,36 @@ fn the_lone_interval_shortcut_is_taken_only_for_a_bare_interval_and_agrees_with_
         assert!(spec.compile().unwrap().lone.is_none(), "{spec:?}");
     }
     // The shortcut's answers equal the general search's (which reads the spec, not `lone`),
-    // before the epoch, in this era and at the 2100 horizon.
-    for (secs, offset) in [(1, 0), (300, 17), (86_400, 3_600), (604_800, 1)] {
-        let spec = ScheduleSpec {
-            intervals: vec![ScheduleIntervalSpec::with_offset(
-                Duration::from_secs(secs),
-                Duration::from_secs(offset),
-            )],
-            ..Default::default()
-        }
-        .compile()
-        .unwrap();
-        assert!(spec.lone.is_some());
+    // before the epoch, in this era and at the 2100 horizon; also for sub-second durations
+    // (whole seconds are kept: 1.5 s every 1.2 s offset is every 1 s offset 1 s), an `@every`
+    // cron string, and a `start_at` inside the epoch's first second (search floor -1 as without).
+    let interval = |every: Duration, offset: Duration| ScheduleSpec {
+        intervals: vec![ScheduleIntervalSpec::with_offset(every, offset)],
+        ..Default::default()
+    };
+    let mut specs: Vec<(i64, ScheduleSpec)> = [(1, 0), (300, 17), (86_400, 3_600), (604_800, 1)]
+        .into_iter()
+        .map(|(secs, offset)| {
+            let spec = interval(Duration::from_secs(secs), Duration::from_secs(offset));
+            (secs as i64, spec)
+        })
+        .collect();
+    specs.push((
+        1,
+        interval(Duration::from_millis(1_500), Duration::from_millis(1_200)),
+    ));
+    specs.push((90, cron(&["@every 90s"], None)));
+    specs.push((
+        300,
+        ScheduleSpec {
+            start_at: Some(t("1970-01-01T00:00:00.5Z")),
+            ..every(300)
+        },
+    ));
+    for (secs, spec) in specs {
+        let shown = format!("{spec:?}");
+        let spec = spec.compile().unwrap();
+        assert!(spec.lone.is_some(), "{shown}");
         for after in [
             i64::MIN,
             -86_400,
@@ -390,14 +408,14 @@ fn the_lone_interval_shortcut_is_taken_only_for_a_bare_interval_and_agrees_with_
             0,
             1_654_041_599,
             1_654_041_600,
-            4_133_980_799 - secs as i64,
+            4_133_980_799 - secs,
             4_133_980_799,
             i64::MAX,
         ] {
             assert_eq!(
                 spec.next_time_unix(after),
                 spec.search(after),
-                "{secs} {offset} {after}"
+                "{shown} {after}"
             );
         }
     }
