@@ -249,17 +249,10 @@ fn owned_action(schedule_id: &str, action_id: &str) -> Vec<Action> {
         schedule_id: Some(schedule_id.to_owned()),
         workflow_id,
         workflow: "report".to_owned(),
-        args: Vec::new(),
         task_queue: "queue".to_owned(),
         nominal_time: t0(),
         scheduled_at: t0(),
-        manual: false,
-        execution_timeout: None,
-        run_timeout: None,
-        task_timeout: None,
-        memo: Default::default(),
-        last_completion_result: None,
-        last_failure: None,
+        ..Default::default()
     })]
 }
 

@@ -6,22 +6,26 @@ use std::time::Duration;
 
 use engine_util::*;
 use schedule_engine::{
-    ScheduleBackfill, ScheduleIntervalSpec, ScheduleOverlapPolicy as P, Scheduler, SchedulerConfig,
-    SchedulerSnapshot, StartWorkflowOptions, StateChange, WorkflowOutcome,
+    Schedule, ScheduleBackfill, ScheduleIntervalSpec, ScheduleOverlapPolicy as P, Scheduler,
+    SchedulerConfig, SchedulerSnapshot, StartWorkflowOptions, StateChange, WorkflowOutcome,
 };
 
-fn busy_scheduler() -> Scheduler {
+/// A scheduler with schedules "a" and "b" (action id `bid`), both created at 00:00.
+fn a_and_b(a: Schedule, mut b: Schedule) -> Scheduler {
     let mut s = Scheduler::default();
-    s.create_schedule(
-        "a",
-        interval(mins(5), mins(0), P::BufferAll),
-        t("2022-06-01T00:00:00Z"),
-    )
-    .unwrap();
-    let mut b = interval(mins(60), mins(17), P::Skip);
+    s.create_schedule("a", a, t("2022-06-01T00:00:00Z"))
+        .unwrap();
     action_mut(&mut b).id = "bid".into();
     s.create_schedule("b", b, t("2022-06-01T00:00:00Z"))
         .unwrap();
+    s
+}
+
+fn busy_scheduler() -> Scheduler {
+    let mut s = a_and_b(
+        interval(mins(5), mins(0), P::BufferAll),
+        interval(mins(60), mins(17), P::Skip),
+    );
     s.start_workflow(
         StartWorkflowOptions {
             workflow: "w".into(),
@@ -270,17 +274,10 @@ fn running_runs_keep_their_ids_across_an_action_id_change_and_a_restore() {
 /// Schedules "a" (action id `myid`) and "b" (action id `bid`), both every 5 minutes with
 /// SKIP, each with the run it started at 00:05 still running.
 fn two_running_schedules() -> Scheduler {
-    let mut s = Scheduler::default();
-    s.create_schedule(
-        "a",
+    let mut s = a_and_b(
         interval(mins(5), mins(0), P::Skip),
-        t("2022-06-01T00:00:00Z"),
-    )
-    .unwrap();
-    let mut b = interval(mins(5), mins(0), P::Skip);
-    action_mut(&mut b).id = "bid".into();
-    s.create_schedule("b", b, t("2022-06-01T00:00:00Z"))
-        .unwrap();
+        interval(mins(5), mins(0), P::Skip),
+    );
     let started = started_ids(&s.poll(t("2022-06-01T00:05:00Z")));
     assert_eq!(started.len(), 2, "{started:?}");
     s

@@ -55,6 +55,30 @@ pub struct StartWorkflowAction {
     pub last_failure: Option<String>,
 }
 
+/// No strings, epoch times, nothing set: a start action before it is filled in. Nothing is
+/// allocated, and the times are constants (chrono's own `Default` for `DateTime` is computed,
+/// and `poll` builds one of these per fired action).
+impl Default for StartWorkflowAction {
+    fn default() -> Self {
+        StartWorkflowAction {
+            schedule_id: None,
+            workflow_id: String::new(),
+            workflow: String::new(),
+            args: Vec::new(),
+            task_queue: String::new(),
+            nominal_time: DateTime::<Utc>::UNIX_EPOCH,
+            scheduled_at: DateTime::<Utc>::UNIX_EPOCH,
+            manual: false,
+            execution_timeout: None,
+            run_timeout: None,
+            task_timeout: None,
+            memo: BTreeMap::new(),
+            last_completion_result: None,
+            last_failure: None,
+        }
+    }
+}
+
 /// Request cancellation of a running workflow.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CancelWorkflowAction {

@@ -6,7 +6,6 @@
 //! older actions lie beyond them.
 
 use super::action::{Action, StartWorkflowAction};
-use chrono::{DateTime, Utc};
 
 /// The actions of one poll.
 pub(crate) struct ActionSink<'a> {
@@ -36,15 +35,15 @@ impl<'a> ActionSink<'a> {
     }
 
     /// A start action to fill in: an earlier start (its buffers kept, its contents stale:
-    /// the caller sets every field) or a blank one. `None` never happens (it would mean the
+    /// the caller sets every field) or a default (blank, nothing allocated) one. `None` never happens (it would mean the
     /// slot just made a start of is not one); callers drop the start then.
     pub(crate) fn start(&mut self) -> Option<&mut StartWorkflowAction> {
         let i = self.next;
         self.next += 1;
         match self.out.get(i) {
             Some(Action::StartWorkflow(_)) => {}
-            Some(_) => self.out[i] = Action::StartWorkflow(blank_start()),
-            None => self.reserve_push(Action::StartWorkflow(blank_start())),
+            Some(_) => self.out[i] = Action::StartWorkflow(StartWorkflowAction::default()),
+            None => self.reserve_push(Action::StartWorkflow(StartWorkflowAction::default())),
         }
         match &mut self.out[i] {
             Action::StartWorkflow(s) => Some(s),
@@ -69,26 +68,6 @@ impl<'a> ActionSink<'a> {
     /// Ends the poll: older actions not written over are dropped.
     pub(crate) fn finish(self) {
         self.out.truncate(self.next);
-    }
-}
-
-/// A start action with nothing allocated.
-fn blank_start() -> StartWorkflowAction {
-    StartWorkflowAction {
-        schedule_id: None,
-        workflow_id: String::new(),
-        workflow: String::new(),
-        args: Vec::new(),
-        task_queue: String::new(),
-        nominal_time: DateTime::<Utc>::UNIX_EPOCH,
-        scheduled_at: DateTime::<Utc>::UNIX_EPOCH,
-        manual: false,
-        execution_timeout: None,
-        run_timeout: None,
-        task_timeout: None,
-        memo: Default::default(),
-        last_completion_result: None,
-        last_failure: None,
     }
 }
 
@@ -132,7 +111,7 @@ mod tests {
     fn reusing_writes_over_and_drops_the_rest() {
         let mut v = vec![
             cancel("a"),
-            Action::StartWorkflow(blank_start()),
+            Action::StartWorkflow(StartWorkflowAction::default()),
             cancel("z"),
         ];
         let mut s = ActionSink::reusing(&mut v);

@@ -1,5 +1,7 @@
 //! Workflow ids of scheduled runs: `<action id>-<nominal time, UTC, RFC 3339, whole seconds>`,
-//! formatted without chrono's general formatter because it runs once per fired action.
+//! formatted without chrono's general formatter because it runs once per fired action. Its
+//! cache of the last civil day also gives the engine's millis-to-`DateTime` conversion
+//! ([`utc_from_millis`]), the other per-fire user of the calendar arithmetic.
 
 use std::cell::Cell;
 
@@ -118,14 +120,10 @@ fn new_day(number: u64) -> Day {
 /// `YYYY-MM-DDTHH:MM:SSZ` as bytes; `None` for years outside 0..=9999.
 #[inline]
 fn rfc3339_bytes(secs: i64) -> Option<[u8; 20]> {
-    if !(FIRST_SECS..=LAST_SECS).contains(&secs) {
-        return None;
-    }
-    // Unsigned from here on: divisions by constants become multiplications.
-    let since_year0 = (secs - FIRST_SECS) as u64;
-    let sod = (since_year0 % 86_400) as usize;
+    let (day, sod) = day_and_second(secs)?;
+    let sod = sod as usize;
     let mut buf = *b"0000-00-00T00:00:00Z";
-    buf[..10].copy_from_slice(&day(since_year0 / 86_400).ymd);
+    buf[..10].copy_from_slice(&day.ymd);
     put2(&mut buf, 11, sod / 3600);
     put2(&mut buf, 14, sod / 60 % 60);
     put2(&mut buf, 17, sod % 60);
@@ -135,15 +133,24 @@ fn rfc3339_bytes(secs: i64) -> Option<[u8; 20]> {
 /// The UTC time `ms` (Unix millis) for chrono, its date from the day cache; `None` outside
 /// years 0..=9999 (the caller then asks chrono).
 pub(crate) fn utc_from_millis(ms: i64) -> Option<chrono::DateTime<chrono::Utc>> {
-    let secs = ms.div_euclid(1000);
+    let (day, sod) = day_and_second(ms.div_euclid(1000))?;
+    let nanos = (ms.rem_euclid(1000) as u32) * 1_000_000;
+    let time = chrono::NaiveTime::from_num_seconds_from_midnight_opt(sod, nanos)?;
+    Some(day.date.and_time(time).and_utc())
+}
+
+/// The civil day of `secs` (Unix seconds, UTC) and the second within it; `None` for years
+/// outside 0..=9999.
+#[inline(always)]
+fn day_and_second(secs: i64) -> Option<(Day, u32)> {
     if !(FIRST_SECS..=LAST_SECS).contains(&secs) {
         return None;
     }
+    // Unsigned from here on: divisions by constants become multiplications.
     let since_year0 = (secs - FIRST_SECS) as u64;
+    // Under 86 400: the cast keeps it.
     let sod = (since_year0 % 86_400) as u32;
-    let nanos = (ms.rem_euclid(1000) as u32) * 1_000_000;
-    let time = chrono::NaiveTime::from_num_seconds_from_midnight_opt(sod, nanos)?;
-    Some(day(since_year0 / 86_400).date.and_time(time).and_utc())
+    Some((day(since_year0 / 86_400), sod))
 }
 
 /// Writes `v` (< 100) as two digits at `at`.

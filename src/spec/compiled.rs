@@ -198,18 +198,10 @@ impl ScheduleSpec {
             jitter_ms,
             seed: seed.into(),
         };
-        let lone = match inner.intervals[..] {
-            [(every, offset)]
-                if inner.calendars.is_empty()
-                    && inner.skip.is_empty()
-                    && inner.jitter_ms == 0
-                    && inner.after_floor == -1
-                    && inner.end == i64::MAX =>
-            {
-                NonZeroI64::new(every).map(|every| (every, offset))
-            }
-            _ => None,
-        };
+        let lone = inner
+            .single_interval()
+            .filter(|_| inner.after_floor == -1 && inner.end == i64::MAX)
+            .and_then(|(every, offset)| NonZeroI64::new(every).map(|every| (every, offset)));
         Ok(CompiledSpec {
             inner: Arc::new(inner),
             lone,
@@ -317,6 +309,19 @@ impl Inner {
         best
     }
 
+    /// `(every, offset)` when the spec is one interval and nothing else but its bounds: no
+    /// calendar, skip or jitter.
+    fn single_interval(&self) -> Option<(i64, i64)> {
+        match self.intervals[..] {
+            [interval]
+                if self.calendars.is_empty() && self.skip.is_empty() && self.jitter_ms == 0 =>
+            {
+                Some(interval)
+            }
+            _ => None,
+        }
+    }
+
     /// Whether the raw time `n` is inside `end_at` and before the 2100 horizon.
     fn in_bounds(&self, n: i64) -> bool {
         n <= self.end && n < HORIZON
@@ -367,13 +372,10 @@ impl CompiledSpec {
             return (n < HORIZON).then_some((n, 0));
         }
         let inner = &*self.inner;
-        if let ([(every, offset)], true) = (
-            &inner.intervals[..],
-            inner.calendars.is_empty() && inner.skip.is_empty() && inner.jitter_ms == 0,
-        ) {
-            // One interval and nothing else: the search would end after one step with this
-            // answer (nothing is skipped, no jitter).
-            let n = interval_next(after.max(inner.after_floor), *every, *offset);
+        if let Some((every, offset)) = inner.single_interval() {
+            // The search would end after one step with this answer (nothing is skipped, no
+            // jitter).
+            let n = interval_next(after.max(inner.after_floor), every, offset);
             return inner.in_bounds(n).then_some((n, 0));
         }
         self.search(after)
