@@ -1,4 +1,4 @@
-//! Catch-up window and clock behaviour (reference/temporal-semantics.md section 7).
+//! Catch-up window and the clock (docs/semantics.md#catch-up-window, #schedule-state-machine).
 
 mod engine_util;
 

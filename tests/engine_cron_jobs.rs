@@ -172,7 +172,7 @@ fn backfill_of_a_calendar_runs_back_to_back() {
 
 #[test]
 fn cron_strings_drive_schedules_through_an_outage() {
-    // Hourly at :17 from a cron string, the section 7 outage timeline.
+    // Hourly at :17 from a cron string, the outage timeline of docs/semantics.md#catch-up-window.
     let mut s = Scheduler::default();
     let mut sch = interval(mins(60), mins(0), P::Skip);
     sch.spec = ScheduleSpec {
@@ -190,7 +190,7 @@ fn cron_strings_drive_schedules_through_an_outage() {
     );
 }
 
-/// Jittered times from reference/temporal-semantics.md section 5: seed `mynsid-myschedule`,
+/// Jittered times from docs/semantics.md#jitter (Temporal's tests): seed `mynsid-myschedule`,
 /// interval 1h, jitter 1h: 01:49:22.594, 02:02:39.204, 03:37:29.538, 04:23:34.755 on
 /// 2022-06-01. The engine's seed is the schedule id.
 fn jittered(s: &mut Scheduler) {

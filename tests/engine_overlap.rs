@@ -1,4 +1,4 @@
-//! Overlap policies, driven through the timelines of reference/temporal-semantics.md 6.4
+//! Overlap policies (docs/semantics.md#overlap-policies-and-the-buffer), driven through timelines
 //! (Temporal's workflow tests: 5-minute interval from 2022-06-01T00:00Z).
 
 mod engine_util;
@@ -323,7 +323,7 @@ fn an_update_of_the_policy_applies_to_starts_already_buffered() {
 
 #[test]
 fn terminate_wins_when_cancel_and_terminate_are_both_needed() {
-    // Section 6.4: if both cancel and terminate are needed, terminate wins.
+    // docs/semantics.md#overlap-policies-and-the-buffer: terminate wins over cancel.
     let mut s = five_minutes(P::CancelOther, SchedulerConfig::default());
     s.poll(t("2022-06-01T00:05:00Z"));
     s.trigger("sched", Some(P::TerminateOther), t("2022-06-01T00:06:00Z"))

@@ -1,5 +1,5 @@
 //! Pause, unpause, notes, pause-on-failure and the conflict token
-//! (reference/temporal-semantics.md 6.6, 6.7, 6.11).
+//! (docs/semantics.md#pause-and-unpause, #pause-on-failure, #update-and-the-conflict-token).
 
 mod engine_util;
 

@@ -1,4 +1,4 @@
-//! Trigger and backfill (reference/temporal-semantics.md 6.9, 6.10).
+//! Trigger and backfill (docs/semantics.md#trigger, #backfill).
 
 mod engine_util;
 

@@ -1,5 +1,5 @@
-//! Update, conflict token, limited actions and retention (reference/temporal-semantics.md
-//! 6.8, 6.11, 6.14).
+//! Update, conflict token, limited actions and retention (docs/semantics.md#limited-actions,
+//! #update-and-the-conflict-token, #retention).
 
 mod engine_util;
 

@@ -1,5 +1,5 @@
 //! The facade's verbs end to end: a Client on a ManualClock, a Worker, a recording executor.
-//! Expected values are Temporal's (reference/temporal-semantics.md and temporal-api.md):
+//! Expected values are Temporal's (docs/semantics.md):
 //! workflow ids `<action id>-<nominal time>`, manual starts for trigger and backfill, both
 //! backfill ends inclusive, no catch-up after unpause, updates not retroactive.
 

@@ -15,7 +15,7 @@
 //!   agree, so both fields are generated freely (not only with one of them `*`).
 //! - Sunday as 7 at the end of a day-of-week range (`5-7`, `a/s`, which runs to 7 in our
 //!   dialect): the `cron` crate cannot say "Saturday then Sunday" in one range, so the rendering
-//!   adds `,1` (Sunday) when 7 is in the range. DESIGN.md's reading is used: `1-7` is every day.
+//!   adds `,1` (Sunday) when 7 is in the range. Our reading is used: `1-7` is every day.
 //! - `a/s` with a name (`wed/2`) is rejected by the `cron` crate: never generated. Names are only
 //!   the three-letter English ones (any case), accepted by both.
 //! - Steps are at most the field's maximum (the `cron` crate rejects larger ones).
@@ -23,7 +23,7 @@
 //!   and get no `*/s`, which counts from 1970 there and from 2000 here.
 //!
 //! A disagreement is triaged by an independent brute-force matcher built from the same abstract
-//! fields with Temporal's rules (DESIGN.md, temporal-semantics.md section 1.3): the failure
+//! fields with Temporal's rules (docs/semantics.md#cron-strings): the failure
 //! message says which side's time it accepts.
 
 use std::str::FromStr;
@@ -226,7 +226,7 @@ impl Field {
             let hit = |x: u32| x >= a && x <= b && (x - a) % s == 0;
             hit(v) || (self.kind == Kind::DayOfWeek && v == 0 && hit(7))
         };
-        // `*` starts at the field's minimum: 2000 for years (temporal-semantics.md 1.3).
+        // `*` starts at the field's minimum: 2000 for years (docs/semantics.md#cron-strings).
         let min = match self.kind {
             Kind::Year => 2000,
             k => k.bounds().0,

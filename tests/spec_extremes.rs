@@ -1,10 +1,10 @@
 //! The spec layer at the edges of time: chrono's whole range as `after`, bounds and jitter at
 //! their extremes, the 2100 horizon. Found worth pinning while fuzzing (`fuzz/`); no panic
-//! anywhere, and the expected values come from Temporal's rules (reference
-//! temporal-semantics.md): `after` is raised to `start_time - 1s`, which is the epoch minus one
-//! second when there is no start time (section 3.1); nothing after 2100 (section 3.5); Go's
-//! truncating interval formula (section 4); jitter below the gap to the next raw time
-//! (section 5).
+//! anywhere, and the expected values come from Temporal's rules (docs/semantics.md):
+//! `after` is raised to `start_time - 1s`, which is the epoch minus one
+//! second when there is no start time, and nothing after 2100 (#bounds-and-the-horizon); Go's
+//! truncating interval formula (#intervals); jitter below the gap to the next raw time
+//! (#jitter).
 
 use std::time::Duration;
 

@@ -338,7 +338,7 @@ proptest! {
             if let Some(next) = plain.next_time(x.nominal) {
                 prop_assert!(x.actual < next.nominal);
             }
-            // Feeding the actual time back yields the next nominal time (semantics report 5).
+            // Feeding the actual time back yields the next nominal time (docs/semantics.md#jitter).
             t = x.actual;
         }
     }

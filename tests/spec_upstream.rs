@@ -1,5 +1,5 @@
 //! Conformance with the vectors read from Temporal's own tests (`tests/data/upstream-vectors*.json`,
-//! semantics report section 9): `GetNextTime` chains, cron parsing, calendar matching, invalid
+//! see tests/data/README.md): `GetNextTime` chains, cron parsing, calendar matching, invalid
 //! specs and the jitter hash.
 
 mod support;
@@ -14,7 +14,7 @@ use schedule_engine::{ScheduleCalendarSpec, ScheduleIntervalSpec, ScheduleRange,
 use support::oracle::{Oracle, OracleCalendar};
 use support::{show, time};
 
-/// Upstream behaviours DESIGN.md section 2 chooses not to copy.
+/// Upstream behaviours we deliberately do not copy (docs/semantics.md, the differences section).
 const QUIRKS: [(&str, &str); 5] = [
     (
         "QUIRK Europe/London fall back: hour 1 fires ONCE (second copy, GMT)",
@@ -34,7 +34,7 @@ const QUIRKS: [(&str, &str); 5] = [
     ),
     (
         "QUIRK day_of_week 1-7 silently drops Sunday",
-        "DESIGN.md: a day-of-week range ending in 7 runs through Sunday",
+        "docs/semantics.md: a day-of-week range ending in 7 runs through Sunday",
     ),
 ];
 
@@ -55,7 +55,7 @@ fn duration(v: &Value) -> Option<std::time::Duration> {
 }
 
 /// A string-form `CalendarSpec` as the equivalent 7-field cron string (Temporal parses both
-/// with the same grammar and the same defaults: semantics report section 2 step 7).
+/// with the same grammar and the same defaults: docs/semantics.md#cron-strings).
 fn calendar_as_cron(c: &Value) -> String {
     let f = |k: &str, default: &str| c[k].as_str().unwrap_or(default).to_string();
     format!(
@@ -271,7 +271,7 @@ fn get_next_time_chains() {
         }
         exact += 1;
     }
-    println!("upstream-vectors: {exact} chains exact, {quirks} quirks checked as DESIGN.md resolves them");
+    println!("upstream-vectors: {exact} chains exact, {quirks} quirks checked (docs/semantics.md)");
     assert_eq!(exact + quirks, vectors.len());
     assert_eq!(quirks, QUIRKS.len());
 }
@@ -305,7 +305,7 @@ fn cron_parse() {
             ..Default::default()
         };
         if text == "0 0 * * 1-7" {
-            // QUIRK (upstream drops Sunday); DESIGN.md: 1-7 is every day.
+            // QUIRK (upstream drops Sunday); docs/semantics.md#day-of-week-ranges-through-7.
             expected.calendars.push(ScheduleCalendarSpec::default());
         } else if v["interval"].is_object() {
             expected.intervals.push(ScheduleIntervalSpec::with_offset(

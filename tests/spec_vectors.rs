@@ -1,5 +1,5 @@
 //! Conformance: the public vectors recorded from a real Temporal server
-//! (`tests/data/spec-vectors.json`, its format: `shared/conformance/README.md` beside the repository).
+//! (`tests/data/spec-vectors.json`, its format: `tests/data/README.md`).
 
 mod support;
 
@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use support::{neutral_spec, oracle_for, show, time};
 
-/// The server's DST anomalies (east-of-UTC fall-back, 30/45-minute DST): DESIGN.md section 2
+/// The server's DST anomalies (east-of-UTC fall-back, 30/45-minute DST): docs/semantics.md
 /// chooses literal wall-clock matching instead, so inside the DST window these are checked
 /// against the brute-force oracle and only outside it against the recording.
 const DST_ANOMALIES: [(&str, &str); 16] = [

@@ -1,6 +1,6 @@
 //! Restarts with a `ManualClock`: a client built on an existing store resumes, and the times
 //! that came due while it was down are handled by the catch-up window and overlap policy as
-//! Temporal handles a scheduler that slept (reference/temporal-semantics.md §6.3, §6.4, §7).
+//! Temporal handles a scheduler that slept (docs/semantics.md#catch-up-window).
 //!
 //! The scenario (expected values worked out by hand from those rules): a schedule every minute,
 //! created at 00:00 with a 10-minute catch-up window. It runs 00:01 and 00:02, the process stops,

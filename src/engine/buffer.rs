@@ -115,7 +115,7 @@ mod tests {
 
     #[test]
     fn mixed_allow_all_and_cancel_drops_the_allow_all_ones() {
-        // Section 6.4: allow-all starts are not started when a cancel is needed.
+        // docs/semantics.md#overlap-policies-and-the-buffer: no allow-all start when cancelling.
         let (d, b) = run(&[(1, P::AllowAll), (2, P::CancelOther)], true);
         assert!(d.overlapping.is_empty());
         assert!(d.need_cancel);

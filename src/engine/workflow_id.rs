@@ -184,7 +184,7 @@ mod tests {
 
     #[test]
     fn matches_the_temporal_example() {
-        // reference/temporal-semantics.md 6.5: `myid-2022-06-01T00:15:00Z`.
+        // docs/semantics.md#workflow-ids: `myid-2022-06-01T00:15:00Z`.
         let t = DateTime::parse_from_rfc3339("2022-06-01T00:15:00Z").unwrap();
         assert_eq!(
             workflow_id("myid", t.timestamp()),

@@ -1,4 +1,4 @@
-//! Compile errors as the user sees them, and `GetNextTime` rules from the semantics report.
+//! Compile errors as the user sees them, and `GetNextTime` rules from docs/semantics.md.
 
 use std::time::Duration;
 
@@ -165,7 +165,7 @@ fn interval_validation() {
 
 #[test]
 fn bounds_are_inclusive_at_whole_seconds() {
-    // Semantics report 3.5: start 12:00:00.456 still yields the 12:00:00 match.
+    // docs/semantics.md#bounds-and-the-horizon: start 12:00:00.456 yields the 12:00:00 match.
     let spec = ScheduleSpec {
         start_at: Some(t("2022-03-23T12:00:00.456Z")),
         end_at: Some(t("2022-03-23T12:02:00Z")),
@@ -258,7 +258,7 @@ fn impossible_dates_never_fire_and_feb_29_waits_for_a_leap_year() {
 
 #[test]
 fn jitter_worked_example_and_cap() {
-    // Semantics report section 5: interval 24h, jitter 1h, after 2022-03-23T11:00Z.
+    // docs/semantics.md#jitter: interval 24h, jitter 1h, after 2022-03-23T11:00Z.
     let spec = ScheduleSpec {
         jitter: Some(Duration::from_secs(3600)),
         ..every(86_400)

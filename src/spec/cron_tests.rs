@@ -1,4 +1,4 @@
-//! Parser tests: facts from Temporal's `TestParseCronString` and the semantics report, and the
+//! Parser tests: facts from Temporal's `TestParseCronString` and docs/semantics.md, and the
 //! error messages (each names the part and quotes the offending text).
 
 use super::*;
@@ -99,7 +99,7 @@ fn seven_is_sunday_and_ranges_through_seven_include_sunday() {
     assert_eq!(c.day_of_week, 1);
     let (c, _) = cal("0 0 * * 5-7");
     assert_eq!(c.day_of_week, 1 | 1 << 5 | 1 << 6);
-    // DESIGN.md: 1-7 is every day (the server drops Sunday: a bug we do not copy).
+    // docs/semantics.md#day-of-week-ranges-through-7: 1-7 is every day (the server drops Sunday).
     let (c, _) = cal("0 0 * * 1-7");
     assert_eq!(c.day_of_week, 0x7f);
     let (c, _) = cal("0 0 * * 1-7/2");

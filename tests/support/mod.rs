@@ -57,7 +57,7 @@ pub fn seconds(v: &Value) -> Option<Duration> {
     (s >= 0.0).then(|| Duration::from_nanos((s * 1e9).round() as u64))
 }
 
-/// A spec of the neutral vector format (conformance README section 2.2). `None` when the spec
+/// A spec of the neutral vector format (tests/data/README.md). `None` when the spec
 /// cannot be expressed in the Rust types (a negative interval or offset: `Duration` is unsigned).
 pub fn neutral_spec(v: &Value) -> Option<ScheduleSpec> {
     let list = |k: &str| v[k].as_array().cloned().unwrap_or_default();
