@@ -300,6 +300,7 @@ pub use spec::{
     CompiledSpec, ScheduleCalendarSpec, ScheduleIntervalSpec, ScheduleRange, ScheduleSpec,
     ScheduledTime, SpecError,
 };
+pub use spec::{StandardCron, StandardCronError, StandardCronRun};
 pub use store::{
     MemoryStore, RecordKind, Store, StoreChange, StoreError, StoreErrorKind, StoredRecord,
 };
