@@ -108,6 +108,13 @@ FIRST = [
     "CRON_TZ=Asia/Tokyo @every 5s", "TZ=Europe/London  0 0 * * *", "CRON_TZ=EST5EDT 0 0 * * *",
     "CRON_TZ=Etc/GMT+5 0 0 * * *", "CRON_TZ=America/New_York @weekly",
     "CRON_TZ=Asia/Kathmandu 30 5 * * *",
+    # robfig's own DST answers: Lord Howe's half-hour fall-back (2027-04-04) and Beirut's
+    # midnight spring-forward (2027-03-28)
+    "CRON_TZ=Australia/Lord_Howe 0 2 4 4 *", "CRON_TZ=Australia/Lord_Howe 15 2 4 4 *",
+    "CRON_TZ=Australia/Lord_Howe 0 * 4 4 *", "CRON_TZ=Australia/Lord_Howe */20 1-2 4 4 *",
+    "CRON_TZ=Asia/Beirut 0 0 28 3 *", "CRON_TZ=Asia/Beirut 0 1 28 3 *",
+    "CRON_TZ=Asia/Beirut 30 2 28 3 *", "CRON_TZ=Asia/Beirut 0 1 * 3 0",
+    "0 0 * * FR\u0130",
     # whitespace
     "  * * * * *", "*\t*\t*\t*\t*", "* * * * * ", "0\u00a00 * * *",
     # rejected

@@ -138,3 +138,19 @@ fn next_run_skips_times_passed_and_rounds_up() {
     // 2022-06-01 + k * 7 s: 31 536 000 s later is 4 505 142 * 7 + 6, so the next is 1 s on.
     assert_eq!(run.cron_time, t("2023-06-01T00:00:01Z"));
 }
+
+#[test]
+fn robfig_skips_lord_howes_two_oclock_on_its_half_hour_fall_back() {
+    // 2027-04-04 02:00 +11:00 -> 01:30 +10:30: 02:00 +10:30 happens once, but robfig's hour
+    // step (01:00 -> 01:30 -> 02:30) passes over it. The server's vector
+    // `CRON_TZ=Australia/Lord_Howe 0 2 4 4 *` shows the same skip.
+    let cron = "CRON_TZ=Australia/Lord_Howe 0 2 * * *";
+    assert_eq!(
+        next(cron, "2027-04-02T02:00:00+11:00"),
+        Some(t("2027-04-03T02:00:00+11:00"))
+    );
+    assert_eq!(
+        next(cron, "2027-04-03T02:00:00+11:00"),
+        Some(t("2027-04-05T02:00:00+10:30"))
+    );
+}
