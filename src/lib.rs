@@ -138,9 +138,10 @@
 //!
 //! ## Time zones and DST
 //!
-//! Calendar specs and cron strings match *wall-clock* time in their zone, literally: a wall
-//! time that does not exist that day (spring forward) is **skipped**, and one that occurs twice
-//! (fall back) **fires twice**, in every zone. In New York, 2024:
+//! A schedule's calendar specs and cron strings match *wall-clock* time in their zone,
+//! literally: a wall time that does not exist that day (spring forward) is **skipped**, and one
+//! that occurs twice (fall back) **fires twice**, in every zone (cron jobs: see below). In New
+//! York, 2024:
 //!
 //! ```text
 //! "30 2 * * *"  Mar 9  02:30 EST = 07:30Z
