@@ -1,6 +1,9 @@
 //! A Temporal cron job (`client.start_workflow(..., cron_schedule="...")`): one workflow id, one
 //! run at a time, each at the next cron time; times that pass while a run is still going are
-//! skipped, not queued. A manual clock stands in for a few hours.
+//! skipped, not queued. The string is read as the Temporal server reads it (robfig/cron's
+//! five fields; see "Cron jobs speak another dialect" in the crate docs): the first run waits
+//! for the first cron time after the start, and each next run for the first cron time not
+//! before the previous run closed. A manual clock stands in for a few hours.
 
 use std::time::Duration;
 

@@ -138,9 +138,10 @@
 //!
 //! ## Time zones and DST
 //!
-//! Calendar specs and cron strings match *wall-clock* time in their zone, literally: a wall
-//! time that does not exist that day (spring forward) is **skipped**, and one that occurs twice
-//! (fall back) **fires twice**, in every zone. In New York, 2024:
+//! A schedule's calendar specs and cron strings match *wall-clock* time in their zone,
+//! literally: a wall time that does not exist that day (spring forward) is **skipped**, and one
+//! that occurs twice (fall back) **fires twice**, in every zone (cron jobs: see below). In New
+//! York, 2024:
 //!
 //! ```text
 //! "30 2 * * *"  Mar 9  02:30 EST = 07:30Z
@@ -168,6 +169,55 @@
 //! ```
 //!
 //! Intervals are plain elapsed time from the Unix epoch (plus `offset`) and ignore zones.
+//!
+//! ## Cron jobs speak another dialect
+//!
+//! A cron job ([`Scheduler::start_workflow`] or [`Client::start_workflow`] with
+//! `cron_schedule`) is not a schedule, in Temporal as here: the server reads its string with
+//! robfig/cron's standard parser and plans each run from the previous one
+//! (`GetBackoffForNextSchedule`). So the same string can mean different times:
+//!
+//! | | cron job (`cron_schedule`) | schedule (`ScheduleSpec::cron_expressions`) |
+//! |---|---|---|
+//! | `0 0 13 * 5` | every Friday **and** every 13th (either day field) | Friday the 13th only (both) |
+//! | `@every 1h`, started 10:23 | 11:23, 12:23, ... (from the start) | 11:00, 12:00, ... (from the epoch) |
+//! | fields | exactly 5; `?` = `*`; day of week 0-6 (`7` is an error) | 5, 6 (+ year) or 7 (seconds first); `7` = Sunday; `#` comments |
+//! | a run closes | the next run is the first cron time not before the close, its wait rounded **up** to whole seconds from the close | nominal times never move; overlap and catch-up policies apply |
+//! | a bad string | [`ScheduleError::InvalidArgument`] `invalid CronSchedule. <reason>` | [`ScheduleError::InvalidSpec`] |
+//!
+//! A cron job's first run starts at its first cron time after the start, plus the start's
+//! fraction of a second (the wait is whole seconds). Completed, failed and timed-out runs go
+//! on; a canceled or terminated run ends the chain; times that pass while a run is open are
+//! skipped, not queued. [`StandardCron`] is the dialect on its own (parse, next time, next run).
+//!
+//! ```
+//! use chrono::{TimeZone, Utc};
+//! use schedule_engine::{Scheduler, StartWorkflowOptions, WorkflowOutcome};
+//!
+//! let at = |h, m, s, ms| Utc.with_ymd_and_hms(2024, 1, 1, h, m, s).unwrap()
+//!     + chrono::Duration::milliseconds(ms);
+//! let mut scheduler = Scheduler::default();
+//! scheduler.start_workflow(StartWorkflowOptions {
+//!     workflow: "report".into(),
+//!     id: "hourly-report".into(),
+//!     task_queue: "reports".into(),
+//!     cron_schedule: Some("@every 1h".into()),
+//!     ..Default::default()
+//! }, at(10, 23, 0, 0))?;
+//! assert_eq!(scheduler.next_wakeup(), Some(at(11, 23, 0, 0))); // a schedule: 11:00
+//! let _ = scheduler.poll(at(11, 23, 0, 0));
+//! // Closed at 11:30:00.250: 12:23 is 52 min 59.75 s away, rounded up to whole seconds.
+//! scheduler.workflow_closed("hourly-report", WorkflowOutcome::Completed { result: None },
+//!     at(11, 30, 0, 250))?;
+//! assert_eq!(scheduler.next_wakeup(), Some(at(12, 23, 0, 250)));
+//! # Ok::<(), schedule_engine::ScheduleError>(())
+//! ```
+//!
+//! DST in a cron job follows robfig on Go's time rules, in the `CRON_TZ=` zone (UTC without
+//! one): where a change moves a whole hour (New York, Berlin, London, Sydney) that is the
+//! literal rule above, gaps skipped and repeats run twice; where it moves half an hour or falls
+//! at midnight, robfig's own answer (e.g. on Lord Howe's fall-back day `0 2 * * *` does not
+//! fire).
 //!
 //! ## Overlap policies
 //!
@@ -300,6 +350,7 @@ pub use spec::{
     CompiledSpec, ScheduleCalendarSpec, ScheduleIntervalSpec, ScheduleRange, ScheduleSpec,
     ScheduledTime, SpecError,
 };
+pub use spec::{StandardCron, StandardCronError, StandardCronRun};
 pub use store::{
     MemoryStore, RecordKind, Store, StoreChange, StoreError, StoreErrorKind, StoredRecord,
 };

@@ -131,8 +131,9 @@ impl Client {
     ///
     /// # Errors
     /// [`ScheduleError::AlreadyExists`] if a run with this workflow id is pending or running,
-    /// [`ScheduleError::InvalidSpec`] for a bad cron string, [`ScheduleError::InvalidArgument`]
-    /// for invalid options (such as both `cron_schedule` and `start_delay`).
+    /// [`ScheduleError::InvalidArgument`] for a cron string robfig's parser rejects
+    /// (`invalid CronSchedule. <reason>`) or that never fires, and for invalid options (such as
+    /// both `cron_schedule` and `start_delay`).
     pub fn start_workflow(&self, options: StartWorkflowOptions) -> Result<(), ScheduleError> {
         self.inner
             .with_scheduler(|s, now| s.start_workflow(options, now))

@@ -136,7 +136,10 @@ pub struct StartWorkflowOptions {
     pub id: String,
     /// Task queue.
     pub task_queue: String,
-    /// Cron string in Temporal's dialect: run on this schedule, one run at a time.
+    /// Cron string in robfig/cron's standard dialect, as the Temporal server reads cron jobs
+    /// (five fields, either day field matches, `@every` counts from the start; not the
+    /// schedule dialect): run on this schedule, one run at a time. See
+    /// [`StandardCron`](crate::StandardCron).
     pub cron_schedule: Option<String>,
     /// Start once, this long after the call.
     pub start_delay: Option<Duration>,

@@ -1,11 +1,21 @@
 //! Standalone workflows outside any schedule: cron jobs (`cron_schedule`), delayed starts
 //! (`start_delay`) and plain starts at the next poll.
 //!
+//! Cron jobs run as the Temporal server runs them, not as schedules: the string is read in
+//! robfig's standard dialect and each run is planned by the server's next-run rule
+//! ([`StandardCron`]). A run's *scheduled time* is when its first workflow task is due (the
+//! server's execution time): the first run's is the start plus the wait until the first cron
+//! time after it, rounded up to whole seconds; when a run closes (Completed, Failed or
+//! TimedOut), the next run waits from the close until the first cron time after the closed
+//! run's scheduled time that is not before the close (times passed while it ran are skipped,
+//! not queued), again rounded up. Canceled or Terminated ends the chain, as does a one-off run
+//! closing. Time here is milliseconds, as everywhere in the engine (the server uses
+//! nanoseconds; the rounding can differ only for a close less than a millisecond after a
+//! whole second).
+//!
 //! Invariants: a job is either waiting (`next` is its next start) or running (`running`, and
 //! `next` is `None`); its workflow id stays in the scheduler's workflow map for the job's whole
-//! life, so no other start can take it. A cron job's next run is the first cron time after the
-//! previous run's nominal time that is not before the close (slots passed while running are
-//! skipped, not queued); Canceled or Terminated ends the chain, as do one-off runs closing.
+//! life, so no other start can take it.
 
 use std::sync::Arc;
 
@@ -15,7 +25,7 @@ use super::heap::NEVER;
 use super::sink::ActionSink;
 use super::snapshot::WorkflowRecord;
 use super::state::{from_ms, to_dt};
-use crate::spec::{CompiledSpec, ScheduleSpec};
+use crate::spec::StandardCron;
 
 /// A cron job or one-off start.
 #[derive(Debug)]
@@ -23,12 +33,16 @@ pub(crate) struct JobEntry {
     pub(crate) id: Arc<str>,
     /// As given (cron string and delay kept for the record).
     pub(crate) options: StartWorkflowOptions,
-    /// The compiled cron string (cron jobs only).
-    pub(crate) compiled: Option<CompiledSpec>,
-    /// Next start (nominal, actual) millis; `None` while running.
+    /// The parsed cron string (cron jobs only; `None` too for a restored string that robfig
+    /// rejects, whose chain ends with its next close).
+    pub(crate) cron: Option<StandardCron>,
+    /// Next start millis: (nominal, scheduled). For a cron job the nominal time is the cron
+    /// time and the scheduled time when its first task is due; `None` while running.
     pub(crate) next: Option<(i64, i64)>,
     /// Nominal time of the running or last run.
     pub(crate) last_nominal_ms: Option<i64>,
+    /// Scheduled time of the running or last run (what the next run is planned from).
+    pub(crate) last_scheduled_ms: Option<i64>,
     pub(crate) running: bool,
     pub(crate) last_completion_result: Option<serde_json::Value>,
     pub(crate) last_failure: Option<String>,
@@ -41,12 +55,21 @@ fn invalid(message: impl Into<String>) -> ScheduleError {
     }
 }
 
-fn compile_cron(cron: &str) -> Result<CompiledSpec, crate::spec::SpecError> {
-    ScheduleSpec {
-        cron_expressions: vec![cron.to_owned()],
-        ..ScheduleSpec::default()
-    }
-    .compile()
+/// Reads a cron job's string as the server does; its error carries the server's wording.
+fn parse_cron(text: &str) -> Result<StandardCron, ScheduleError> {
+    StandardCron::parse(text).map_err(|e| invalid(format!("invalid CronSchedule. {e}")))
+}
+
+/// The server's message for a string that parses but never fires.
+const NO_TIME: &str = "invalid CronSchedule, no time can be found to satisfy the schedule";
+
+/// The run after one scheduled at `scheduled_ms`, planned at `now_ms`: (nominal, scheduled)
+/// millis, or `None` when the schedule has no further time.
+fn plan(cron: &StandardCron, scheduled_ms: i64, now_ms: i64) -> Option<(i64, i64)> {
+    let run = cron.next_run(from_ms(scheduled_ms)?, from_ms(now_ms)?)?;
+    let wait = i64::try_from(run.backoff.as_millis()).ok()?;
+    let at = now_ms.checked_add(wait).filter(|t| from_ms(*t).is_some())?;
+    Some((run.cron_time.timestamp_millis(), at))
 }
 
 impl JobEntry {
@@ -61,22 +84,20 @@ impl JobEntry {
         if options.task_queue.is_empty() {
             return Err(invalid("task queue is empty"));
         }
-        let mut compiled = None;
+        let mut cron = None;
         let next = match (&options.cron_schedule, options.start_delay) {
             (Some(_), Some(_)) => {
                 return Err(invalid(
-                    "cron_schedule and start_delay cannot be used together",
+                    "CronSchedule and WorkflowStartDelay may not be used together: \
+                     cron_schedule and start_delay cannot be used together",
                 ))
             }
-            (Some(cron), None) => {
-                let spec = compile_cron(cron)?;
-                let t = from_ms(now_ms)
-                    .and_then(|now| spec.next_time(now))
-                    .ok_or_else(|| {
-                        invalid(format!("cron schedule {cron:?} has no future times"))
-                    })?;
-                compiled = Some(spec);
-                (t.nominal.timestamp_millis(), t.actual.timestamp_millis())
+            (Some(text), None) => {
+                let parsed = parse_cron(text)?;
+                // The first run is planned as if a run scheduled now had just closed.
+                let first = plan(&parsed, now_ms, now_ms).ok_or_else(|| invalid(NO_TIME))?;
+                cron = Some(parsed);
+                first
             }
             (None, Some(delay)) => {
                 let d = i64::try_from(delay.as_millis())
@@ -92,9 +113,10 @@ impl JobEntry {
         Ok(JobEntry {
             id: Arc::from(options.id.as_str()),
             options,
-            compiled,
+            cron,
             next: Some(next),
             last_nominal_ms: None,
+            last_scheduled_ms: None,
             running: false,
             last_completion_result: None,
             last_failure: None,
@@ -121,6 +143,7 @@ impl JobEntry {
         self.next = None;
         self.running = true;
         self.last_nominal_ms = Some(nominal);
+        self.last_scheduled_ms = Some(actual);
         let o = &self.options;
         out.push(Action::StartWorkflow(StartWorkflowAction {
             schedule_id: None,
@@ -152,20 +175,11 @@ impl JobEntry {
             WorkflowOutcome::TimedOut => self.last_failure = Some("workflow timed out".into()),
             _ => return false,
         }
-        let Some(spec) = self.compiled.as_ref() else {
+        let (Some(cron), Some(scheduled)) = (self.cron.as_ref(), self.last_scheduled_ms) else {
             return false;
         };
-        // Slots that passed while the run ran are skipped: search from just before now.
-        let prev = self.last_nominal_ms.unwrap_or(i64::MIN);
-        let mut after = from_ms(prev.max(now_ms.saturating_sub(1000)));
-        while let Some(t) = after.and_then(|a| spec.next_time(a)) {
-            if t.actual.timestamp_millis() >= now_ms {
-                self.next = Some((t.nominal.timestamp_millis(), t.actual.timestamp_millis()));
-                return true;
-            }
-            after = Some(t.nominal);
-        }
-        false
+        self.next = plan(cron, scheduled, now_ms);
+        self.next.is_some()
     }
 
     /// The self-contained record.
@@ -182,35 +196,30 @@ impl JobEntry {
             task_timeout: o.task_timeout,
             memo: o.memo.clone(),
             next_start: self.next.map(|(n, _)| to_dt(n)),
+            next_scheduled_at: self.next.map(|(_, a)| to_dt(a)),
             last_nominal: self.last_nominal_ms.map(to_dt),
+            last_scheduled_at: self.last_scheduled_ms.map(to_dt),
             running: self.running,
             last_completion_result: self.last_completion_result.clone(),
             last_failure: self.last_failure.clone(),
         }
     }
 
-    /// Rebuilds a job from its record. A cron string that no longer compiles keeps the job
-    /// (its id stays taken) but plans no further run.
+    /// Rebuilds a job from its record. Records written before cron jobs followed the server
+    /// (no `next_scheduled_at`) start their pending run at its recorded nominal time, as they
+    /// would have; the runs after it follow the server's rule. A cron string that robfig
+    /// rejects (one written for the schedule dialect, such as `0 0 * * 7`) keeps its pending
+    /// or running run, and its chain ends when that run closes.
     pub(crate) fn from_record(r: WorkflowRecord) -> Self {
-        let compiled = r
+        let cron = r
             .cron_schedule
             .as_deref()
-            .and_then(|c| compile_cron(c).ok());
+            .and_then(|c| StandardCron::parse(c).ok());
         let next = r.next_start.map(|n| {
-            let n_ms = n.timestamp_millis();
-            // The actual time of a cron start is recomputed (jitter is a pure function).
-            let actual = compiled
-                .as_ref()
-                .and_then(|s| from_ms(n_ms - 1000).and_then(|a| s.next_time(a)))
-                .filter(|t| t.nominal == n)
-                .map_or(n_ms, |t| t.actual.timestamp_millis());
-            (n_ms, actual)
+            let at = r.next_scheduled_at.unwrap_or(n);
+            (n.timestamp_millis(), at.timestamp_millis())
         });
-        let next = if r.cron_schedule.is_some() && compiled.is_none() {
-            None
-        } else {
-            next
-        };
+        let last_scheduled = r.last_scheduled_at.or(r.last_nominal);
         JobEntry {
             id: Arc::from(r.workflow_id.as_str()),
             options: StartWorkflowOptions {
@@ -225,9 +234,10 @@ impl JobEntry {
                 task_timeout: r.task_timeout,
                 memo: r.memo,
             },
-            compiled,
+            cron,
             next,
             last_nominal_ms: r.last_nominal.map(|t| t.timestamp_millis()),
+            last_scheduled_ms: last_scheduled.map(|t| t.timestamp_millis()),
             running: r.running,
             last_completion_result: r.last_completion_result,
             last_failure: r.last_failure,

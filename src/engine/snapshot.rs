@@ -115,10 +115,20 @@ pub struct WorkflowRecord {
     pub task_timeout: Option<std::time::Duration>,
     /// Memo.
     pub memo: BTreeMap<String, serde_json::Value>,
-    /// When the next run starts (nominal time); `None` while a run is running.
+    /// When the next run starts (nominal time: a cron job's cron time); `None` while a run is
+    /// running.
     pub next_start: Option<DateTime<Utc>>,
+    /// When the next run's first task is due (a cron job's wait is rounded up to whole seconds
+    /// from when it was planned). Absent in records written before cron jobs followed the
+    /// server: then `next_start`.
+    #[serde(default)]
+    pub next_scheduled_at: Option<DateTime<Utc>>,
     /// The nominal time of the running or last run.
     pub last_nominal: Option<DateTime<Utc>>,
+    /// When the running or last run's first task was due: a cron job plans its next run from
+    /// it. Absent in older records: then `last_nominal`.
+    #[serde(default)]
+    pub last_scheduled_at: Option<DateTime<Utc>>,
     /// A run is running.
     pub running: bool,
     /// Result of the last successful run.
