@@ -300,6 +300,8 @@ pub use spec::{
     CompiledSpec, ScheduleCalendarSpec, ScheduleIntervalSpec, ScheduleRange, ScheduleSpec,
     ScheduledTime, SpecError,
 };
+#[cfg(feature = "postgres")]
+pub use store::postgres::{self as cluster, ClusterConfig, PostgresCluster};
 pub use store::{
     MemoryStore, RecordKind, Store, StoreChange, StoreError, StoreErrorKind, StoredRecord,
 };
