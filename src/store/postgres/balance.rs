@@ -26,6 +26,8 @@ const PARTITIONS: &str = "SELECT partition, owner, \
 const LEAVE: &str = "WITH gone AS (DELETE FROM se_nodes WHERE member = $1 RETURNING member) \
      SELECT pg_notify('se_partitions', 'left') FROM gone";
 
+const JOINED: &str = "SELECT pg_notify('se_partitions', 'joined')";
+
 /// Rows of members dead this long are removed by whichever node notices.
 const PURGE: &str = "DELETE FROM se_nodes WHERE expires_at < now() - interval '1 hour'";
 
@@ -42,6 +44,14 @@ pub(crate) fn heartbeat(
         .client
         .query_one(&statement, &[&member, &node_id, &millis])?;
     Ok(row.get(0))
+}
+
+/// Tells the other members that one joined, so that they give partitions back at once rather
+/// than at their next round.
+pub(crate) fn announce(conn: &mut Conn) -> Result<(), postgres::Error> {
+    let statement = conn.prepared(JOINED)?;
+    conn.client.query(&statement, &[])?;
+    Ok(())
 }
 
 /// Removes this member (a graceful leave) and tells the others to rebalance at once.

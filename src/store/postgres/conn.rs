@@ -3,7 +3,7 @@
 //!
 //! Invariants:
 //! * While the database is unreachable, at most one connection attempt is made per backoff
-//!   period (50 ms doubling to 5 s); other callers fail at once with the last error, so that no
+//!   period (50 ms doubling to a quarter of the lease, at most 5 s); other callers fail at once with the last error, so that no
 //!   caller (a worker, a verb) stalls on a dead database for longer than one connect timeout.
 //! * A connection that failed at the connection level (closed, I/O, server shutting down) is
 //!   never returned to the pool.
@@ -16,10 +16,10 @@ use postgres::{GenericClient, NoTls, Statement};
 
 use crate::store::{StoreError, StoreErrorKind};
 
-/// The first wait after a failed connection attempt; doubled after each further failure.
+/// The first wait after a failed connection attempt; doubled after each further failure, up to
+/// a quarter of the lease (at most 5 s), so that a node is back within a fraction of its lease
+/// once the database is.
 const BACKOFF_START: Duration = Duration::from_millis(50);
-/// The longest wait between connection attempts.
-const BACKOFF_MAX: Duration = Duration::from_secs(5);
 /// Idle connections kept for reuse; more are closed when returned.
 const MAX_IDLE: usize = 8;
 
@@ -73,6 +73,7 @@ pub(crate) struct Database {
     config: postgres::Config,
     idle: Mutex<Vec<Conn>>,
     backoff: Mutex<Backoff>,
+    backoff_max: Duration,
 }
 
 #[derive(Default)]
@@ -113,6 +114,7 @@ impl Database {
             config,
             idle: Mutex::new(Vec::new()),
             backoff: Mutex::new(Backoff::default()),
+            backoff_max: (lease / 4).clamp(BACKOFF_START, Duration::from_secs(5)),
         })
     }
 
@@ -156,7 +158,7 @@ impl Database {
                 let mut backoff = self.backoff.lock();
                 let wait = BACKOFF_START
                     .saturating_mul(1 << backoff.failures.min(10))
-                    .min(BACKOFF_MAX);
+                    .min(self.backoff_max);
                 backoff.failures = backoff.failures.saturating_add(1);
                 backoff.retry_at = Some(Instant::now() + wait);
                 backoff.last_error = Some(describe(&e));

@@ -19,7 +19,7 @@ use crossbeam_channel::Receiver;
 
 use crate::store::StoreError;
 
-use super::balance::{heartbeat, plan, purge, read_view};
+use super::balance::{announce, heartbeat, plan, purge, read_view};
 use super::commands::sweep;
 use super::conn::{pg_error, Conn};
 use super::lease::Lease;
@@ -27,6 +27,9 @@ use super::Shared;
 
 /// Rounds between two clean-ups of dead members' rows and abandoned commands.
 const SWEEP_EVERY: u64 = 100;
+
+/// How soon a failed round is tried again.
+const RETRY: Duration = Duration::from_millis(100);
 
 /// What a joined node's host must act on (from [`PostgresCluster::join`]'s channel).
 ///
@@ -55,7 +58,8 @@ pub(crate) fn run(shared: Arc<Shared>, wake: Receiver<()>, stop: Arc<AtomicBool>
     let mut rounds: u64 = 0;
     while !stop.load(Ordering::SeqCst) {
         let result = round(&shared, &mut conn, rounds);
-        if result.is_err() {
+        let failed = result.is_err();
+        if failed {
             conn = None;
         }
         shared.reporter.report("lease keeper", result.err());
@@ -63,7 +67,13 @@ pub(crate) fn run(shared: Arc<Shared>, wake: Receiver<()>, stop: Arc<AtomicBool>
             shared.emit(ClusterEvent::Lost(lease));
         }
         rounds = rounds.wrapping_add(1);
-        let mut wait = shared.timing.renew_interval;
+        // A failed round is tried again soon (the connection backoff paces the attempts): every
+        // renewal missed brings the leases closer to their local deadlines.
+        let mut wait = if failed {
+            shared.timing.renew_interval.min(RETRY)
+        } else {
+            shared.timing.renew_interval
+        };
         if let Some(next) = shared.held.next_deadline() {
             let until = next.saturating_duration_since(Instant::now());
             wait = wait.min(until.max(Duration::from_millis(10)));
@@ -85,6 +95,9 @@ fn round(shared: &Shared, conn: &mut Option<Conn>, rounds: u64) -> Result<(), St
     let server_now = heartbeat(conn, &shared.member, &shared.node_id, shared.timing.lease)
         .map_err(|e| pg_error("cannot record this node's heartbeat", &e))?;
     shared.clock.sample(sent, Instant::now(), server_now);
+    if rounds == 0 {
+        announce(conn).map_err(|e| pg_error("cannot announce this node", &e))?;
+    }
     shared
         .renew_on(conn)
         .map_err(|e| pg_error("cannot renew the leases", &e))?;
