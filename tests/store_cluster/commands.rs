@@ -18,6 +18,18 @@ fn value(cluster: &PostgresCluster, key: &str) -> Option<i64> {
         .map(|r| r.data.parse().expect("a counter"))
 }
 
+/// The host counts a batch once `apply_commands` returned, a moment after its callers may have
+/// seen the result: wait for the count, then check that it stays.
+fn applied_exactly(owner: &Host, n: usize) {
+    wait_until(
+        Duration::from_secs(2),
+        "the owner counts its batches",
+        || owner.applied.load(Ordering::SeqCst) >= n,
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(owner.applied.load(Ordering::SeqCst), n);
+}
+
 /// The owner joined and holds everything; the caller never joins.
 fn owner_and_caller(lease_ms: u64, apply_delay: Duration) -> (Host, PostgresCluster) {
     let url = PgServer::shared().create_database();
@@ -42,7 +54,7 @@ fn a_command_is_applied_by_the_owner_and_its_result_returned() {
     assert_eq!(value(&caller, "apples"), Some(3));
     assert_eq!(caller.submit(p, "add:apples:4").unwrap(), "7");
     assert_eq!(value(&caller, "apples"), Some(7));
-    assert_eq!(owner.applied.load(Ordering::SeqCst), 2);
+    applied_exactly(&owner, 2);
 }
 
 #[test]
@@ -73,7 +85,7 @@ fn concurrent_commands_are_each_applied_exactly_once() {
     let distinct: BTreeSet<i64> = results.iter().copied().collect();
     assert_eq!(distinct, (1..=100).collect::<BTreeSet<i64>>());
     assert_eq!(value(&caller, "pears"), Some(100));
-    assert_eq!(owner.applied.load(Ordering::SeqCst), 100);
+    applied_exactly(&owner, 100);
 }
 
 #[test]
@@ -105,7 +117,7 @@ fn a_command_nobody_applies_is_withdrawn_and_never_applied() {
         "5",
         "only the later command counts"
     );
-    assert_eq!(owner.applied.load(Ordering::SeqCst), 1);
+    applied_exactly(&owner, 1);
     assert_eq!(value(&caller, "plums"), Some(5));
 }
 
@@ -125,7 +137,7 @@ fn a_command_applied_as_its_caller_times_out_is_reported_applied() {
         start.elapsed()
     );
     assert_eq!(value(&caller, "quinces"), Some(2));
-    assert_eq!(owner.applied.load(Ordering::SeqCst), 1);
+    applied_exactly(&owner, 1);
 }
 
 #[test]

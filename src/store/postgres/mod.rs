@@ -24,6 +24,7 @@ mod keeper;
 mod lease;
 mod listener;
 mod partition;
+mod placement;
 mod schema;
 mod shared;
 
@@ -33,6 +34,7 @@ pub use config::{ClusterConfig, MAX_PARTITIONS};
 pub use keeper::ClusterEvent;
 pub use lease::Lease;
 pub use partition::PartitionStore;
+pub use placement::partition_of;
 
 pub(crate) use shared::Shared;
 
@@ -48,15 +50,6 @@ use crate::store::{RecordKind, StoreError, StoreErrorKind, StoredRecord};
 
 use conn::{pg_error, Database, Failure};
 use partition::{kind_code, kind_from};
-
-/// The partition of a schedule id or standalone workflow id among `partitions`: FarmHash
-/// `Fingerprint64` of its UTF-8 bytes, modulo the count. The fingerprint functions are fixed by
-/// their definition (they never change between versions or platforms), so a stored record
-/// stays in its partition forever.
-pub fn partition_of(id: &str, partitions: u32) -> u32 {
-    let partitions = u64::from(partitions.max(1));
-    u32::try_from(farmhash::fingerprint64(id.as_bytes()) % partitions).unwrap_or(0)
-}
 
 /// Who holds a partition, as the database says now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -275,19 +268,10 @@ impl PostgresCluster {
     /// node's keeper does this by itself; this is for hosts that place partitions themselves.
     ///
     /// # Errors
+    /// [`StoreErrorKind::Misconfigured`] for a partition that does not exist,
     /// [`StoreErrorKind::Io`] if the database cannot be reached.
     pub fn acquire(&self, partition: u32) -> Result<Option<Lease>, StoreError> {
-        if partition >= self.shared.partitions {
-            return Err(StoreError::new(
-                None,
-                StoreErrorKind::Misconfigured {
-                    detail: format!(
-                        "partition {partition} does not exist (the cluster has {})",
-                        self.shared.partitions
-                    ),
-                },
-            ));
-        }
+        self.check_partition(partition)?;
         self.shared.db.with(|conn| {
             self.shared
                 .acquire_on(conn, partition)
@@ -328,6 +312,7 @@ impl PostgresCluster {
     /// `apply` returned for it), at most the configured `command_timeout`.
     ///
     /// # Errors
+    /// [`StoreErrorKind::Misconfigured`] for a partition that does not exist.
     /// [`StoreErrorKind::Unavailable`] if no node applied it in time: it was withdrawn and will
     /// never be applied. [`StoreErrorKind::Io`] if the database could not be reached; the error
     /// says whether the command may still have been applied (never after its deadline).
@@ -345,6 +330,7 @@ impl PostgresCluster {
         command: &str,
         timeout: Duration,
     ) -> Result<String, StoreError> {
+        self.check_partition(partition)?;
         let shared = &self.shared;
         commands::submit(&shared.db, &shared.waiters, partition, command, timeout)
     }
@@ -432,6 +418,23 @@ impl PostgresCluster {
     }
 }
 
+impl PostgresCluster {
+    fn check_partition(&self, partition: u32) -> Result<(), StoreError> {
+        if partition < self.shared.partitions {
+            return Ok(());
+        }
+        Err(StoreError::new(
+            None,
+            StoreErrorKind::Misconfigured {
+                detail: format!(
+                    "partition {partition} does not exist (the cluster has {})",
+                    self.shared.partitions
+                ),
+            },
+        ))
+    }
+}
+
 impl Threads {
     fn leave(&self) {
         if let Some((stop, handle)) = self.keeper.lock().take() {
@@ -440,14 +443,16 @@ impl Threads {
             let _ = handle.join();
         }
         self.shared.close_events();
-        for lease in self.shared.held.take_all() {
-            // One that cannot be released expires by itself.
-            let _ = self.shared.release_held(lease);
-        }
+        // Out of the members first, so that the others count without this node when the
+        // releases wake them.
         let member = self.shared.member.clone();
         let _ = self.shared.db.with(|conn| {
             balance::leave(conn, &member).map_err(|e| Failure::first("cannot leave", &e))
         });
+        for lease in self.shared.held.take_all() {
+            // One that cannot be released expires by itself.
+            let _ = self.shared.release_held(lease);
+        }
     }
 }
 
