@@ -3,16 +3,18 @@
 //! A caller inserts the command (opaque text: the host encodes its verbs) with `NOTIFY
 //! se_commands`, and waits for `NOTIFY se_results` carrying the command's id. The owner applies
 //! pending commands in the same fenced transaction that writes the state they change and marks
-//! them applied with their results ([`PartitionStore::apply_commands`]).
+//! them applied with their results ([`PartitionStore::apply_commands`]). The caller takes the
+//! result by deleting the row (`DELETE … WHERE state = 'applied' RETURNING result`).
 //!
 //! Exactly once: a command's effect is durable if and only if its row says `applied`, because both
 //! are written by one transaction, and that transaction holds the command's row lock from before
-//! the host applies it until it commits. At its deadline the caller withdraws the command with a
-//! conditional update (`pending` → `withdrawn`); the update waits for an owner's transaction
-//! that holds the row, then finds it `applied` and the caller reads the result instead. An owner
-//! never takes a withdrawn or expired command. So the caller's answer (result, or "not applied")
-//! is always the truth, and a command is never applied twice: an owner whose transaction failed
-//! reloads its partition from the database, where the command is still pending.
+//! the host applies it until it commits. At its deadline the caller withdraws the command by
+//! deleting it while it is still pending; the delete waits for an owner's transaction that holds
+//! the row, then finds it `applied`, and the caller takes the result instead. An owner never
+//! takes a withdrawn (deleted) or expired command. So the caller's answer (result, or "not
+//! applied") is always the truth, and a command is never applied twice: an owner whose
+//! transaction failed reloads its partition from the database, where the command is still
+//! pending.
 //!
 //! [`PartitionStore::apply_commands`]: super::PartitionStore::apply_commands
 
@@ -30,16 +32,16 @@ use super::conn::{pg_error, Conn, Database, Failure};
 /// be missed while the listener reconnects).
 const RECHECK: Duration = Duration::from_millis(200);
 
-const SUBMIT: &str = "INSERT INTO se_commands (partition, command, expires_at) \
-     VALUES ($1, $2, now() + $3::float8 * interval '1 millisecond') RETURNING id";
-const NOTIFY_OWNER: &str = "SELECT pg_notify('se_commands', $1::int4::text)";
-const STATUS: &str = "SELECT state, result FROM se_commands WHERE id = $1";
-const WITHDRAW: &str = "UPDATE se_commands SET state = 'withdrawn', done_at = now() \
-     WHERE id = $1 AND state = 'pending' RETURNING id";
-const FORGET: &str = "DELETE FROM se_commands WHERE id = $1";
-/// Rows whose caller went away: kept an hour for inspection, then removed.
+const SUBMIT: &str = "WITH submitted AS ( \
+         INSERT INTO se_commands (partition, command, expires_at) \
+         VALUES ($1, $2, now() + $3::float8 * interval '1 millisecond') RETURNING id, partition) \
+     SELECT id, pg_notify('se_commands', partition::text)::text FROM submitted";
+const TAKE_RESULT: &str =
+    "DELETE FROM se_commands WHERE id = $1 AND state = 'applied' RETURNING result";
+const WITHDRAW: &str = "DELETE FROM se_commands WHERE id = $1 AND state = 'pending' RETURNING id";
+/// Rows whose caller went away, an hour after they were done or expired.
 const SWEEP: &str = "DELETE FROM se_commands WHERE \
-     (state <> 'pending' AND done_at < now() - interval '1 hour') \
+     (state = 'applied' AND done_at < now() - interval '1 hour') \
      OR (state = 'pending' AND expires_at < now() - interval '1 hour')";
 
 /// A command for a partition, as its owner sees it.
@@ -83,14 +85,6 @@ impl Waiters {
     }
 }
 
-/// The state of a command's row.
-enum Status {
-    Pending,
-    Applied(String),
-    /// Withdrawn, or gone.
-    NotApplied,
-}
-
 /// Submits `command` for `partition` and waits up to `timeout` for its owner's result.
 pub(crate) fn submit(
     db: &Database,
@@ -107,14 +101,12 @@ pub(crate) fn submit(
         let mut tx = client.transaction().map_err(first)?;
         let err = |e: postgres::Error| Failure::Error(pg_error("cannot submit a command", &e));
         let submit = statements.get(&mut tx, SUBMIT).map_err(err)?;
-        let notify = statements.get(&mut tx, NOTIFY_OWNER).map_err(err)?;
         let part = partition as i32;
         let millis = timeout.as_secs_f64() * 1000.0;
         let id: i64 = tx
             .query_one(&submit, &[&part, &command, &millis])
             .map_err(err)?
             .get(0);
-        tx.execute(&notify, &[&part]).map_err(err)?;
         // Registered before the commit: the owner cannot see the command, let alone answer it,
         // before then.
         inserted = Some((id, waiters.add(id)));
@@ -175,13 +167,8 @@ fn wait(db: &Database, id: i64, wake: &Receiver<()>, deadline: Instant) -> Optio
         }
         let _ = wake.recv_timeout((deadline - now).min(RECHECK));
         // A failed read is not an answer: keep waiting, the deadline settles it.
-        match db.with(|conn| status(conn, id)) {
-            Ok(Status::Applied(result)) => {
-                let _ = db.with(|conn| forget(conn, id));
-                return Some(result);
-            }
-            Ok(Status::NotApplied) => return None,
-            Ok(Status::Pending) | Err(_) => {}
+        if let Ok(Some(result)) = db.with(|conn| take_result(conn, id)) {
+            return Some(result);
         }
     }
 }
@@ -190,46 +177,23 @@ fn wait(db: &Database, id: i64, wake: &Receiver<()>, deadline: Instant) -> Optio
 /// will be.
 fn settle(db: &Database, id: i64) -> Result<Option<String>, StoreError> {
     let withdrawn = db.with(|conn| {
-        let statement = conn
-            .prepared(WITHDRAW)
-            .map_err(|e| Failure::first("cannot withdraw a command", &e))?;
-        let rows = conn
-            .client
-            .query(&statement, &[&id])
-            .map_err(|e| Failure::Error(pg_error("cannot withdraw a command", &e)))?;
+        let first = |e: postgres::Error| Failure::first("cannot withdraw a command", &e);
+        let statement = conn.prepared(WITHDRAW).map_err(first)?;
+        let rows = conn.client.query(&statement, &[&id]).map_err(first)?;
         Ok(!rows.is_empty())
     })?;
-    let result = if withdrawn {
-        None
-    } else {
-        match db.with(|conn| status(conn, id))? {
-            Status::Applied(result) => Some(result),
-            Status::Pending | Status::NotApplied => None,
-        }
-    };
-    let _ = db.with(|conn| forget(conn, id));
-    Ok(result)
+    if withdrawn {
+        return Ok(None);
+    }
+    db.with(|conn| take_result(conn, id))
 }
 
-fn status(conn: &mut Conn, id: i64) -> Result<Status, Failure> {
+/// The result of command `id` if it was applied (its row is removed then), else `None`.
+fn take_result(conn: &mut Conn, id: i64) -> Result<Option<String>, Failure> {
     let first = |e: postgres::Error| Failure::first("cannot read a command", &e);
-    let statement = conn.prepared(STATUS).map_err(first)?;
+    let statement = conn.prepared(TAKE_RESULT).map_err(first)?;
     let row = conn.client.query_opt(&statement, &[&id]).map_err(first)?;
-    Ok(match row {
-        None => Status::NotApplied,
-        Some(row) => match row.get::<_, &str>(0) {
-            "applied" => Status::Applied(row.get::<_, Option<String>>(1).unwrap_or_default()),
-            "pending" => Status::Pending,
-            _ => Status::NotApplied,
-        },
-    })
-}
-
-fn forget(conn: &mut Conn, id: i64) -> Result<(), Failure> {
-    let first = |e: postgres::Error| Failure::first("cannot remove a command", &e);
-    let statement = conn.prepared(FORGET).map_err(first)?;
-    conn.client.execute(&statement, &[&id]).map_err(first)?;
-    Ok(())
+    Ok(row.map(|row| row.get::<_, Option<String>>(0).unwrap_or_default()))
 }
 
 /// Removes the rows of commands whose callers went away.

@@ -57,7 +57,7 @@ CREATE TABLE IF NOT EXISTS se_commands (
     id bigserial PRIMARY KEY,
     partition integer NOT NULL,
     command text NOT NULL,
-    state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'applied', 'withdrawn')),
+    state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'applied')),
     result text,
     submitted_at timestamptz NOT NULL DEFAULT now(),
     expires_at timestamptz NOT NULL,
