@@ -3,8 +3,8 @@
 //! A caller inserts the command (opaque text: the host encodes its verbs) with `NOTIFY
 //! se_commands`, and waits for `NOTIFY se_results` carrying the command's id. The owner applies
 //! pending commands in the same fenced transaction that writes the state they change and marks
-//! them applied with their results ([`PartitionStore::apply_commands`]). The caller takes the
-//! result by deleting the row (`DELETE … WHERE state = 'applied' RETURNING result`).
+//! them applied with their results ([`PartitionStore::apply_commands`]). The caller reads the
+//! result, then deletes the row.
 //!
 //! Exactly once: a command's effect is durable if and only if its row says `applied`, because both
 //! are written by one transaction, and that transaction holds the command's row lock from before
@@ -36,8 +36,8 @@ const SUBMIT: &str = "WITH submitted AS ( \
          INSERT INTO se_commands (partition, command, expires_at) \
          VALUES ($1, $2, now() + $3::float8 * interval '1 millisecond') RETURNING id, partition) \
      SELECT id, pg_notify('se_commands', partition::text)::text FROM submitted";
-const TAKE_RESULT: &str =
-    "DELETE FROM se_commands WHERE id = $1 AND state = 'applied' RETURNING result";
+const READ_RESULT: &str = "SELECT result FROM se_commands WHERE id = $1 AND state = 'applied'";
+const FORGET: &str = "DELETE FROM se_commands WHERE id = $1";
 const WITHDRAW: &str = "DELETE FROM se_commands WHERE id = $1 AND state = 'pending' RETURNING id";
 /// Rows whose caller went away, an hour after they were done or expired.
 const SWEEP: &str = "DELETE FROM se_commands WHERE \
@@ -189,11 +189,21 @@ fn settle(db: &Database, id: i64) -> Result<Option<String>, StoreError> {
 }
 
 /// The result of command `id` if it was applied (its row is removed then), else `None`.
+///
+/// Read first, removed after: a call whose first statement fails at the connection level runs
+/// again, and a removal whose answer was lost would then find nothing to return.
 fn take_result(conn: &mut Conn, id: i64) -> Result<Option<String>, Failure> {
     let first = |e: postgres::Error| Failure::first("cannot read a command", &e);
-    let statement = conn.prepared(TAKE_RESULT).map_err(first)?;
-    let row = conn.client.query_opt(&statement, &[&id]).map_err(first)?;
-    Ok(row.map(|row| row.get::<_, Option<String>>(0).unwrap_or_default()))
+    let read = conn.prepared(READ_RESULT).map_err(first)?;
+    let Some(row) = conn.client.query_opt(&read, &[&id]).map_err(first)? else {
+        return Ok(None);
+    };
+    let result = row.get::<_, Option<String>>(0).unwrap_or_default();
+    // A row left behind is swept an hour later.
+    if let Ok(forget) = conn.prepared(FORGET) {
+        let _ = conn.client.execute(&forget, &[&id]);
+    }
+    Ok(Some(result))
 }
 
 /// Removes the rows of commands whose callers went away.

@@ -186,7 +186,9 @@ impl Database {
     /// Runs `f` on a pooled connection. If the connection turns out to be dead before `f` got
     /// anything done (its first statement failed at the connection level, as an idle connection
     /// does after the server restarted), the idle connections are dropped and `f` runs once more
-    /// on a new one. `f` must therefore be safe to run again when its first statement failed.
+    /// on a new one. `f` must therefore be safe to run again when its first statement failed,
+    /// including when that statement ran but its answer was lost: a `BEGIN`, a read, or an
+    /// idempotent write.
     pub fn with<T>(
         &self,
         mut f: impl FnMut(&mut Conn) -> Result<T, Failure>,

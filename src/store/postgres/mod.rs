@@ -192,7 +192,8 @@ impl PostgresCluster {
         partition_of(id, self.shared.partitions)
     }
 
-    /// The database's clock, read locally; the same time on every node of the cluster.
+    /// The database's clock, read locally; the same time on every node of the cluster. It is
+    /// sampled at connect and, once the node has joined, at every heartbeat.
     pub fn clock(&self) -> DbClock {
         self.shared.clock.clone()
     }
@@ -272,6 +273,8 @@ impl PostgresCluster {
     /// [`StoreErrorKind::Io`] if the database cannot be reached.
     pub fn acquire(&self, partition: u32) -> Result<Option<Lease>, StoreError> {
         self.check_partition(partition)?;
+        // An acquisition whose answer was lost runs again and finds the partition held (by
+        // this node, unknowingly): reported as held elsewhere, it expires unrenewed.
         self.shared.db.with(|conn| {
             self.shared
                 .acquire_on(conn, partition)
