@@ -30,6 +30,7 @@ pub(crate) fn run(shared: Arc<Shared>, stop: Arc<AtomicBool>) {
     while !stop.load(Ordering::SeqCst) {
         let mut conn = match shared.db.connect() {
             Ok(conn) => conn,
+            Err(_) if stop.load(Ordering::SeqCst) => return,
             Err(e) => {
                 shared.reporter.report("notification listener", Some(e));
                 std::thread::sleep(POLL);
@@ -67,6 +68,9 @@ pub(crate) fn run(shared: Arc<Shared>, stop: Arc<AtomicBool>) {
             }
             drop(iter);
             drop(notifications);
+            if stop.load(Ordering::SeqCst) {
+                return;
+            }
             if failed.is_some() || conn.client.is_closed() {
                 let error = failed.unwrap_or_else(|| {
                     crate::store::StoreError::io(None, "the notification connection closed")

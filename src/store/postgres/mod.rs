@@ -127,11 +127,17 @@ pub struct PostgresCluster {
     threads: Arc<Threads>,
 }
 
+// A handle is shared by the client, its workers and its users' threads.
+const _: fn() = || {
+    fn shared_across_threads<T: Clone + Send + Sync + 'static>() {}
+    shared_across_threads::<PostgresCluster>();
+    shared_across_threads::<DbClock>();
+};
+
 /// The node's background threads; stopping them (the last handle dropped) leaves the cluster.
 struct Threads {
     shared: Arc<Shared>,
     listener_stop: Arc<AtomicBool>,
-    listener: Mutex<Option<JoinHandle<()>>>,
     keeper: Mutex<Option<(Arc<AtomicBool>, JoinHandle<()>)>>,
 }
 
@@ -161,17 +167,17 @@ impl PostgresCluster {
         let member = format!("{}/{:012x}", config.node_id, config::random_u64() >> 16);
         let shared = Arc::new(Shared::new(db, member, config, timing, clock));
         let listener_stop = Arc::new(AtomicBool::new(false));
-        let listener = {
+        {
+            // Detached: it ends by itself once the flag is set (see `Drop for Threads`).
             let (shared, stop) = (shared.clone(), listener_stop.clone());
             std::thread::Builder::new()
                 .name("schedule-engine-pg-listener".into())
                 .spawn(move || listener::run(shared, stop))
-                .map_err(|e| StoreError::io(None, format!("cannot start a thread: {e}")))?
-        };
+                .map_err(|e| StoreError::io(None, format!("cannot start a thread: {e}")))?;
+        }
         let threads = Arc::new(Threads {
             shared: shared.clone(),
             listener_stop,
-            listener: Mutex::new(Some(listener)),
             keeper: Mutex::new(None),
         });
         Ok(PostgresCluster { shared, threads })
@@ -462,10 +468,9 @@ impl Threads {
 impl Drop for Threads {
     fn drop(&mut self) {
         self.leave();
+        // The listener sees the flag within one poll (200 ms) and ends with its connection;
+        // nothing waits for it, so that dropping the last handle is quick.
         self.listener_stop.store(true, Ordering::SeqCst);
-        if let Some(handle) = self.listener.lock().take() {
-            let _ = handle.join();
-        }
     }
 }
 
