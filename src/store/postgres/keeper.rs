@@ -63,9 +63,7 @@ pub(crate) fn run(shared: Arc<Shared>, wake: Receiver<()>, stop: Arc<AtomicBool>
             conn = None;
         }
         shared.reporter.report("lease keeper", result.err());
-        for lease in shared.held.take_expired() {
-            shared.emit(ClusterEvent::Lost(lease));
-        }
+        shared.drop_expired();
         rounds = rounds.wrapping_add(1);
         // A failed round is tried again soon (the connection backoff paces the attempts): every
         // renewal missed brings the leases closer to their local deadlines.

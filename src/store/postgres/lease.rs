@@ -8,7 +8,8 @@
 //! Locally, a lease counts as held only until `renewal sent + lease - margin`, on the monotonic
 //! clock and on the wall clock (whichever ends it first), so that a node paused (SIGSTOP,
 //! machine suspend) or cut off from the database stops dispatching before the database can give
-//! the partition to anyone else, without having to ask it.
+//! the partition to anyone else, without having to ask it. A lease whose local deadline has
+//! passed is never extended again: it is reported lost, even if a late renewal succeeded.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
@@ -191,7 +192,10 @@ impl Held {
         }
     }
 
-    /// Moves the deadlines of `renewed` (partitions of `sent_with`) to `deadline`.
+    /// Moves the deadlines of `renewed` (partitions of `sent_with`) to `deadline`, except for
+    /// leases whose deadline has already passed: once [`get`](Held::get) said a lease is gone,
+    /// the host may have dropped the partition, so it stays gone (it is taken out by
+    /// [`take_expired`](Held::take_expired) and reported lost).
     pub fn extend(&self, sent_with: &[Lease], renewed: &[u32], deadline: Deadline) {
         let mut leases = self.leases.lock();
         for lease in sent_with {
@@ -199,7 +203,7 @@ impl Held {
                 continue;
             }
             if let Some(held) = leases.get_mut(&lease.partition) {
-                if held.lease == *lease {
+                if held.lease == *lease && held.deadline.is_open() {
                     held.deadline = deadline;
                 }
             }
@@ -299,6 +303,14 @@ mod tests {
         let long = Deadline::after(Instant::now(), SystemTime::now(), Duration::from_secs(60));
         held.extend(&[lease(4, 1)], &[4], long);
         assert_eq!(held.get(4), None, "renewing an older fence extends nothing");
+        held.extend(&[lease(4, 2)], &[4], long);
+        assert_eq!(
+            held.get(4),
+            None,
+            "a lease past its deadline is not reopened"
+        );
+        assert_eq!(held.take_expired(), vec![lease(4, 2)]);
+        held.insert(lease(4, 2), long);
         held.extend(&[lease(4, 2)], &[4], long);
         assert_eq!(held.get(4), Some(lease(4, 2)));
         assert!(held.request_release(lease(4, 2)));

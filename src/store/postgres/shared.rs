@@ -105,6 +105,7 @@ impl Shared {
     /// Renews every held lease on `conn`; the lost ones leave `held`, are told to the host, and
     /// are returned.
     pub fn renew_on(&self, conn: &mut Conn) -> Result<Vec<Lease>, postgres::Error> {
+        let mut lost = self.drop_expired();
         let leases: Vec<Lease> = self.held.all().iter().map(|h| h.lease).collect();
         let (sent, wall) = now_pair();
         let renewed = lease::renew(conn, &self.member, &leases, self.timing.lease)?;
@@ -113,7 +114,7 @@ impl Shared {
             &renewed,
             Deadline::after(sent, wall, self.valid_for()),
         );
-        let mut lost = Vec::new();
+        lost.extend(self.drop_expired());
         for lease in leases {
             if !renewed.contains(&lease.partition) && self.held.remove(lease) {
                 self.emit(ClusterEvent::Lost(lease));
@@ -121,6 +122,15 @@ impl Shared {
             }
         }
         Ok(lost)
+    }
+
+    /// Stops holding the leases whose local deadline has passed; tells the host; returns them.
+    pub fn drop_expired(&self) -> Vec<Lease> {
+        let expired = self.held.take_expired();
+        for lease in &expired {
+            self.emit(ClusterEvent::Lost(*lease));
+        }
+        expired
     }
 
     /// Stops holding `lease` and gives it back in the database.
