@@ -1,5 +1,6 @@
 //! The cluster's storage on PostgreSQL (feature `postgres`): partition leases with fencing
-//! tokens, balancing, the database clock, the per-partition [`Store`], and the command queue.
+//! tokens, balancing, the database clock, the per-partition [`Store`](crate::Store), and the
+//! command queue.
 //!
 //! This module knows nothing of the engine: it stores [`StoredRecord`]s and carries commands as
 //! opaque text. The host (the client and worker, in cluster mode) hosts one engine per partition
@@ -10,7 +11,7 @@
 //!   this node's (owner, fence, unexpired lease) by the database's clock and locks the
 //!   partition's row ([`PartitionStore`]). A node that lost a lease can never write.
 //! * A lease counts as held locally only until a deadline that is earlier than the database's
-//!   expiry (see [`lease`]), so a node stops acting on a partition before anyone else can
+//!   expiry (see `lease.rs`), so a node stops acting on a partition before anyone else can
 //!   acquire it.
 //! * Owners are member ids (`<node id>/<random>`), unique per process: two processes never
 //!   share a lease, even under one node id, and a restarted process never inherits one.
