@@ -351,6 +351,8 @@ pub use spec::{
     ScheduledTime, SpecError,
 };
 pub use spec::{StandardCron, StandardCronError, StandardCronRun};
+#[cfg(feature = "postgres")]
+pub use store::postgres::{self as cluster, ClusterConfig, PostgresCluster};
 pub use store::{
     MemoryStore, RecordKind, Store, StoreChange, StoreError, StoreErrorKind, StoredRecord,
 };

@@ -55,9 +55,35 @@ pub enum StoreErrorKind {
         /// The storage engine's own message.
         detail: String,
     },
-    /// Reading or writing failed: disk full, read-only file or directory, I/O error.
+    /// Reading or writing failed: disk full, read-only file or directory, I/O error, a database
+    /// that cannot be reached.
     Io {
         /// The storage engine's or operating system's message.
+        detail: String,
+    },
+    /// A cluster write was refused because this node no longer holds the partition's lease: the
+    /// lease expired (judged by the database's clock) or another node took the partition over
+    /// (its fencing token moved on). Nothing of the batch was written.
+    ///
+    /// **Never retry a fenced write.** The partition's state now belongs to another node (or to
+    /// nobody until one acquires it): drop this node's state for the partition, stop
+    /// dispatching its actions, and load it again only after acquiring a new lease.
+    Fenced {
+        /// The partition whose lease was lost.
+        partition: u32,
+        /// What the database holds instead (owner, fencing token, expiry).
+        detail: String,
+    },
+    /// The configuration does not fit the store: a cluster configured with a partition count
+    /// other than the one its database was created with, or an invalid setting.
+    Misconfigured {
+        /// What does not match, and how to fix it.
+        detail: String,
+    },
+    /// The cluster could not serve a request in time: no node applied a command to a partition
+    /// within its timeout (the command was withdrawn and will never be applied).
+    Unavailable {
+        /// What timed out.
         detail: String,
     },
 }
@@ -115,6 +141,13 @@ impl fmt::Display for StoreErrorKind {
                 "in use by another process or client ({detail}); a store has one owner at a time"
             ),
             StoreErrorKind::Io { detail } => write!(f, "I/O failure ({detail})"),
+            StoreErrorKind::Fenced { partition, detail } => write!(
+                f,
+                "partition {partition} is no longer held by this node ({detail}); the write was \
+                 refused and must not be retried"
+            ),
+            StoreErrorKind::Misconfigured { detail } => write!(f, "misconfigured ({detail})"),
+            StoreErrorKind::Unavailable { detail } => write!(f, "unavailable ({detail})"),
         }
     }
 }

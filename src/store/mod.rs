@@ -13,6 +13,8 @@
 mod error;
 pub(crate) mod journal;
 mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
