@@ -297,8 +297,8 @@ pub use engine::{
     SchedulerSnapshot, StateChange, WorkflowRecord, DEFAULT_CATCHUP_WINDOW, MIN_CATCHUP_WINDOW,
 };
 pub use spec::{
-    CompiledSpec, ScheduleCalendarSpec, ScheduleIntervalSpec, ScheduleRange, ScheduleSpec,
-    ScheduledTime, SpecError,
+    CompiledSpec, DstPolicy, IntervalAnchor, NonexistentTime, RepeatedTime, ScheduleCalendarSpec,
+    ScheduleIntervalSpec, ScheduleRange, ScheduleSpec, ScheduledTime, SpecError,
 };
 pub use store::{
     MemoryStore, RecordKind, Store, StoreChange, StoreError, StoreErrorKind, StoredRecord,

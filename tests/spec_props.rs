@@ -143,6 +143,7 @@ fn calendar_strategy() -> impl Strategy<Value = ScheduleCalendarSpec> {
                 year,
                 day_of_week,
                 comment: None,
+                ..Default::default()
             },
         )
 }
@@ -296,6 +297,7 @@ proptest! {
             year: Vec::new(),
             day_of_week: vec![ScheduleRange::new(0, 6, 1)],
             comment: None,
+            ..Default::default()
         };
         let spec = ScheduleSpec {
             calendars: vec![calendar, base],

@@ -316,16 +316,16 @@ fn interval_search_in_i64_agrees_with_the_128_bit_one() {
         for every in [1, 7, 60, 86_400, 1 << 40, i64::MAX] {
             for offset in [0, 1, 13, every - 1, every / 2] {
                 assert_eq!(
-                    super::interval_next(ts, every, offset),
-                    super::interval_next_wide(ts, every, offset),
+                    crate::spec::interval::interval_next(ts, every, offset),
+                    crate::spec::interval::interval_next_wide(ts, every, offset),
                     "{ts} {every} {offset}"
                 );
             }
         }
         for &offset in &big {
             assert_eq!(
-                super::interval_next(ts, 3600, offset),
-                super::interval_next_wide(ts, 3600, offset),
+                crate::spec::interval::interval_next(ts, 3600, offset),
+                crate::spec::interval::interval_next_wide(ts, 3600, offset),
                 "{ts} {offset}"
             );
         }

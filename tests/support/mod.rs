@@ -48,6 +48,7 @@ pub fn neutral_calendar(v: &Value) -> ScheduleCalendarSpec {
         year: ranges(&v["year"]),
         day_of_week: ranges(&v["day_of_week"]),
         comment: v["comment"].as_str().map(str::to_string),
+        ..Default::default()
     }
 }
 
@@ -85,6 +86,7 @@ pub fn neutral_spec(v: &Value) -> Option<ScheduleSpec> {
             seconds(&v["jitter_s"])
         },
         time_zone_name: v["time_zone_name"].as_str().map(str::to_string),
+        ..Default::default()
     })
 }
 
