@@ -131,7 +131,7 @@ impl FieldKind {
             if r.end != 0 && r.end < r.start {
                 return Err(err(r, format!("end {} is before start {}", r.end, r.start)));
             }
-            if r.end > hi {
+            if r.end != 0 && r.end > hi {
                 let why = if negative {
                     format!(
                         "end {} is not in range {lo} to -1 (a range counts either from the start \
