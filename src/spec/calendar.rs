@@ -52,6 +52,9 @@ pub(crate) struct Calendar {
     pub(crate) day_of_week: u8,
     /// Temporal's empty year list: every year.
     pub(crate) all_years: bool,
+    /// The calendar fires only in leap years (February 29): the search skips the others.
+    /// Set by [`Calendar::prepared`].
+    pub(crate) leap_only: bool,
     /// Bit `y - 2000` for years 2000..=2100, low word first (two words, not a `u128`, keep the
     /// calendar 8-byte aligned and 56 bytes long: the engine keeps one inline per schedule).
     pub(crate) years: [u64; 2],
@@ -70,45 +73,35 @@ impl Calendar {
     }
 
     /// Whether the calendar never fires: some field is empty, or no allowed month has an
-    /// allowed day (February 29 counts only if some allowed year is a leap year). Which weekday
-    /// a month starts on is left to the search.
+    /// allowed day in an allowed year (February 29 counts only if some allowed year is a leap
+    /// year). Which weekday a month starts on is left to the search.
     pub(crate) fn is_never(&self) -> bool {
-        self.second == 0
-            || self.minute == 0
-            || self.hour == 0
-            || (!self.all_years && self.years() == 0)
-            || match &self.rules {
-                None => self.day_of_week == 0 || !self.has_a_month_day(),
-                Some(rules) => !rules.can_fire(
-                    self.day_of_month,
-                    self.day_of_week,
-                    self.month_lengths().into_iter().flatten(),
-                ),
-            }
-    }
-
-    fn has_a_month_day(&self) -> bool {
-        let leap = self.all_years || self.years() & LEAP_YEARS != 0;
-        (1..=12).any(|m| {
-            self.month >> m & 1 == 1 && self.day_of_month & month_mask(month_length(m, leap)) != 0
-        })
-    }
-
-    /// The lengths (28..=31) the allowed months can have in the allowed years.
-    fn month_lengths(&self) -> [Option<u32>; 4] {
         let years = self.years();
         let leap = self.all_years || years & LEAP_YEARS != 0;
         let common = self.all_years || years & !LEAP_YEARS & ALL_YEAR_BITS != 0;
-        let mut lens = [None; 4];
-        for m in (1..=12).filter(|m| self.month >> m & 1 == 1) {
-            for (allowed, is_leap) in [(common, false), (leap, true)] {
-                if allowed {
-                    let len = month_length(m, is_leap);
-                    lens[(len - 28) as usize] = Some(len);
-                }
+        self.second == 0
+            || self.minute == 0
+            || self.hour == 0
+            || (self.rules.is_none() && self.day_of_week == 0)
+            || !((leap && self.has_days(true)) || (common && self.has_days(false)))
+    }
+
+    /// Whether some allowed month has an allowed day in a leap (or common) year, its 1st on
+    /// some weekday.
+    fn has_days(&self, leap: bool) -> bool {
+        (1..=12).filter(|m| self.month >> m & 1 == 1).any(|m| {
+            let len = month_length(m, leap);
+            match &self.rules {
+                None => self.day_of_month & month_mask(len) != 0,
+                Some(rules) => (0..7).any(|first| rules.days(first, len) != 0),
             }
-        }
-        lens
+        })
+    }
+
+    /// The calendar with its derived facts set (`leap_only`): called once it is built.
+    pub(crate) fn prepared(mut self) -> Self {
+        self.leap_only = !self.has_days(false);
+        self
     }
 
     /// Whether the calendar matches in every hour of the day: it then measures elapsed time,
@@ -123,9 +116,20 @@ impl Calendar {
             || ((MIN_YEAR..=MAX_YEAR).contains(&y) && self.years() >> (y - MIN_YEAR) & 1 == 1)
     }
 
-    /// The first matching year `>= y`, if any is `<= 2100`.
+    /// The first matching year `>= y`, if any is `<= 2100` (a leap year if `leap_only`).
     #[inline]
     fn next_year(&self, y: i64) -> Option<i64> {
+        let mut y = self.next_year_in_set(y)?;
+        while self.leap_only && !is_leap(y) {
+            // The next multiple of 4 (a century that is not a leap year goes round again).
+            y = self.next_year_in_set((y | 3) + 1)?;
+        }
+        Some(y)
+    }
+
+    /// The first year `>= y` of the year set, if any is `<= 2100`.
+    #[inline]
+    fn next_year_in_set(&self, y: i64) -> Option<i64> {
         if y > MAX_YEAR {
             return None;
         }
@@ -145,9 +149,7 @@ impl Calendar {
             None => {
                 self.day_of_month & weekday_days(self.day_of_week, weekday(first)) & month_mask(len)
             }
-            Some(rules) => {
-                rules.month_days(self.day_of_month, self.day_of_week, weekday(first), len)
-            }
+            Some(rules) => rules.days(weekday(first), len),
         }
     }
 
@@ -287,6 +289,37 @@ mod tests {
         let t = wall_seconds(2022, 3, 24, 0, 0, 0);
         assert_eq!(c.next_after(t), Some(t + DAY));
         assert_eq!(c.next_after(t - 1), Some(t));
+    }
+
+    #[test]
+    fn feb_29_searches_leap_years_only() {
+        let c = cal(|s| {
+            s.month = vec![ScheduleRange::single(2)];
+            s.day_of_month = vec![ScheduleRange::single(29)];
+        });
+        assert!(c.leap_only);
+        assert!(!cal(|s| s.month = vec![ScheduleRange::single(2)]).leap_only);
+        // From each year of 2093..2100 the next February 29 is 2096's, then none (2100 is
+        // not a leap year); from 1997 it is 2000's (a leap century).
+        for y in 2093..=2096 {
+            let from = wall_seconds(y, 1, 1, 0, 0, 0);
+            assert_eq!(c.next_after(from), Some(wall_seconds(2096, 2, 29, 0, 0, 0)));
+        }
+        assert_eq!(c.next_after(wall_seconds(2096, 3, 1, 0, 0, 0)), None);
+        assert_eq!(
+            c.next_after(wall_seconds(1997, 6, 1, 0, 0, 0)),
+            Some(wall_seconds(2000, 2, 29, 0, 0, 0))
+        );
+        // With a year set: its one leap year.
+        let c = cal(|s| {
+            s.month = vec![ScheduleRange::single(2)];
+            s.day_of_month = vec![ScheduleRange::single(29)];
+            s.year = vec![ScheduleRange::new(2025, 2030, 1)];
+        });
+        assert_eq!(
+            c.next_after(wall_seconds(2020, 1, 1, 0, 0, 0)),
+            Some(wall_seconds(2028, 2, 29, 0, 0, 0))
+        );
     }
 
     #[test]

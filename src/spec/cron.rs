@@ -147,8 +147,11 @@ pub(crate) fn parse(text: &str) -> Result<Cron<'_>, CronError> {
         } else {
             year_words(parse_field(YEAR, year, YEAR.min)?)
         },
-        rules: (days.rules != DayRules::default()).then(|| Box::new(days.rules)),
-    };
+        rules: (days.rules != DayRules::default())
+            .then(|| days.rules.compiled(days.day_of_month, days.day_of_week)),
+        leap_only: false,
+    }
+    .prepared();
     let comment = comment.unwrap_or("");
     if comment.len() > MAX_COMMENT_BYTES {
         return Err(CronError {

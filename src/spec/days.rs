@@ -9,7 +9,12 @@
 //! month (the 31st of April, `L-30` in February, the weekday nearest the 31st of June).
 
 /// The day rules of a calendar beyond Temporal's plain day-of-month and day-of-week sets.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+///
+/// A month's allowed days depend only on its length and the weekday of its 1st, so
+/// [`DayRules::compiled`] works them out once for the 28 shapes a month can have and the search
+/// looks them up. Equality compares the rules, not that table (which follows from them and the
+/// calendar's plain sets).
+#[derive(Debug, Clone, Default)]
 pub(crate) struct DayRules {
     /// Bit `k`: the day `k` days before the month's last (cron `L-k`; structured `-(k + 1)`).
     pub(crate) from_end: u32,
@@ -19,7 +24,21 @@ pub(crate) struct DayRules {
     pub(crate) weeks: [u8; 5],
     /// Weekday masks for the weeks counted from the month's end (`[0]` holds Friday for `5L`).
     pub(crate) weeks_from_end: [u8; 5],
+    /// The allowed days of a month of length `28 + i / 7` whose 1st is weekday `i % 7`
+    /// (zeros until [`DayRules::compiled`] fills it).
+    pub(crate) table: [u32; 28],
 }
+
+impl PartialEq for DayRules {
+    fn eq(&self, other: &Self) -> bool {
+        self.from_end == other.from_end
+            && self.nearest_weekday == other.nearest_weekday
+            && self.weeks == other.weeks
+            && self.weeks_from_end == other.weeks_from_end
+    }
+}
+
+impl Eq for DayRules {}
 
 /// Days 1..=`len` of a month.
 #[inline]
@@ -70,6 +89,27 @@ fn nearest_weekdays(days: u32, first: u32, len: u32) -> u32 {
 }
 
 impl DayRules {
+    /// These rules with the table of allowed days for the plain sets `day_of_month` and
+    /// `day_of_week`, boxed for a calendar.
+    pub(crate) fn compiled(mut self, day_of_month: u32, day_of_week: u8) -> Box<DayRules> {
+        let table = std::array::from_fn(|i| {
+            let i = i as u32;
+            self.month_days(day_of_month, day_of_week, i % 7, 28 + i / 7)
+        });
+        self.table = table;
+        Box::new(self)
+    }
+
+    /// The allowed days of a month of `len` days (28..=31) whose 1st is weekday `first`, from
+    /// the table of [`DayRules::compiled`].
+    #[inline]
+    pub(crate) fn days(&self, first: u32, len: u32) -> u32 {
+        self.table
+            .get(((len - 28) * 7 + first) as usize)
+            .copied()
+            .unwrap_or(0)
+    }
+
     /// The days of a month of `len` days (28..=31) whose 1st is weekday `first`, allowed by the
     /// plain sets `day_of_month` (bits 1..=31) and `day_of_week` (every week) and these rules.
     pub(crate) fn month_days(
@@ -101,18 +141,6 @@ impl DayRules {
             }
         }
         dom & dow & in_month
-    }
-
-    /// Whether some month of one of `lens` (its 1st on any weekday) has an allowed day.
-    pub(crate) fn can_fire(
-        &self,
-        day_of_month: u32,
-        day_of_week: u8,
-        lens: impl IntoIterator<Item = u32>,
-    ) -> bool {
-        lens.into_iter().any(|len| {
-            (0..7).any(|first| self.month_days(day_of_month, day_of_week, first, len) != 0)
-        })
     }
 }
 
@@ -211,13 +239,37 @@ mod tests {
     fn can_fire_sees_impossible_combinations() {
         let mut fifth_friday = DayRules::default();
         fifth_friday.weeks[4] = 1 << 5;
-        assert!(fifth_friday.can_fire(u32::MAX, 0, [28, 29]));
-        assert!(!fifth_friday.can_fire(u32::MAX, 0, [28]));
+        let fifth_friday = fifth_friday.compiled(u32::MAX, 0);
+        let can_fire = |rules: &DayRules, len| (0..7).any(|first| rules.days(first, len) != 0);
+        assert!(can_fire(&fifth_friday, 29));
+        assert!(!can_fire(&fifth_friday, 28));
         let w = DayRules {
             nearest_weekday: true,
             ..Default::default()
+        }
+        .compiled(1 << 31, 0x7f);
+        assert!([28, 29, 30].iter().all(|&len| !can_fire(&w, len)));
+        assert!(can_fire(&w, 31));
+    }
+
+    #[test]
+    fn the_table_holds_every_month_shape() {
+        let mut rules = DayRules {
+            from_end: 1 << 2,
+            nearest_weekday: true,
+            ..Default::default()
         };
-        assert!(!w.can_fire(1 << 31, 0x7f, [28, 29, 30]));
-        assert!(w.can_fire(1 << 31, 0x7f, [31]));
+        rules.weeks[1] = 0b101;
+        let (dom, dow) = (1 << 9 | 1 << 30, 1 << 3);
+        let compiled = rules.clone().compiled(dom, dow);
+        for len in 28..=31 {
+            for first in 0..7 {
+                assert_eq!(
+                    compiled.days(first, len),
+                    rules.month_days(dom, dow, first, len),
+                    "{len} {first}"
+                );
+            }
+        }
     }
 }

@@ -194,6 +194,7 @@ pub(crate) fn compile_structured(
         all_years: cal.year.is_empty(),
         years: year_words(years),
         rules: None,
+        leap_only: false,
     };
     if day_of_month.from_end != 0 || cal.nearest_weekday || !cal.week_of_month.is_empty() {
         let mut rules = DayRules {
@@ -213,7 +214,7 @@ pub(crate) fn compile_structured(
                 }
             }
         }
-        calendar.rules = Some(Box::new(rules));
+        calendar.rules = Some(rules.compiled(calendar.day_of_month, calendar.day_of_week));
     }
     if let Some(comment) = &cal.comment {
         if comment.len() > MAX_COMMENT_BYTES {
@@ -226,7 +227,7 @@ pub(crate) fn compile_structured(
             });
         }
     }
-    Ok(calendar)
+    Ok(calendar.prepared())
 }
 
 #[cfg(test)]
