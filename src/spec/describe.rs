@@ -160,26 +160,36 @@ fn period(set: &[u32], n: u32) -> Option<(u32, u32)> {
     .then_some((first, step))
 }
 
-/// `a, b and c`, with runs of three or more written `x through y`.
+/// `a, b and c`, with runs of three or more consecutive values written `x through y` and
+/// longer steps of four or more written `x, y, ..., z`.
 fn list(values: &[u32], show: impl Fn(u32) -> String) -> String {
     let mut items = Vec::new();
     let mut i = 0;
     while i < values.len() {
+        let step = values.get(i + 1).map_or(0, |next| next - values[i]);
         let mut j = i;
-        while j + 1 < values.len() && values[j + 1] == values[j] + 1 {
+        while j + 1 < values.len() && values[j + 1] - values[j] == step {
             j += 1;
         }
-        if j - i >= 2 {
-            items.push(format!("{} through {}", show(values[i]), show(values[j])));
-        } else {
-            items.extend(values[i..=j].iter().map(|&v| show(v)));
+        match (step, j - i + 1) {
+            (1, n) if n >= 3 => {
+                items.push(format!("{} through {}", show(values[i]), show(values[j])))
+            }
+            (_, n) if n >= 4 => items.push(format!(
+                "{}, {}, ..., {}",
+                show(values[i]),
+                show(values[i + 1]),
+                show(values[j])
+            )),
+            _ => {
+                // Only the first value is taken: the next may start a run of its own.
+                items.push(show(values[i]));
+                j = i;
+            }
         }
         i = j + 1;
     }
-    match items.split_last() {
-        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
-        _ => items.concat(),
-    }
+    list_words(&items)
 }
 
 fn ordinal(n: u32) -> String {
@@ -204,7 +214,8 @@ fn calendar(c: &Calendar) -> String {
         }
         _ => {
             match &day {
-                Day::Every if out.starts_with("at ") => out.push_str(" every day"),
+                // "at 09:00 every day"; not after "every hour" or "every 5 minutes".
+                Day::Every if !out.contains("every ") => out.push_str(" every day"),
                 Day::Every => {}
                 Day::Dated(d) => {
                     let _ = write!(out, " on the {} of the month", ordinal(*d));
@@ -237,6 +248,17 @@ fn clock(h: u32, m: u32, s: u32, seconds: bool) -> String {
     }
 }
 
+/// The hours after "past": `every hour`, `every 2 hours`, `every 6 hours from 01:00`,
+/// `hours 9 through 17`, `hours 0, 2, ..., 20`.
+fn hours(h: &[u32]) -> String {
+    match period(h, 24) {
+        _ if h.len() == 24 => "every hour".into(),
+        Some((0, step)) => format!("every {step} hours"),
+        Some((h0, step)) => format!("every {step} hours from {}", clock(h0, 0, 0, false)),
+        None => format!("hours {}", list(h, |v| v.to_string())),
+    }
+}
+
 fn time_of_day(c: &Calendar) -> String {
     let (s, m, h) = (
         values(c.second, 60),
@@ -244,7 +266,8 @@ fn time_of_day(c: &Calendar) -> String {
         values(u64::from(c.hour), 24),
     );
     let with_seconds = s != [0];
-    let hourly_steps = s == [0] && m == [0] && period(&h, 24).is_some();
+    // `0 */6 * * *` reads better as "every 6 hours" than as four times.
+    let hourly_steps = s == [0] && m == [0] && h.len() >= 3 && period(&h, 24).is_some();
     if s.len() * m.len() * h.len() <= 4 && !hourly_steps {
         let mut times = Vec::new();
         for &hh in &h {
@@ -256,8 +279,7 @@ fn time_of_day(c: &Calendar) -> String {
     }
     let every_second = s.len() == 60;
     let past = |mm: u32| match s.as_slice() {
-        [0] => format!(":{mm:02}"),
-        [ss] => format!(":{mm:02}:{ss:02}"),
+        [ss] if *ss != 0 => format!(":{mm:02}:{ss:02}"),
         _ => format!(":{mm:02}"),
     };
     let during = || match h.as_slice() {
@@ -267,7 +289,7 @@ fn time_of_day(c: &Calendar) -> String {
             clock(*first, 0, 0, false),
             clock(*last, 59, 59, every_second)
         ),
-        _ => format!(" during hours {}", list(&h, |v| v.to_string())),
+        _ => format!(", in hours {}", list(&h, |v| v.to_string())),
     };
     if every_second && m.len() == 60 {
         return format!("every second{}", during());
@@ -281,11 +303,11 @@ fn time_of_day(c: &Calendar) -> String {
         return format!("every {step} seconds{from}");
     }
     if s.len() == 1 {
-        let at_second = match s[0] {
-            0 => String::new(),
-            ss => format!(" at second {ss}"),
-        };
         if m.len() == 60 {
+            let at_second = match s[0] {
+                0 => String::new(),
+                ss => format!(" at second {ss}"),
+            };
             return format!("every minute{at_second}{}", during());
         }
         if let Some((m0, step)) = period(&m, 60) {
@@ -296,37 +318,28 @@ fn time_of_day(c: &Calendar) -> String {
             };
             return format!("every {step} minutes{from}{}", during());
         }
-        if let [mm] = m.as_slice() {
-            if h.len() == 24 {
-                return match (mm, s[0]) {
-                    (0, 0) => "every hour".into(),
-                    _ => format!("every hour at {}", past(*mm)),
-                };
-            }
-            if let (Some((h0, step)), 0, 0) = (period(&h, 24), *mm, s[0]) {
-                let from = if h0 == 0 {
-                    String::new()
-                } else {
-                    format!(" from {}", clock(h0, 0, 0, false))
-                };
-                return format!("every {step} hours{from}");
-            }
-            return format!(
-                "at {} past hours {}",
-                past(*mm),
-                list(&h, |v| v.to_string())
-            );
+        if let ([mm], 24) = (m.as_slice(), h.len()) {
+            return match (mm, s[0]) {
+                (0, 0) => "every hour".into(),
+                _ => format!("every hour at {}", past(*mm)),
+            };
         }
+        if let ([0], Some(_), 0) = (m.as_slice(), period(&h, 24), s[0]) {
+            return hours(&h);
+        }
+        let minutes: Vec<String> = m.iter().map(|&mm| past(mm)).collect();
+        return format!("at {} past {}", list_words(&minutes), hours(&h));
     }
     let mut out = String::from("at ");
     if with_seconds {
         let _ = write!(out, "seconds {} of ", list(&s, |v| v.to_string()));
     }
-    let hours = match h.len() {
-        24 => "every hour".to_string(),
-        _ => format!("hours {}", list(&h, |v| v.to_string())),
-    };
-    let _ = write!(out, "minutes {} of {hours}", list(&m, |v| v.to_string()));
+    let _ = write!(
+        out,
+        "minutes {} past {}",
+        list(&m, |v| v.to_string()),
+        hours(&h)
+    );
     out
 }
 
@@ -367,18 +380,25 @@ fn days(c: &Calendar) -> Day {
     }
     let weekdays = values(u64::from(c.day_of_week), 7);
     let mut week_rules = Vec::new();
-    for (k, &mask) in rules.weeks.iter().enumerate() {
-        if mask != 0 {
-            week_rules.push(format!("the {} {}", NTH[k], weekday_list(mask)));
-        }
-    }
-    for (k, &mask) in rules.weeks_from_end.iter().enumerate() {
-        if mask != 0 {
-            let which = match k {
-                0 => "last".to_string(),
-                k => format!("{}-to-last", NTH[k]),
-            };
-            week_rules.push(format!("the {which} {}", weekday_list(mask)));
+    // Weeks with the same weekdays read together: "the first and third Monday".
+    for (from_end, weeks) in [(false, &rules.weeks), (true, &rules.weeks_from_end)] {
+        let mut done = 0u8;
+        for (k, &mask) in weeks.iter().enumerate() {
+            if mask == 0 || done >> k & 1 == 1 {
+                continue;
+            }
+            let same: Vec<String> = (k..5)
+                .filter(|&j| weeks[j] == mask)
+                .map(|j| {
+                    done |= 1 << j;
+                    match (from_end, j) {
+                        (false, j) => NTH[j].to_string(),
+                        (true, 0) => "last".to_string(),
+                        (true, j) => format!("{}-to-last", NTH[j]),
+                    }
+                })
+                .collect();
+            week_rules.push(format!("the {} {}", list_words(&same), weekday_list(mask)));
         }
     }
     let plain_weekdays = weekdays.len() < 7 && !weekdays.is_empty();
@@ -408,7 +428,9 @@ fn days(c: &Calendar) -> Day {
     };
     match (day_phrase, weekday_phrase) {
         (None, None) => Day::Every,
-        (None, Some(w)) if plain_weekdays && week_rules.is_empty() => Day::Phrase(format!(", {w}")),
+        (None, Some(w)) if plain_weekdays && week_rules.is_empty() && w.contains(" through ") => {
+            Day::Phrase(format!(", {w}"))
+        }
         (None, Some(w)) => Day::Phrase(format!(" on {w}")),
         (Some(_), None) if plain_days.len() == 1 && rules == &none => Day::Dated(plain_days[0]),
         (Some(d), None) => Day::Phrase(format!(" on {d} of the month")),

@@ -40,7 +40,7 @@ fn cron_strings() {
         ),
         (
             "0 9,12,15,18,21 * * *",
-            "at :00 past hours 9, 12, 15, 18 and 21 every day, in UTC",
+            "at :00 past hours 9, 12, ..., 21 every day, in UTC",
         ),
         ("0 0 1 * *", "at 00:00 on the 1st of the month, in UTC"),
         (
@@ -54,7 +54,7 @@ fn cron_strings() {
         ),
         (
             "0 12 * 6-8 6,0",
-            "at 12:00, Saturday and Sunday, in June through August, in UTC",
+            "at 12:00 on Saturday and Sunday, in June through August, in UTC",
         ),
         (
             "0 0 13 * 5",
@@ -95,6 +95,39 @@ fn cron_strings() {
         (
             "0 9 * * 2,4#3",
             "at 09:00 on Tuesday or the third Thursday of the month, in UTC",
+        ),
+        ("0 0 * * 0", "at 00:00 on Sunday, in UTC"),
+        (
+            "0 12 * * 1,3,5",
+            "at 12:00 on Monday, Wednesday and Friday, in UTC",
+        ),
+        (
+            "0 0,12 1 * *",
+            "at 00:00 and 12:00 on the 1st of the month, in UTC",
+        ),
+        (
+            "5,10,40 * * * *",
+            "at :05, :10 and :40 past every hour, in UTC",
+        ),
+        (
+            "15,45 */2 * * *",
+            "every 30 minutes from :15, in hours 0, 2, ..., 22, in UTC",
+        ),
+        (
+            "0 0 * 1,3,5,7,9 *",
+            "at 00:00 every day, in January, March, ..., September, in UTC",
+        ),
+        (
+            "0 9 * * 1#1,1#3",
+            "at 09:00 on the first and third Monday of the month, in UTC",
+        ),
+        (
+            "0 9 * * 1#1,3#3",
+            "at 09:00 on the first Monday and the third Wednesday of the month, in UTC",
+        ),
+        (
+            "0 9 * * 5L,SUN#2",
+            "at 09:00 on the second Sunday and the last Friday of the month, in UTC",
         ),
         ("@every 90m", "every 90 minutes"),
         (
