@@ -188,23 +188,32 @@ fn their_next_time<Z: TimeZone>(
     );
 }
 
+/// Our next time after each of `instants` in turn.
+fn our_next_time(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    label: &str,
+    spec: &CompiledSpec,
+    instants: &[DateTime<Utc>],
+) {
+    group.bench_with_input(
+        BenchmarkId::new("schedule-engine", label),
+        spec,
+        |b, spec| {
+            let mut i = 0;
+            b.iter(|| {
+                let t = instants[i & (INSTANTS - 1)];
+                i += 1;
+                spec.next_time(black_box(t))
+            })
+        },
+    );
+}
+
 fn next_time(c: &mut Criterion) {
     let instants = instants();
     let mut group = c.benchmark_group("spec_next_time");
     for case in &CASES {
-        let spec = ours(case);
-        group.bench_with_input(
-            BenchmarkId::new("schedule-engine", case.label),
-            &spec,
-            |b, spec| {
-                let mut i = 0;
-                b.iter(|| {
-                    let t = instants[i & (INSTANTS - 1)];
-                    i += 1;
-                    spec.next_time(black_box(t))
-                })
-            },
-        );
+        our_next_time(&mut group, case.label, &ours(case), &instants);
         let schedule = theirs(case);
         match case.zone {
             None => their_next_time(&mut group, case, &schedule, &instants),
@@ -237,18 +246,7 @@ fn next_time_rules(c: &mut Criterion) {
         }
         .compile()
         .unwrap_or_else(|e| panic!("{text}: {e}"));
-        group.bench_with_input(
-            BenchmarkId::new("schedule-engine", text),
-            &spec,
-            |b, spec| {
-                let mut i = 0;
-                b.iter(|| {
-                    let t = instants[i & (INSTANTS - 1)];
-                    i += 1;
-                    spec.next_time(black_box(t))
-                })
-            },
-        );
+        our_next_time(&mut group, text, &spec, &instants);
     }
     group.finish();
 }

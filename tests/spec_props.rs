@@ -12,9 +12,8 @@ use proptest::prelude::*;
 
 use schedule_engine::{ScheduleCalendarSpec, ScheduleRange, ScheduleSpec};
 use support::cron_gen::cron_strategy;
-use support::oracle::Oracle;
 use support::strategies::{calendar_strategy, interval_strategy, skip_strategy};
-use support::zones::{dst_zone_and_after, zone_and_after, zone_of};
+use support::zones::{dst_zone_and_after, zone_and_after};
 use support::{check_against_oracle, CHAIN};
 
 proptest! {
@@ -26,14 +25,7 @@ proptest! {
         skip in prop::collection::vec(skip_strategy(), 0..=1),
         (zone, after) in zone_and_after(),
     ) {
-        let spec = ScheduleSpec {
-            calendars,
-            skip,
-            time_zone_name: Some(zone.to_string()),
-            ..Default::default()
-        };
-        let oracle = support::oracle_for(&spec);
-        check_against_oracle(&spec, &oracle, after)?;
+        support::check_calendars(calendars, skip, zone, after)?;
     }
 
     #[test]
@@ -63,14 +55,7 @@ proptest! {
     #[test]
     fn cron_strings_match_the_oracle(cron in cron_strategy(), (zone, after) in zone_and_after()) {
         let (text, calendar) = cron;
-        let spec = ScheduleSpec {
-            cron_expressions: vec![text.clone()],
-            time_zone_name: Some(zone.to_string()),
-            ..Default::default()
-        };
-        let mut oracle = Oracle::new(zone_of(zone));
-        oracle.calendars = vec![calendar];
-        check_against_oracle(&spec, &oracle, after).map_err(|e| TestCaseError::fail(format!("{text:?}: {e}")))?;
+        support::check_cron(&text, calendar, zone, after)?;
     }
 
     #[test]
@@ -147,7 +132,8 @@ proptest! {
     fn arbitrary_input_never_panics(
         text in prop_oneof![".*", "(CRON_TZ=[A-Za-z/_]{0,12} )?[-0-9*/,#@a-zA-Z ?LW]{0,40}"],
         range in (any::<i32>(), any::<i32>(), any::<i32>()),
-        field in 0usize..7,
+        field in 0usize..8,
+        nearest_weekday in any::<bool>(),
         after in any::<i64>(),
     ) {
         let (start, end, step) = range;
@@ -160,8 +146,10 @@ proptest! {
             3 => calendar.day_of_month = ranges,
             4 => calendar.month = ranges,
             5 => calendar.year = ranges,
-            _ => calendar.day_of_week = ranges,
+            6 => calendar.day_of_week = ranges,
+            _ => calendar.week_of_month = ranges,
         }
+        calendar.nearest_weekday = nearest_weekday;
         let specs = [
             ScheduleSpec { cron_expressions: vec![text.clone()], ..Default::default() },
             ScheduleSpec { calendars: vec![calendar.clone()], skip: vec![calendar], ..Default::default() },
@@ -170,6 +158,7 @@ proptest! {
         let after = DateTime::from_timestamp(after % 8_000_000_000_000, 0).unwrap_or_default();
         for spec in specs {
             if let Ok(compiled) = spec.compile() {
+                let _ = compiled.to_string();
                 let _ = compiled.next_time(after);
                 let _ = compiled.matching_times(after, after + TimeDelta::days(3)).take(3).count();
             }

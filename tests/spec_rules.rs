@@ -15,9 +15,8 @@ use schedule_engine::{
 };
 use support::check_against_oracle;
 use support::cron_gen::cron_with_rules_strategy;
-use support::oracle::Oracle;
 use support::strategies::{interval_strategy, rules_calendar_strategy, skip_strategy};
-use support::zones::{zone_and_after, zone_of};
+use support::zones::zone_and_after;
 
 fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
@@ -307,15 +306,7 @@ proptest! {
         (zone, after) in zone_and_after(),
     ) {
         let (text, calendar) = cron;
-        let spec = ScheduleSpec {
-            cron_expressions: vec![text.clone()],
-            time_zone_name: Some(zone.to_string()),
-            ..Default::default()
-        };
-        let mut oracle = Oracle::new(zone_of(zone));
-        oracle.calendars = vec![calendar];
-        check_against_oracle(&spec, &oracle, after)
-            .map_err(|e| TestCaseError::fail(format!("{text:?}: {e}")))?;
+        support::check_cron(&text, calendar, zone, after)?;
     }
 
     #[test]
@@ -324,14 +315,7 @@ proptest! {
         skip in prop::collection::vec(skip_strategy(), 0..=1),
         (zone, after) in zone_and_after(),
     ) {
-        let spec = ScheduleSpec {
-            calendars,
-            skip,
-            time_zone_name: Some(zone.to_string()),
-            ..Default::default()
-        };
-        let oracle = support::oracle_for(&spec);
-        check_against_oracle(&spec, &oracle, after)?;
+        support::check_calendars(calendars, skip, zone, after)?;
     }
 
     #[test]

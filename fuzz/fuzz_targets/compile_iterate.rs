@@ -16,9 +16,11 @@ use std::time::Duration;
 use chrono::{DateTime, Datelike, TimeDelta, TimeZone, Timelike, Utc};
 use libfuzzer_sys::fuzz_target;
 use schedule_engine::{
-    DstPolicy, IntervalAnchor, NonexistentTime, RepeatedTime, ScheduleCalendarSpec,
-    ScheduleIntervalSpec, ScheduleRange, ScheduleSpec,
+    IntervalAnchor, ScheduleCalendarSpec, ScheduleIntervalSpec, ScheduleRange, ScheduleSpec,
 };
+
+#[path = "dst_policy.rs"]
+mod dst_policy;
 
 /// Reads the fuzzer's bytes; zeros once they run out, so every input decodes.
 struct Bytes<'a>(&'a [u8]);
@@ -139,22 +141,6 @@ fn calendar(b: &mut Bytes) -> ScheduleCalendarSpec {
     }
 }
 
-fn dst(b: &mut Bytes) -> DstPolicy {
-    let flags = b.u8();
-    DstPolicy {
-        nonexistent: if flags & 1 == 0 {
-            NonexistentTime::Skip
-        } else {
-            NonexistentTime::RunAfterGap
-        },
-        repeated: if flags & 2 == 0 {
-            RepeatedTime::Both
-        } else {
-            RepeatedTime::First
-        },
-    }
-}
-
 fn duration(b: &mut Bytes) -> Duration {
     match b.u8() % 4 {
         0 => Duration::ZERO,
@@ -210,7 +196,7 @@ fn spec(b: &mut Bytes) -> ScheduleSpec {
         0 => None,
         _ => Some(b.pick(&ZONES).to_string()),
     };
-    let dst = dst(b);
+    let dst = dst_policy::from_bits(b.u8());
     let interval_anchor = match b.u8() % 4 {
         0 => IntervalAnchor::StartAt,
         1 => IntervalAnchor::At(instant(b, true)),

@@ -9,7 +9,10 @@
 
 use chrono::{TimeZone, Utc};
 use libfuzzer_sys::fuzz_target;
-use schedule_engine::{DstPolicy, NonexistentTime, RepeatedTime, ScheduleSpec};
+use schedule_engine::ScheduleSpec;
+
+#[path = "dst_policy.rs"]
+mod dst_policy;
 
 const TOKENS: [&str; 48] = [
     "*",
@@ -84,18 +87,7 @@ fuzz_target!(|data: &[u8]| {
             Err(_) => return,
         }
     };
-    let dst = DstPolicy {
-        nonexistent: if mode & 2 == 0 {
-            NonexistentTime::Skip
-        } else {
-            NonexistentTime::RunAfterGap
-        },
-        repeated: if mode & 4 == 0 {
-            RepeatedTime::Both
-        } else {
-            RepeatedTime::First
-        },
-    };
+    let dst = dst_policy::from_bits(mode >> 1);
     let zone = ZONES[(mode >> 3) as usize % ZONES.len()];
     let spec = ScheduleSpec {
         cron_expressions: vec![text.clone()],

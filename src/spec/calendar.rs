@@ -273,14 +273,8 @@ impl Calendar {
 mod tests {
     use super::*;
     use crate::spec::civil::wall_seconds;
-    use crate::spec::structured::compile_structured;
-    use crate::spec::{ScheduleCalendarSpec, ScheduleRange};
-
-    fn cal(f: impl FnOnce(&mut ScheduleCalendarSpec)) -> Calendar {
-        let mut spec = ScheduleCalendarSpec::default();
-        f(&mut spec);
-        compile_structured(&spec, &|| "calendars[0]".into()).unwrap()
-    }
+    use crate::spec::structured::cal;
+    use crate::spec::ScheduleRange;
 
     #[test]
     fn default_is_daily_midnight() {

@@ -65,17 +65,15 @@ pub(crate) fn next_instant(
 mod tests {
     use super::*;
     use crate::spec::civil::wall_seconds;
-    use crate::spec::structured::compile_structured;
+    use crate::spec::structured::cal;
     use crate::spec::zone::resolve;
-    use crate::spec::{ScheduleCalendarSpec, ScheduleRange};
+    use crate::spec::ScheduleRange;
 
     fn daily_at(h: i32, m: i32) -> Calendar {
-        let spec = ScheduleCalendarSpec {
-            hour: vec![ScheduleRange::single(h)],
-            minute: vec![ScheduleRange::single(m)],
-            ..Default::default()
-        };
-        compile_structured(&spec, &|| "c".into()).unwrap()
+        cal(|c| {
+            c.hour = vec![ScheduleRange::single(h)];
+            c.minute = vec![ScheduleRange::single(m)];
+        })
     }
 
     fn policy(nonexistent: NonexistentTime, repeated: RepeatedTime) -> DstPolicy {
@@ -122,12 +120,10 @@ mod tests {
     #[test]
     fn every_hour_calendars_stay_literal() {
         let ny = resolve("America/New_York").unwrap();
-        let spec = ScheduleCalendarSpec {
-            minute: vec![ScheduleRange::new(0, 59, 15)],
-            hour: vec![ScheduleRange::new(0, 23, 1)],
-            ..Default::default()
-        };
-        let c = compile_structured(&spec, &|| "c".into()).unwrap();
+        let c = cal(|c| {
+            c.minute = vec![ScheduleRange::new(0, 59, 15)];
+            c.hour = vec![ScheduleRange::new(0, 23, 1)];
+        });
         let both = policy(NonexistentTime::RunAfterGap, RepeatedTime::First);
         // 01:45 EDT (05:45Z), then 01:00 EST (06:00Z): no hour of silence.
         let t = wall_seconds(2024, 11, 3, 5, 45, 0);

@@ -230,15 +230,17 @@ pub(crate) fn compile_structured(
     Ok(calendar.prepared())
 }
 
+/// A valid structured calendar, Temporal's default changed by `f`, compiled (for tests).
+#[cfg(test)]
+pub(crate) fn cal(f: impl FnOnce(&mut ScheduleCalendarSpec)) -> Calendar {
+    let mut spec = ScheduleCalendarSpec::default();
+    f(&mut spec);
+    compile_structured(&spec, &|| "calendars[0]".into()).expect("a valid calendar")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn cal(f: impl FnOnce(&mut ScheduleCalendarSpec)) -> Calendar {
-        let mut spec = ScheduleCalendarSpec::default();
-        f(&mut spec);
-        compile_structured(&spec, &|| "calendars[0]".into()).unwrap()
-    }
 
     fn err(f: impl FnOnce(&mut ScheduleCalendarSpec)) -> String {
         let mut spec = ScheduleCalendarSpec::default();

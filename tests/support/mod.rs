@@ -204,3 +204,37 @@ pub fn check_against_oracle(
     }
     Ok(())
 }
+
+/// [`check_against_oracle`] for structured calendars and skip calendars in `zone`.
+pub fn check_calendars(
+    calendars: Vec<ScheduleCalendarSpec>,
+    skip: Vec<ScheduleCalendarSpec>,
+    zone: &str,
+    after: i64,
+) -> Result<(), TestCaseError> {
+    let spec = ScheduleSpec {
+        calendars,
+        skip,
+        time_zone_name: Some(zone.to_string()),
+        ..Default::default()
+    };
+    check_against_oracle(&spec, &oracle_for(&spec), after)
+}
+
+/// [`check_against_oracle`] for one cron string in `zone` that must mean `calendar`.
+pub fn check_cron(
+    text: &str,
+    calendar: OracleCalendar,
+    zone: &str,
+    after: i64,
+) -> Result<(), TestCaseError> {
+    let spec = ScheduleSpec {
+        cron_expressions: vec![text.to_string()],
+        time_zone_name: Some(zone.to_string()),
+        ..Default::default()
+    };
+    let mut oracle = Oracle::new(Tz::from_str(zone).expect("a known zone"));
+    oracle.calendars = vec![calendar];
+    check_against_oracle(&spec, &oracle, after)
+        .map_err(|e| TestCaseError::fail(format!("{text:?}: {e}")))
+}
