@@ -1,11 +1,16 @@
 //! The spec layer against the `cron` crate, on the same expressions and the same instants.
 //!
 //! Three groups, each with `schedule-engine/<expr>` and `cron/<expr>` side by side:
-//! - `spec_next_time`: one next time after an instant taken from a fixed pseudo-random set in
-//!   2026-2030 (cycled; the same set for both crates);
+//! - `spec_next_time`: one next time after an instant taken in turn from 65,536 pseudo-random
+//!   instants in 2026-2035, generated (and converted to each crate's types) before timing
+//!   starts; the same instants for both crates, so each iteration asks about a different
+//!   instant and no answer can be remembered;
 //! - `spec_successive`: the next (up to) 1000 occurrences from 2026-01-01, each search starting
 //!   at the previous result (the 2100 horizon cuts the sparse ones short, for both crates alike);
 //! - `spec_parse`: expression text to a compiled schedule.
+//!
+//! And `spec_next_time_rules`, ours only (the cron crate has no `L`, `W` or `#`): the same
+//! random instants for the day rules beside a plain day-of-month expression, `30 2 1 * *`.
 //!
 //! The `cron` crate's dialect is Quartz-like: seconds first, day of week 1-7 = Sunday-Saturday,
 //! optional year last, so each expression is translated by hand below. Instants are converted to
@@ -71,13 +76,14 @@ const CASES: [Case; 6] = [
     },
 ];
 
-/// Number of pseudo-random instants cycled through by `spec_next_time`.
-const INSTANTS: usize = 1024;
+/// Number of pseudo-random instants `spec_next_time` asks about, in turn (a power of two:
+/// the index wraps with a mask).
+const INSTANTS: usize = 1 << 16;
 
 /// Occurrences walked per iteration of `spec_successive`.
 const SUCCESSIVE: usize = 1000;
 
-/// A fixed pseudo-random set of whole-second instants in [2026-01-01, 2031-01-01) UTC.
+/// A fixed pseudo-random set of whole-second instants in [2026-01-01, 2036-01-01) UTC.
 ///
 /// A SplitMix64 sequence with a constant seed: the same instants on every run and for both
 /// crates, with no dependency on a random-number crate.
@@ -87,7 +93,7 @@ fn instants() -> Vec<DateTime<Utc>> {
         .unwrap()
         .timestamp();
     let hi = Utc
-        .with_ymd_and_hms(2031, 1, 1, 0, 0, 0)
+        .with_ymd_and_hms(2036, 1, 1, 0, 0, 0)
         .unwrap()
         .timestamp();
     let span = (hi - lo) as u64;
@@ -174,9 +180,30 @@ fn their_next_time<Z: TimeZone>(
         |b, schedule| {
             let mut i = 0;
             b.iter(|| {
-                let t = &instants[i % INSTANTS];
+                let t = &instants[i & (INSTANTS - 1)];
                 i += 1;
                 schedule.after(black_box(t)).next()
+            })
+        },
+    );
+}
+
+/// Our next time after each of `instants` in turn.
+fn our_next_time(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    label: &str,
+    spec: &CompiledSpec,
+    instants: &[DateTime<Utc>],
+) {
+    group.bench_with_input(
+        BenchmarkId::new("schedule-engine", label),
+        spec,
+        |b, spec| {
+            let mut i = 0;
+            b.iter(|| {
+                let t = instants[i & (INSTANTS - 1)];
+                i += 1;
+                spec.next_time(black_box(t))
             })
         },
     );
@@ -186,19 +213,7 @@ fn next_time(c: &mut Criterion) {
     let instants = instants();
     let mut group = c.benchmark_group("spec_next_time");
     for case in &CASES {
-        let spec = ours(case);
-        group.bench_with_input(
-            BenchmarkId::new("schedule-engine", case.label),
-            &spec,
-            |b, spec| {
-                let mut i = 0;
-                b.iter(|| {
-                    let t = instants[i % INSTANTS];
-                    i += 1;
-                    spec.next_time(black_box(t))
-                })
-            },
-        );
+        our_next_time(&mut group, case.label, &ours(case), &instants);
         let schedule = theirs(case);
         match case.zone {
             None => their_next_time(&mut group, case, &schedule, &instants),
@@ -207,6 +222,31 @@ fn next_time(c: &mut Criterion) {
                 their_next_time(&mut group, case, &schedule, &local);
             }
         }
+    }
+    group.finish();
+}
+
+/// Day rules beside a plain day-of-month expression (the first), ours only.
+const RULES: [&str; 6] = [
+    "30 2 1 * *",
+    "0 18 L * *",
+    "0 18 LW * *",
+    "0 9 15W * *",
+    "0 9 * * 1#3",
+    "0 9 * * 5L",
+];
+
+fn next_time_rules(c: &mut Criterion) {
+    let instants = instants();
+    let mut group = c.benchmark_group("spec_next_time_rules");
+    for text in RULES {
+        let spec = ScheduleSpec {
+            cron_expressions: vec![text.to_string()],
+            ..Default::default()
+        }
+        .compile()
+        .unwrap_or_else(|e| panic!("{text}: {e}"));
+        our_next_time(&mut group, text, &spec, &instants);
     }
     group.finish();
 }
@@ -264,6 +304,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = next_time, successive, parse
+    targets = next_time, next_time_rules, successive, parse
 }
 criterion_main!(benches);

@@ -1,8 +1,17 @@
-//! Prints the next times of a cron expression, in UTC and in its time zone, one a line.
+//! Prints what a cron expression means, in one line of English, then its next times, in UTC
+//! and in its time zone, one a line.
 //!
 //! ```text
 //! cargo run --example preview -- "0 9 * * MON-FRI" --tz America/New_York -n 10
+//! cargo run --example preview -- "0 18 LW * *" -n 3 --after 2027-01-01T00:00:00Z
 //! cargo run --example preview -- "@every 90m" -n 3 --after 2026-01-01T00:00:00Z
+//! ```
+//!
+//! ```text
+//! at 18:00 on the last weekday of the month, in UTC
+//! 2027-01-29T18:00:00+00:00  2027-01-29T18:00:00+00:00
+//! 2027-02-26T18:00:00+00:00  2027-02-26T18:00:00+00:00
+//! 2027-03-31T18:00:00+00:00  2027-03-31T18:00:00+00:00
 //! ```
 //!
 //! Options: `--tz <IANA zone>` (default UTC), `-n <count>` (default 10), `--after <RFC 3339>`
@@ -80,6 +89,7 @@ fn run(args: Args) -> Result<(), String> {
         Some(name) if !name.is_empty() => name.parse().map_err(|e| format!("zone: {e}"))?,
         _ => chrono_tz::UTC,
     };
+    println!("{spec}");
     let mut after = args.after.unwrap_or_else(Utc::now);
     for _ in 0..args.count {
         let Some(t) = spec.next_time(after) else {

@@ -54,7 +54,8 @@
 //! ```
 //!
 //! Contents: [the drive loop](#the-drive-loop) · [time model](#time-model) ·
-//! [time zones and DST](#time-zones-and-dst) · [overlap policies](#overlap-policies) ·
+//! [time zones and DST](#time-zones-and-dst) · [calendars beyond
+//! Temporal](#calendars-beyond-temporal) · [overlap policies](#overlap-policies) ·
 //! [catch-up](#catch-up) · [threads and locks](#threads-and-locks) · [durability](#durability).
 //!
 //! ## The drive loop
@@ -138,8 +139,8 @@
 //!
 //! ## Time zones and DST
 //!
-//! A schedule's calendar specs and cron strings match *wall-clock* time in their zone,
-//! literally: a wall time that does not exist that day (spring forward) is **skipped**, and one
+//! Calendar specs and cron strings match *wall-clock* time in their zone, literally by
+//! default: a wall time that does not exist that day (spring forward) is **skipped**, and one
 //! that occurs twice (fall back) **fires twice**, in every zone (cron jobs: see below). In New
 //! York, 2024:
 //!
@@ -168,7 +169,68 @@
 //! # Ok::<(), schedule_engine::SpecError>(())
 //! ```
 //!
-//! Intervals are plain elapsed time from the Unix epoch (plus `offset`) and ignore zones.
+//! A spec's [`DstPolicy`] can say otherwise (beyond Temporal): `nonexistent:
+//! RunAfterGap` runs a skipped time once, at the first instant after the gap (Vixie cron's
+//! rule), and `repeated: First` runs a repeated time at its first instant only. The policies
+//! apply to calendars that name their hours. A calendar that fires in every hour (hour `*`:
+//! `*/15 * * * *`, `30 * * * *`) measures elapsed time, so it keeps the literal rule under every
+//! policy: its times in a gap are not there (the next one comes on time, 15 minutes after the
+//! last) and its repeated hour fires again (`First` would leave an hour and a quarter without a
+//! run). New York, 2024:
+//!
+//! ```text
+//!                 Skip, Both (default)                  RunAfterGap, First
+//! "30 2 * * *"    Mar 10  no run                        Mar 10  03:00 EDT = 07:00Z
+//! "30 1 * * *"    Nov 3   01:30 EDT = 05:30Z            Nov 3   01:30 EDT = 05:30Z
+//!                         01:30 EST = 06:30Z
+//! "*/15 * * * *"  Mar 10  01:45 EST, 03:00 EDT, 03:15   the same: every 15 minutes of
+//!                 Nov 3   01:45 EDT, 01:00 EST, 01:15   elapsed time, through both changes
+//!                         ... 01:45 EST, 02:00 EST
+//! ```
+//!
+//! ```
+//! use chrono::{TimeZone, Utc};
+//! use schedule_engine::{DstPolicy, NonexistentTime, RepeatedTime, ScheduleSpec};
+//!
+//! let spec = ScheduleSpec {
+//!     cron_expressions: vec!["30 2 * * *".into()],
+//!     time_zone_name: Some("America/New_York".into()),
+//!     dst: DstPolicy { nonexistent: NonexistentTime::RunAfterGap, repeated: RepeatedTime::First },
+//!     ..Default::default()
+//! };
+//! let spring = Utc.with_ymd_and_hms(2024, 3, 10, 0, 0, 0).unwrap();
+//! let next = spec.compile()?.next_time(spring).unwrap().nominal;
+//! assert_eq!(next, Utc.with_ymd_and_hms(2024, 3, 10, 7, 0, 0).unwrap()); // 03:00 EDT
+//! # Ok::<(), schedule_engine::SpecError>(())
+//! ```
+//!
+//! Skip calendars match each time's own wall clock, whatever the policy. Intervals are plain
+//! elapsed time from the Unix epoch (or from the spec's [`IntervalAnchor`]), plus `offset`, and
+//! ignore zones.
+//!
+//! ## Calendars beyond Temporal
+//!
+//! Cron strings also take Quartz's day rules: `L` (the last day of the month), `L-3`, `LW` (the
+//! last weekday), `15W` (the weekday nearest the 15th), `5L` (the last Friday) and `1#3` or
+//! `MON#3` (the third Monday); structured calendars say the same with negative days,
+//! `week_of_month` and `nearest_weekday` ([`ScheduleCalendarSpec`] has the table). Day of
+//! month and day of week still both have to match, as in Temporal. A `#` right after a day of
+//! the week and before a digit is the nth weekday; any other `#` starts a comment, as in
+//! Temporal (whose server reads `5#3` as every Friday). A compiled spec describes itself in
+//! English (`Display`), and intervals can count from `start_at` ([`IntervalAnchor`]).
+//!
+//! ```
+//! use schedule_engine::ScheduleSpec;
+//!
+//! let spec = ScheduleSpec {
+//!     cron_expressions: vec!["0 18 LW * *".into()],
+//!     time_zone_name: Some("Europe/Paris".into()),
+//!     ..Default::default()
+//! };
+//! assert_eq!(spec.compile()?.to_string(),
+//!     "at 18:00 on the last weekday of the month, in Europe/Paris");
+//! # Ok::<(), schedule_engine::SpecError>(())
+//! ```
 //!
 //! ## Cron jobs speak another dialect
 //!
@@ -347,8 +409,8 @@ pub use engine::{
     SchedulerSnapshot, StateChange, WorkflowRecord, DEFAULT_CATCHUP_WINDOW, MIN_CATCHUP_WINDOW,
 };
 pub use spec::{
-    CompiledSpec, ScheduleCalendarSpec, ScheduleIntervalSpec, ScheduleRange, ScheduleSpec,
-    ScheduledTime, SpecError,
+    CompiledSpec, DstPolicy, IntervalAnchor, NonexistentTime, RepeatedTime, ScheduleCalendarSpec,
+    ScheduleIntervalSpec, ScheduleRange, ScheduleSpec, ScheduledTime, SpecError,
 };
 pub use spec::{StandardCron, StandardCronError, StandardCronRun};
 #[cfg(feature = "postgres")]

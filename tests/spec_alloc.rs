@@ -116,6 +116,7 @@ fn next_time_does_not_allocate_with_calendars_skip_intervals_bounds_and_jitter()
         end_at: Some(Utc.with_ymd_and_hms(2035, 6, 1, 0, 0, 0).unwrap()),
         jitter: Some(Duration::from_secs(300)),
         time_zone_name: Some("Europe/Berlin".to_string()),
+        ..Default::default()
     };
     let compiled = spec
         .compile_with_jitter_seed("mynsid-myschedule")

@@ -5,223 +5,16 @@
 
 mod support;
 
-use std::collections::BTreeSet;
-use std::str::FromStr;
-use std::sync::OnceLock;
 use std::time::Duration;
 
-use chrono::{DateTime, Offset, TimeDelta, TimeZone, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, TimeDelta};
 use proptest::prelude::*;
 
-use schedule_engine::{ScheduleCalendarSpec, ScheduleIntervalSpec, ScheduleRange, ScheduleSpec};
-use support::oracle::{Oracle, OracleCalendar};
-
-const ZONES: [&str; 7] = [
-    "UTC",
-    "America/New_York",
-    "Europe/London",
-    "Australia/Lord_Howe",
-    "Pacific/Chatham",
-    "America/Sao_Paulo",
-    "Asia/Kolkata",
-];
-
-/// How many successive times each case compares.
-const CHAIN: usize = 16;
-/// How far the oracle searches.
-const HORIZON: i64 = 120 * 86_400;
-
-/// A start instant: any time in 2017..=2028, often in a month with DST changes somewhere
-/// (Sao Paulo still had DST until 2019).
-fn after_strategy() -> impl Strategy<Value = i64> {
-    let months = prop_oneof![
-        1 => 1u32..=12,
-        3 => prop::sample::select(vec![2u32, 3, 4, 9, 10, 11]),
-    ];
-    (2017i32..=2028, months, 1u32..=28, 0i64..86_400).prop_map(|(y, m, d, sod)| {
-        Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).unwrap().timestamp() + sod
-    })
-}
-
-/// The zone's UTC-offset changes in 2017..2029, found by hourly sampling with chrono-tz.
-fn transitions(zone: &str) -> Vec<i64> {
-    let tz = zone_of(zone);
-    let offset = |t: i64| {
-        let utc = DateTime::from_timestamp(t, 0).unwrap().naive_utc();
-        tz.offset_from_utc_datetime(&utc).fix().local_minus_utc()
-    };
-    let start = Utc
-        .with_ymd_and_hms(2017, 1, 1, 0, 0, 0)
-        .unwrap()
-        .timestamp();
-    let end = Utc
-        .with_ymd_and_hms(2029, 1, 1, 0, 0, 0)
-        .unwrap()
-        .timestamp();
-    (start..end)
-        .step_by(3600)
-        .filter(|&t| offset(t) != offset(t + 3600))
-        .collect()
-}
-
-/// A zone with DST and a start instant up to three hours before one of its changes.
-fn dst_zone_and_after() -> impl Strategy<Value = (&'static str, i64)> {
-    let with_changes: Vec<_> = transition_table()
-        .iter()
-        .filter(|(_, changes)| !changes.is_empty())
-        .cloned()
-        .collect();
-    prop::sample::select(with_changes).prop_flat_map(|(zone, changes)| {
-        (
-            Just(zone),
-            prop::sample::select(changes),
-            -3 * 3_600i64..600,
-        )
-            .prop_map(|(zone, t, d)| (zone, t + d))
-    })
-}
-
-fn transition_table() -> &'static [(&'static str, Vec<i64>)] {
-    static TRANSITIONS: OnceLock<Vec<(&'static str, Vec<i64>)>> = OnceLock::new();
-    TRANSITIONS.get_or_init(|| ZONES.iter().map(|z| (*z, transitions(z))).collect())
-}
-
-/// A zone and a start instant; half of the starts fall shortly before one of the zone's DST
-/// changes (within two days, often within three hours).
-fn zone_and_after() -> impl Strategy<Value = (&'static str, i64)> {
-    prop::sample::select(transition_table().to_vec()).prop_flat_map(|(zone, changes)| {
-        let near = if changes.is_empty() {
-            after_strategy().boxed()
-        } else {
-            let before = prop_oneof![-2 * 86_400i64..3_600, -3 * 3_600i64..3_600];
-            (prop::sample::select(changes), before)
-                .prop_map(|(t, d)| t + d)
-                .boxed()
-        };
-        (Just(zone), prop_oneof![after_strategy(), near])
-    })
-}
-
-/// 1-3 valid ranges for a field in `min..=max`, or (rarely) none.
-fn ranges_strategy(min: i32, max: i32) -> impl Strategy<Value = Vec<ScheduleRange>> {
-    let range = (min..=max, min..=max, 0i32..=4, 0u8..4).prop_map(move |(a, b, step, kind)| {
-        let (lo, hi) = (a.min(b), a.max(b));
-        match kind {
-            0 => ScheduleRange::new(a, 0, 0),
-            1 => ScheduleRange::new(min, max, step),
-            _ => ScheduleRange::new(lo, hi, step),
-        }
-    });
-    prop_oneof![
-        1 => Just(Vec::new()),
-        30 => prop::collection::vec(range, 1..=3),
-    ]
-}
-
-fn calendar_strategy() -> impl Strategy<Value = ScheduleCalendarSpec> {
-    let years = prop_oneof![
-        4 => Just(Vec::new()),
-        1 => (2017i32..=2030, 0i32..=3).prop_map(|(y, n)| vec![ScheduleRange::new(y, y + n, 0)]),
-    ];
-    (
-        ranges_strategy(0, 59),
-        ranges_strategy(0, 59),
-        ranges_strategy(0, 23),
-        ranges_strategy(1, 31),
-        ranges_strategy(1, 12),
-        years,
-        ranges_strategy(0, 6),
-    )
-        .prop_map(
-            |(second, minute, hour, day_of_month, month, year, day_of_week)| ScheduleCalendarSpec {
-                second,
-                minute,
-                hour,
-                day_of_month,
-                month,
-                year,
-                day_of_week,
-                comment: None,
-            },
-        )
-}
-
-/// A skip calendar that leaves at least one hour of every day alone (so the search never runs
-/// into Temporal's limit of 1,209,600 skipped candidates in a row).
-fn skip_strategy() -> impl Strategy<Value = ScheduleCalendarSpec> {
-    (calendar_strategy(), 0i32..=22, 0i32..=5, any::<bool>()).prop_map(|(mut c, h, n, wide)| {
-        c.hour = vec![ScheduleRange::new(h, (h + n).min(22), 1)];
-        if wide {
-            c.minute = vec![ScheduleRange::new(0, 59, 1)];
-            c.second = vec![ScheduleRange::new(0, 59, 1)];
-        }
-        c
-    })
-}
-
-fn interval_strategy() -> impl Strategy<Value = ScheduleIntervalSpec> {
-    let every = prop_oneof![
-        1u64..=120,
-        60u64..=7_200,
-        3_600u64..=10 * 86_400,
-        prop::sample::select(vec![60u64, 300, 900, 3_600, 5_400, 86_400, 604_800]),
-    ];
-    (every, any::<u64>(), 0u32..1_000_000_000).prop_map(|(every, off, nanos)| {
-        ScheduleIntervalSpec::with_offset(
-            Duration::new(every, nanos / 2),
-            Duration::from_secs(off % every),
-        )
-    })
-}
-
-/// The compiled spec's next `CHAIN` nominal times, compared with the oracle's.
-fn check_against_oracle(
-    spec: &ScheduleSpec,
-    oracle: &Oracle,
-    after: i64,
-) -> Result<(), TestCaseError> {
-    let compiled = spec
-        .compile()
-        .map_err(|e| TestCaseError::fail(e.to_string()))?;
-    let expected = oracle.times(after, after + HORIZON, CHAIN);
-    let mut ours = Vec::new();
-    let mut t = DateTime::from_timestamp(after, 0).unwrap();
-    while ours.len() < CHAIN {
-        match compiled.next_time(t) {
-            Some(s) if s.nominal.timestamp() <= after + HORIZON => {
-                prop_assert!(s.nominal > t, "not strictly after {t}: {}", s.nominal);
-                prop_assert_eq!(s.nominal, s.actual, "no jitter configured");
-                ours.push(s.nominal.timestamp());
-                t = s.nominal;
-            }
-            _ => break,
-        }
-    }
-    if std::env::var_os("SPEC_PROPS_STATS").is_some() {
-        let near_change = expected.iter().any(|&t| {
-            let off = |t: i64| {
-                let utc = DateTime::from_timestamp(t, 0).unwrap().naive_utc();
-                oracle
-                    .tz
-                    .offset_from_utc_datetime(&utc)
-                    .fix()
-                    .local_minus_utc()
-            };
-            off(t - 7_200) != off(t + 7_200)
-        });
-        eprintln!(
-            "STAT times={} near_dst_change={near_change}",
-            expected.len()
-        );
-    }
-    prop_assert_eq!(ours, expected);
-    Ok(())
-}
-
-fn zone_of(name: &str) -> Tz {
-    Tz::from_str(name).unwrap()
-}
+use schedule_engine::{ScheduleCalendarSpec, ScheduleRange, ScheduleSpec};
+use support::cron_gen::cron_strategy;
+use support::strategies::{calendar_strategy, interval_strategy, skip_strategy};
+use support::zones::{dst_zone_and_after, zone_and_after};
+use support::{check_against_oracle, CHAIN};
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
@@ -232,14 +25,7 @@ proptest! {
         skip in prop::collection::vec(skip_strategy(), 0..=1),
         (zone, after) in zone_and_after(),
     ) {
-        let spec = ScheduleSpec {
-            calendars,
-            skip,
-            time_zone_name: Some(zone.to_string()),
-            ..Default::default()
-        };
-        let oracle = support::oracle_for(&spec);
-        check_against_oracle(&spec, &oracle, after)?;
+        support::check_calendars(calendars, skip, zone, after)?;
     }
 
     #[test]
@@ -269,14 +55,7 @@ proptest! {
     #[test]
     fn cron_strings_match_the_oracle(cron in cron_strategy(), (zone, after) in zone_and_after()) {
         let (text, calendar) = cron;
-        let spec = ScheduleSpec {
-            cron_expressions: vec![text.clone()],
-            time_zone_name: Some(zone.to_string()),
-            ..Default::default()
-        };
-        let mut oracle = Oracle::new(zone_of(zone));
-        oracle.calendars = vec![calendar];
-        check_against_oracle(&spec, &oracle, after).map_err(|e| TestCaseError::fail(format!("{text:?}: {e}")))?;
+        support::check_cron(&text, calendar, zone, after)?;
     }
 
     #[test]
@@ -296,6 +75,7 @@ proptest! {
             year: Vec::new(),
             day_of_week: vec![ScheduleRange::new(0, 6, 1)],
             comment: None,
+            ..Default::default()
         };
         let spec = ScheduleSpec {
             calendars: vec![calendar, base],
@@ -352,7 +132,8 @@ proptest! {
     fn arbitrary_input_never_panics(
         text in prop_oneof![".*", "(CRON_TZ=[A-Za-z/_]{0,12} )?[-0-9*/,#@a-zA-Z ?LW]{0,40}"],
         range in (any::<i32>(), any::<i32>(), any::<i32>()),
-        field in 0usize..7,
+        field in 0usize..8,
+        nearest_weekday in any::<bool>(),
         after in any::<i64>(),
     ) {
         let (start, end, step) = range;
@@ -365,8 +146,10 @@ proptest! {
             3 => calendar.day_of_month = ranges,
             4 => calendar.month = ranges,
             5 => calendar.year = ranges,
-            _ => calendar.day_of_week = ranges,
+            6 => calendar.day_of_week = ranges,
+            _ => calendar.week_of_month = ranges,
         }
+        calendar.nearest_weekday = nearest_weekday;
         let specs = [
             ScheduleSpec { cron_expressions: vec![text.clone()], ..Default::default() },
             ScheduleSpec { calendars: vec![calendar.clone()], skip: vec![calendar], ..Default::default() },
@@ -375,198 +158,10 @@ proptest! {
         let after = DateTime::from_timestamp(after % 8_000_000_000_000, 0).unwrap_or_default();
         for spec in specs {
             if let Ok(compiled) = spec.compile() {
+                let _ = compiled.to_string();
                 let _ = compiled.next_time(after);
                 let _ = compiled.matching_times(after, after + TimeDelta::days(3)).take(3).count();
             }
         }
     }
-}
-
-// ---- random cron strings with independently expanded value sets ----
-
-/// One comma-separated part of a cron field.
-#[derive(Debug, Clone)]
-enum Part {
-    Star,
-    StarStep(i32),
-    Value(i32),
-    ValueStep(i32, i32),
-    Range(i32, i32),
-    RangeStep(i32, i32, i32),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Names {
-    None,
-    Month,
-    Weekday,
-}
-
-const MONTHS: [&str; 12] = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-];
-const DAYS: [&str; 7] = [
-    "sunday",
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-];
-
-fn part_strategy(min: i32, max: i32) -> impl Strategy<Value = Part> {
-    let span = (max - min).max(1);
-    prop_oneof![
-        2 => Just(Part::Star),
-        1 => (1..=span).prop_map(Part::StarStep),
-        4 => (min..=max).prop_map(Part::Value),
-        1 => (min..=max, 1..=span).prop_map(|(v, s)| Part::ValueStep(v, s)),
-        2 => (min..=max, min..=max).prop_map(|(a, b)| Part::Range(a.min(b), a.max(b))),
-        1 => (min..=max, min..=max, 1..=span).prop_map(|(a, b, s)| Part::RangeStep(a.min(b), a.max(b), s)),
-    ]
-}
-
-/// Renders a value, as a name prefix (random length, random case) when `style` says so.
-fn value_text(v: i32, names: Names, style: u32) -> String {
-    let name = match names {
-        Names::Month => MONTHS[(v - 1) as usize],
-        Names::Weekday if v < 7 => DAYS[v as usize],
-        _ => return v.to_string(),
-    };
-    if style % 3 == 0 {
-        return v.to_string();
-    }
-    let min_len = if names == Names::Month { 3 } else { 2 };
-    let len = min_len + (style / 3) as usize % (name.len() - min_len + 1);
-    let prefix = &name[..len];
-    match style % 3 {
-        1 => prefix.to_string(),
-        _ => prefix.to_ascii_uppercase(),
-    }
-}
-
-fn part_text(p: &Part, names: Names, style: u32) -> String {
-    let v = |x: i32| value_text(x, names, style);
-    match *p {
-        Part::Star => "*".into(),
-        Part::StarStep(s) => format!("*/{s}"),
-        Part::Value(x) => v(x),
-        Part::ValueStep(x, s) => format!("{}/{s}", v(x)),
-        Part::Range(a, b) => format!("{}-{}", v(a), v(b)),
-        Part::RangeStep(a, b, s) => format!("{}-{}/{s}", v(a), v(b)),
-    }
-}
-
-/// The values a part stands for, by plain iteration.
-fn part_values(p: &Part, min: i32, max: i32) -> Vec<i32> {
-    let (lo, hi, step) = match *p {
-        Part::Star => (min, max, 1),
-        Part::StarStep(s) => (min, max, s),
-        Part::Value(x) => (x, x, 1),
-        Part::ValueStep(x, s) => (x, max, s),
-        Part::Range(a, b) => (a, b, 1),
-        Part::RangeStep(a, b, s) => (a, b, s),
-    };
-    (lo..=hi).step_by(step as usize).collect()
-}
-
-type Field = (Vec<Part>, u32);
-
-fn field_strategy(min: i32, max: i32) -> impl Strategy<Value = Field> {
-    (
-        prop::collection::vec(part_strategy(min, max), 1..=3),
-        any::<u32>(),
-    )
-}
-
-fn field_text(f: &Field, names: Names) -> String {
-    f.0.iter()
-        .map(|p| part_text(p, names, f.1))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-fn field_set<const N: usize>(f: &Field, min: i32, max: i32) -> [bool; N] {
-    let mut out = [false; N];
-    for p in &f.0 {
-        for v in part_values(p, min, max) {
-            // Day of week 7 is Sunday.
-            out[(if N == 7 && v == 7 { 0 } else { v }) as usize] = true;
-        }
-    }
-    out
-}
-
-/// A cron string and the calendar it must mean.
-fn cron_strategy() -> impl Strategy<Value = (String, OracleCalendar)> {
-    let years = prop_oneof![
-        2 => Just(None),
-        1 => (2017i32..=2030, 0i32..=3).prop_map(|(y, n)| Some((y, y + n))),
-    ];
-    (
-        prop::option::of(field_strategy(0, 59)),
-        field_strategy(0, 59),
-        field_strategy(0, 23),
-        field_strategy(1, 31),
-        field_strategy(1, 12),
-        field_strategy(0, 7),
-        years,
-        0u8..3,
-    )
-        .prop_map(|(second, minute, hour, dom, month, dow, years, layout)| {
-            let mut fields = vec![
-                field_text(&minute, Names::None),
-                field_text(&hour, Names::None),
-                field_text(&dom, Names::None),
-                field_text(&month, Names::Month),
-                field_text(&dow, Names::Weekday),
-            ];
-            let year_text = years.map_or("*".to_string(), |(a, b)| format!("{a}-{b}"));
-            // Layout: 5 fields, 6 (year last) or 7 (seconds first, year last).
-            let seconds = if layout == 2 { second.clone() } else { None };
-            match (layout, &seconds) {
-                (1, _) => fields.push(year_text),
-                (2, Some(s)) => {
-                    fields.insert(0, field_text(s, Names::None));
-                    fields.push(year_text);
-                }
-                (2, None) => {
-                    fields.insert(0, "0".into());
-                    fields.push(year_text);
-                }
-                _ => {}
-            }
-            let years = if layout == 0 {
-                None
-            } else {
-                years.map(|(a, b)| (a..=b).collect::<BTreeSet<_>>())
-            };
-            let mut second_set = [false; 60];
-            match &seconds {
-                Some(s) => second_set = field_set::<60>(s, 0, 59),
-                None => second_set[0] = true,
-            }
-            let calendar = OracleCalendar {
-                second: second_set,
-                minute: field_set::<60>(&minute, 0, 59),
-                hour: field_set::<24>(&hour, 0, 23),
-                day_of_month: field_set::<32>(&dom, 1, 31),
-                month: field_set::<13>(&month, 1, 12),
-                day_of_week: field_set::<7>(&dow, 0, 7),
-                years,
-            };
-            (fields.join(" "), calendar)
-        })
 }

@@ -5,8 +5,9 @@ mod support;
 
 use std::str::FromStr;
 
-use chrono::{DateTime, Offset, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
+use schedule_engine::ScheduleSpec;
 use serde_json::Value;
 
 use support::{neutral_spec, oracle_for, show, time};
@@ -81,6 +82,19 @@ const DST_ANOMALIES: [(&str, &str); 16] = [
     ),
 ];
 
+/// Vectors whose recorded answer is changed on purpose by our day rules (docs/semantics.md#nth-weekday-with-hash) (the issue
+/// "Beyond Temporal"): each is asserted to differ from the recording, in the way intended.
+const DELIBERATE: [(&str, &str); 2] = [
+    (
+        "edge-cron-hash-is-comment",
+        "5#3 is the third Friday; the server reads every Friday with comment \"3\"",
+    ),
+    (
+        "edge-cron-L-rejected",
+        "L is the last day of the month; the server rejects it",
+    ),
+];
+
 /// How far from a zone transition the server's anomalies can reach.
 const DST_REACH: i64 = 6 * 3600;
 
@@ -103,6 +117,56 @@ enum Outcome {
     Rejected,
     Unrepresentable,
     DstChecked,
+    Deliberate,
+}
+
+/// A vector of `DELIBERATE`: ours differs from the server's answer, and is the intended one,
+/// derived from the recording or from the calendar (never from the code under test).
+fn check_deliberate(name: &str, v: &Value, spec: &ScheduleSpec) -> Result<Outcome, String> {
+    let compiled = spec.compile().map_err(|e| format!("rejected: {e}"))?;
+    match name {
+        "edge-cron-hash-is-comment" => {
+            let (start, end) = (time(&v["window"]["start"]), time(&v["window"]["end"]));
+            let ours: Vec<_> = compiled.matching_times(start, end).collect();
+            let recorded: Vec<_> = v["matching_times"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(time)
+                .collect();
+            // The server's every-Friday times, kept where the Friday is the third of its month
+            // (days 15-21).
+            let third: Vec<_> = recorded
+                .iter()
+                .copied()
+                .filter(|t| (15..=21).contains(&t.day()))
+                .collect();
+            if third.is_empty() || ours == recorded || ours != third {
+                return Err(format!(
+                    "ours {ours:?}, recorded {recorded:?}, third Fridays {third:?}"
+                ));
+            }
+        }
+        "edge-cron-L-rejected" => {
+            if v["error"].is_null() {
+                return Err("the server accepted it: no deviation left".into());
+            }
+            // 00:00 on the last day of each month of 2026: the day before the next month's 1st.
+            let last_days: Vec<_> = (2..=13)
+                .map(|m| {
+                    let (y, m) = if m == 13 { (2027, 1) } else { (2026, m) };
+                    Utc.with_ymd_and_hms(y, m, 1, 0, 0, 0).unwrap() - chrono::Duration::days(1)
+                })
+                .collect();
+            let from = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+            let ours: Vec<_> = compiled.matching_times(from, last_days[11]).collect();
+            if ours != last_days {
+                return Err(format!("ours {ours:?}, last days {last_days:?}"));
+            }
+        }
+        _ => return Err("no check written for this deviation".into()),
+    }
+    Ok(Outcome::Deliberate)
 }
 
 fn check(v: &Value) -> Result<Outcome, String> {
@@ -114,6 +178,10 @@ fn check(v: &Value) -> Result<Outcome, String> {
             Ok(Outcome::Unrepresentable)
         };
     };
+    let name = v["name"].as_str().unwrap_or_default();
+    if DELIBERATE.iter().any(|(n, _)| *n == name) {
+        return check_deliberate(name, v, &spec);
+    }
     if !v["error"].is_null() {
         return match spec.compile() {
             Err(_) => Ok(Outcome::Rejected),
@@ -143,7 +211,6 @@ fn check(v: &Value) -> Result<Outcome, String> {
     if listed != actual {
         return Err("matching_times differs from the next_time chain".into());
     }
-    let name = v["name"].as_str().unwrap_or_default();
     if DST_ANOMALIES.iter().any(|(n, _)| *n == name) {
         let normalized = neutral_spec(&v["normalized"]).ok_or("normalized spec")?;
         let tz = Tz::from_str(normalized.time_zone_name.as_deref().unwrap_or("UTC"))
@@ -245,7 +312,7 @@ fn public_spec_vectors() {
     let data: Value =
         serde_json::from_str(include_str!("data/spec-vectors.json")).expect("vector JSON");
     let vectors = data["vectors"].as_array().expect("vectors");
-    let (mut exact, mut rejected, mut unrepresentable, mut dst) = (0, 0, 0, 0);
+    let (mut exact, mut rejected, mut unrepresentable, mut dst, mut deliberate) = (0, 0, 0, 0, 0);
     let mut failures = Vec::new();
     for v in vectors {
         match check(v) {
@@ -253,14 +320,15 @@ fn public_spec_vectors() {
             Ok(Outcome::Rejected) => rejected += 1,
             Ok(Outcome::Unrepresentable) => unrepresentable += 1,
             Ok(Outcome::DstChecked) => dst += 1,
+            Ok(Outcome::Deliberate) => deliberate += 1,
             Err(e) => failures.push(format!("{}: {e}", v["name"])),
         }
     }
     println!(
         "spec-vectors: {} of {} passed: {exact} exact, {rejected} rejected as the server did, \
          {unrepresentable} rejected by the types (negative durations), {dst} DST anomalies \
-         checked against the oracle",
-        exact + rejected + unrepresentable + dst,
+         checked against the oracle, {deliberate} deliberate deviations checked",
+        exact + rejected + unrepresentable + dst + deliberate,
         vectors.len()
     );
     assert!(
@@ -273,5 +341,10 @@ fn public_spec_vectors() {
         dst,
         DST_ANOMALIES.len(),
         "every named DST anomaly was found and checked"
+    );
+    assert_eq!(
+        deliberate,
+        DELIBERATE.len(),
+        "every deliberate deviation was found and checked"
     );
 }

@@ -1,8 +1,10 @@
-//! Bytes decoded into a structured spec (calendars with random, often invalid, ranges;
-//! intervals; cron strings; skip calendars; bounds; jitter; a zone from a list), compiled, then
-//! walked with `next_time` a bounded number of times from an instant derived from the bytes.
+//! Bytes decoded into a structured spec (calendars with random, often invalid, ranges, day
+//! rules included: days and weeks counted from the end, the nearest weekday; intervals and
+//! their anchor; cron strings, some with `L`, `W`, `#`; skip calendars; bounds; jitter; a DST
+//! policy; a zone from a list), compiled, described, then walked with `next_time` a bounded
+//! number of times from an instant derived from the bytes.
 //!
-//! Must hold: no panic (also for instants at the ends of chrono's range); each nominal time strictly after the previous one and whole-second;
+//! Must hold: no panic (also for instants at the ends of chrono's range; describing it too); each nominal time strictly after the previous one and whole-second;
 //! nominal within `[start_at truncated to the second, end_at]` and not past 2100; the actual
 //! time in `[nominal, nominal + jitter)` and before the next nominal time; `next_time` is
 //! deterministic; `matching_times` is strictly increasing and within its window.
@@ -13,7 +15,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Datelike, TimeDelta, TimeZone, Timelike, Utc};
 use libfuzzer_sys::fuzz_target;
-use schedule_engine::{ScheduleCalendarSpec, ScheduleIntervalSpec, ScheduleRange, ScheduleSpec};
+use schedule_engine::{
+    IntervalAnchor, ScheduleCalendarSpec, ScheduleIntervalSpec, ScheduleRange, ScheduleSpec,
+};
+
+#[path = "dst_policy.rs"]
+mod dst_policy;
 
 /// Reads the fuzzer's bytes; zeros once they run out, so every input decodes.
 struct Bytes<'a>(&'a [u8]);
@@ -53,7 +60,7 @@ const ZONES: [&str; 12] = [
     "utc",
 ];
 
-const CRONS: [&str; 10] = [
+const CRONS: [&str; 20] = [
     "*/5 * * * *",
     "0 9 * * MON-FRI",
     "@every 90m/7m",
@@ -64,19 +71,31 @@ const CRONS: [&str; 10] = [
     "0 12 * * 5-7 2027-2030",
     "30 2 * * 7 # comment",
     "@every 1s",
+    "0 18 LW * *",
+    "0 9 L-3 * *",
+    "0 9 1,L * 1-5",
+    "0 12 15W 2 *",
+    "0 9 * * 1#3",
+    "30 2 * * 5L,7#5",
+    "0 0 31W 4 * 2027",
+    "* * L * 6#5",
+    "0 0 * * FRI#2 # second Friday",
+    "0 30 1 l * sunl *",
 ];
 
 const SEEDS: [&str; 3] = ["", "seed-1", "mynsid-myschedule"];
 
-/// Field bounds in calendar order: second, minute, hour, day of month, month, year, day of week.
-const BOUNDS: [(i32, i32); 7] = [
+/// Field bounds in calendar order: second, minute, hour, day of month (counted from either
+/// end), month, year, day of week, week of month (from either end).
+const BOUNDS: [(i32, i32); 8] = [
     (0, 59),
     (0, 59),
     (0, 23),
-    (1, 31),
+    (-31, 31),
     (1, 12),
     (2000, 2100),
     (0, 6),
+    (-5, 5),
 ];
 
 fn range(b: &mut Bytes, (min, max): (i32, i32)) -> ScheduleRange {
@@ -116,6 +135,8 @@ fn calendar(b: &mut Bytes) -> ScheduleCalendarSpec {
         month: field(b, BOUNDS[4], d.month),
         year: field(b, BOUNDS[5], d.year),
         day_of_week: field(b, BOUNDS[6], d.day_of_week),
+        week_of_month: field(b, BOUNDS[7], d.week_of_month),
+        nearest_weekday: b.u8() % 4 == 0,
         comment: None,
     }
 }
@@ -175,6 +196,12 @@ fn spec(b: &mut Bytes) -> ScheduleSpec {
         0 => None,
         _ => Some(b.pick(&ZONES).to_string()),
     };
+    let dst = dst_policy::from_bits(b.u8());
+    let interval_anchor = match b.u8() % 4 {
+        0 => IntervalAnchor::StartAt,
+        1 => IntervalAnchor::At(instant(b, true)),
+        _ => IntervalAnchor::Epoch,
+    };
     ScheduleSpec {
         calendars,
         intervals,
@@ -184,6 +211,8 @@ fn spec(b: &mut Bytes) -> ScheduleSpec {
         end_at,
         jitter,
         time_zone_name,
+        dst,
+        interval_anchor,
     }
 }
 
@@ -196,6 +225,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(compiled) = spec.compile_with_jitter_seed(seed) else {
         return;
     };
+    assert!(!compiled.to_string().is_empty(), "empty description");
 
     let lower = spec
         .start_at

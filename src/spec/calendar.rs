@@ -4,13 +4,15 @@
 //! `y - 2000`); `all_years` stands for Temporal's empty year list (every year, also before
 //! 2000). Searches never return a wall time whose year is after 2100 (Temporal's horizon).
 //! Calendars with an empty field, or whose months hold none of their days (February 30), never
-//! fire and are dropped by the compiler, so no search here scans the horizon for them.
+//! fire and are dropped by the compiler, so no search here scans the horizon for them. Day
+//! rules beyond Temporal's (`days`) live in a box that exists only when some are set, so plain
+//! calendars keep their size and their search.
 
 use super::civil::{
     civil_from_days, days_before_month, days_from_civil, is_leap, month_length, weekday, Fields,
     DAY,
 };
-use super::{ScheduleCalendarSpec, ScheduleRange, SpecError};
+use super::days::{month_mask, weekday_days, DayRules};
 
 /// The last year any calendar can match.
 pub(crate) const MAX_YEAR: i64 = 2100;
@@ -30,8 +32,14 @@ const LEAP_YEARS: u128 = {
     mask
 };
 
+/// Every year 2000..=2100.
+const ALL_YEAR_BITS: u128 = u128::MAX >> 27;
+
+/// All 24 hours.
+pub(crate) const EVERY_HOUR: u32 = (1 << 24) - 1;
+
 /// One compiled calendar (structured or from a cron string).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Calendar {
     pub(crate) second: u64,
     pub(crate) minute: u64,
@@ -40,44 +48,88 @@ pub(crate) struct Calendar {
     pub(crate) day_of_month: u32,
     /// Bits 1..=12.
     pub(crate) month: u16,
-    /// Bits 0..=6, 0 = Sunday.
+    /// Bits 0..=6, 0 = Sunday: weekdays allowed in every week of the month.
     pub(crate) day_of_week: u8,
-    /// Bit `y - 2000` for years 2000..=2100.
-    pub(crate) years: u128,
     /// Temporal's empty year list: every year.
     pub(crate) all_years: bool,
+    /// The calendar fires only in leap years (February 29): the search skips the others.
+    /// Set by [`Calendar::prepared`].
+    pub(crate) leap_only: bool,
+    /// Bit `y - 2000` for years 2000..=2100, low word first (two words, not a `u128`, keep the
+    /// calendar 8-byte aligned and 56 bytes long: the engine keeps one inline per schedule).
+    pub(crate) years: [u64; 2],
+    /// Day rules beyond Temporal's, when any is set.
+    pub(crate) rules: Option<Box<DayRules>>,
+}
+
+/// Splits a year mask into the calendar's two words.
+pub(crate) fn year_words(years: u128) -> [u64; 2] {
+    [years as u64, (years >> 64) as u64]
 }
 
 impl Calendar {
+    fn years(&self) -> u128 {
+        u128::from(self.years[0]) | u128::from(self.years[1]) << 64
+    }
+
     /// Whether the calendar never fires: some field is empty, or no allowed month has an
-    /// allowed day (February 29 counts only if some allowed year is a leap year). The day of
-    /// week is left to the search.
+    /// allowed day in an allowed year (February 29 counts only if some allowed year is a leap
+    /// year). Which weekday a month starts on is left to the search.
     pub(crate) fn is_never(&self) -> bool {
+        let years = self.years();
+        let leap = self.all_years || years & LEAP_YEARS != 0;
+        let common = self.all_years || years & !LEAP_YEARS & ALL_YEAR_BITS != 0;
         self.second == 0
             || self.minute == 0
             || self.hour == 0
-            || self.day_of_week == 0
-            || (!self.all_years && self.years == 0)
-            || !self.has_a_month_day()
+            || (self.rules.is_none() && self.day_of_week == 0)
+            || !((leap && self.has_days(true)) || (common && self.has_days(false)))
     }
 
-    fn has_a_month_day(&self) -> bool {
-        let leap = self.all_years || self.years & LEAP_YEARS != 0;
-        (1..=12).any(|m| {
-            self.month >> m & 1 == 1
-                && self.day_of_month & (u32::MAX >> (31 - month_length(m, leap))) != 0
+    /// Whether some allowed month has an allowed day in a leap (or common) year, its 1st on
+    /// some weekday.
+    fn has_days(&self, leap: bool) -> bool {
+        (1..=12).filter(|m| self.month >> m & 1 == 1).any(|m| {
+            let len = month_length(m, leap);
+            match &self.rules {
+                None => self.day_of_month & month_mask(len) != 0,
+                Some(rules) => (0..7).any(|first| rules.days(first, len) != 0),
+            }
         })
+    }
+
+    /// The calendar with its derived facts set (`leap_only`): called once it is built.
+    pub(crate) fn prepared(mut self) -> Self {
+        self.leap_only = !self.has_days(false);
+        self
+    }
+
+    /// Whether the calendar matches in every hour of the day: it then measures elapsed time,
+    /// and the DST policies leave it alone.
+    pub(crate) fn every_hour(&self) -> bool {
+        self.hour == EVERY_HOUR
     }
 
     #[inline]
     fn year_matches(&self, y: i64) -> bool {
         self.all_years
-            || ((MIN_YEAR..=MAX_YEAR).contains(&y) && self.years >> (y - MIN_YEAR) & 1 == 1)
+            || ((MIN_YEAR..=MAX_YEAR).contains(&y) && self.years() >> (y - MIN_YEAR) & 1 == 1)
     }
 
-    /// The first matching year `>= y`, if any is `<= 2100`.
+    /// The first matching year `>= y`, if any is `<= 2100` (a leap year if `leap_only`).
     #[inline]
     fn next_year(&self, y: i64) -> Option<i64> {
+        let mut y = self.next_year_in_set(y)?;
+        while self.leap_only && !is_leap(y) {
+            // The next multiple of 4 (a century that is not a leap year goes round again).
+            y = self.next_year_in_set((y | 3) + 1)?;
+        }
+        Some(y)
+    }
+
+    /// The first year `>= y` of the year set, if any is `<= 2100`.
+    #[inline]
+    fn next_year_in_set(&self, y: i64) -> Option<i64> {
         if y > MAX_YEAR {
             return None;
         }
@@ -85,36 +137,39 @@ impl Calendar {
             return Some(y);
         }
         let from = (y.max(MIN_YEAR) - MIN_YEAR) as u32;
-        let rest = self.years.checked_shr(from).unwrap_or(0);
+        let rest = self.years().checked_shr(from).unwrap_or(0);
         (rest != 0).then(|| MIN_YEAR + i64::from(from + rest.trailing_zeros()))
+    }
+
+    /// The allowed days of a month of `len` days that starts on day number `first` (days since
+    /// the epoch).
+    #[inline]
+    fn month_days(&self, first: i64, len: u32) -> u32 {
+        match &self.rules {
+            None => {
+                self.day_of_month & weekday_days(self.day_of_week, weekday(first)) & month_mask(len)
+            }
+            Some(rules) => rules.days(weekday(first), len),
+        }
     }
 
     /// Whether the wall second `wall` matches every field.
     #[inline]
     pub(crate) fn matches(&self, wall: i64) -> bool {
         let f = Fields::of(wall);
+        let day = match &self.rules {
+            None => self.day_of_month >> f.day & 1 == 1 && self.day_of_week >> f.weekday & 1 == 1,
+            Some(_) => {
+                let first = wall.div_euclid(DAY) - i64::from(f.day - 1);
+                self.month_days(first, month_length(f.month, is_leap(f.year))) >> f.day & 1 == 1
+            }
+        };
         self.year_matches(f.year)
             && self.month >> f.month & 1 == 1
-            && self.day_of_month >> f.day & 1 == 1
-            && self.day_of_week >> f.weekday & 1 == 1
+            && day
             && self.hour >> f.hour & 1 == 1
             && self.minute >> f.minute & 1 == 1
             && self.second >> f.second & 1 == 1
-    }
-
-    /// Days of a month (bits 1..=31) whose weekday matches, given the day number (since the
-    /// epoch) of its 1st.
-    #[inline]
-    fn weekday_days(&self, first_day: i64) -> u32 {
-        let dow = u32::from(self.day_of_week);
-        if dow == 0x7f {
-            return u32::MAX;
-        }
-        let first = weekday(first_day);
-        // Bit k of `r`: day k + 1 of the month (weekday (first + k) % 7) matches.
-        let r = ((dow >> first) | (dow << (7 - first))) & 0x7f;
-        // Copies of the 7-bit week every 7 days; they never overlap, so no carries.
-        ((u64::from(r) * 0x1020_4081) << 1) as u32
     }
 
     /// The smallest matching wall second strictly after `wall`, with year <= 2100.
@@ -151,8 +206,7 @@ impl Calendar {
                 }
                 let dim = month_length(mo, leap);
                 let first = jan1 + days_before_month(mo, leap);
-                let month_days =
-                    self.day_of_month & self.weekday_days(first) & (u32::MAX >> (31 - dim));
+                let month_days = self.month_days(first, dim);
                 'days: loop {
                     // Invariant: 1 <= d <= dim.
                     let days = month_days & (u32::MAX << d);
@@ -215,167 +269,12 @@ impl Calendar {
     }
 }
 
-/// One field's bounds and its name in messages.
-#[derive(Debug, Clone, Copy)]
-struct FieldKind {
-    /// The Rust field name, e.g. `day_of_week`.
-    name: &'static str,
-    min: i32,
-    max: i32,
-}
-
-const fn kind(name: &'static str, min: i32, max: i32) -> FieldKind {
-    FieldKind { name, min, max }
-}
-
-const SECOND: FieldKind = kind("second", 0, 59);
-const MINUTE: FieldKind = kind("minute", 0, 59);
-const HOUR: FieldKind = kind("hour", 0, 23);
-const DAY_OF_MONTH: FieldKind = kind("day_of_month", 1, 31);
-const MONTH: FieldKind = kind("month", 1, 12);
-// The casts are exact: both bounds are four-digit years.
-const YEAR: FieldKind = kind("year", MIN_YEAR as i32, MAX_YEAR as i32);
-/// Structured calendars take 0-6 only; cron strings also accept 7 for Sunday.
-const DAY_OF_WEEK: FieldKind = kind("day_of_week", 0, 6);
-
-/// Set bits `start, start + step, ..= end` (relative to `base`) in a mask.
-///
-/// Callers pass validated bounds (`base <= start`, `end - base < 128`); anything else yields
-/// only the bits that fit, never a panic. Mask arithmetic, no loop per value: a step of 1 is a
-/// contiguous run, a longer step doubles a comb of bits until it spans the range.
-pub(crate) fn range_bits(start: i32, end: i32, step: i32, base: i32) -> u128 {
-    if start > end || start < base || step < 1 {
-        return 0;
-    }
-    let lo = (i64::from(start) - i64::from(base)) as u64;
-    if lo > 127 {
-        return 0;
-    }
-    let span = (i64::from(end) - i64::from(start)) as u64;
-    let span = span.min(127 - lo) as u32;
-    // Bits 0..=span.
-    let run = u128::MAX >> (127 - span);
-    let comb = if step == 1 {
-        run
-    } else {
-        // Bits at multiples of `step` below `covered`; each round doubles `covered`.
-        let step = step as u64;
-        let (mut comb, mut covered) = (1u128, step);
-        while covered <= u64::from(span) {
-            comb |= comb << covered;
-            covered *= 2;
-        }
-        comb & run
-    };
-    comb << lo
-}
-
-/// Validates a structured field (Temporal's rules) and returns its mask relative to `kind.min`
-/// for years and to 0 otherwise.
-fn structured_field(
-    ranges: &[ScheduleRange],
-    kind: FieldKind,
-    path: &dyn Fn() -> String,
-) -> Result<u128, SpecError> {
-    let base = if kind.name == "year" { kind.min } else { 0 };
-    let err = |message: String| SpecError::InvalidField {
-        field: format!("{}.{}", path(), kind.name),
-        message,
-    };
-    let mut mask = 0;
-    for r in ranges {
-        let (lo, hi) = (kind.min, kind.max);
-        if r.start < lo || r.start > hi {
-            return Err(err(format!(
-                "{} is not in range {lo}-{hi} (range {})",
-                r.start,
-                show_range(r)
-            )));
-        }
-        if r.end != 0 && r.end < r.start {
-            return Err(err(format!(
-                "range {}: end {} is before start {}",
-                show_range(r),
-                r.end,
-                r.start
-            )));
-        }
-        if r.end > hi {
-            return Err(err(format!(
-                "range {}: end {} is not in range {lo}-{hi}",
-                show_range(r),
-                r.end
-            )));
-        }
-        if r.step < 0 {
-            return Err(err(format!(
-                "range {}: step {} is negative",
-                show_range(r),
-                r.step
-            )));
-        }
-        let end = if r.end < r.start { r.start } else { r.end };
-        mask |= range_bits(r.start, end, r.step.max(1), base);
-    }
-    Ok(mask)
-}
-
-fn show_range(r: &ScheduleRange) -> String {
-    format!("{{start: {}, end: {}, step: {}}}", r.start, r.end, r.step)
-}
-
-/// Longest comment Temporal accepts, in bytes.
-pub(crate) const MAX_COMMENT_BYTES: usize = 200;
-
-/// Validates a structured calendar and compiles it; `path` names it in errors (e.g.
-/// `calendars[0]`) and is only called on error.
-pub(crate) fn compile_structured(
-    cal: &ScheduleCalendarSpec,
-    path: &dyn Fn() -> String,
-) -> Result<Calendar, SpecError> {
-    // Every cast below is of a mask whose bits were range-checked against the field's bounds.
-    let calendar = Calendar {
-        second: structured_field(&cal.second, SECOND, path)? as u64,
-        minute: structured_field(&cal.minute, MINUTE, path)? as u64,
-        hour: structured_field(&cal.hour, HOUR, path)? as u32,
-        day_of_month: structured_field(&cal.day_of_month, DAY_OF_MONTH, path)? as u32,
-        month: structured_field(&cal.month, MONTH, path)? as u16,
-        day_of_week: structured_field(&cal.day_of_week, DAY_OF_WEEK, path)? as u8,
-        years: structured_field(&cal.year, YEAR, path)?,
-        all_years: cal.year.is_empty(),
-    };
-    if let Some(comment) = &cal.comment {
-        if comment.len() > MAX_COMMENT_BYTES {
-            return Err(SpecError::InvalidField {
-                field: format!("{}.comment", path()),
-                message: format!(
-                    "comment is {} bytes, longer than {MAX_COMMENT_BYTES}",
-                    comment.len()
-                ),
-            });
-        }
-    }
-    Ok(calendar)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::spec::civil::wall_seconds;
-
-    fn cal(f: impl FnOnce(&mut ScheduleCalendarSpec)) -> Calendar {
-        let mut spec = ScheduleCalendarSpec::default();
-        f(&mut spec);
-        compile_structured(&spec, &|| "calendars[0]".into()).unwrap()
-    }
-
-    fn err(f: impl FnOnce(&mut ScheduleCalendarSpec)) -> String {
-        let mut spec = ScheduleCalendarSpec::default();
-        f(&mut spec);
-        compile_structured(&spec, &|| "calendars[0]".into())
-            .unwrap_err()
-            .to_string()
-    }
+    use crate::spec::structured::cal;
+    use crate::spec::ScheduleRange;
 
     #[test]
     fn default_is_daily_midnight() {
@@ -387,13 +286,34 @@ mod tests {
     }
 
     #[test]
-    fn range_normalisation() {
-        let c = cal(|s| s.hour = vec![ScheduleRange::new(5, 0, 0)]);
-        assert_eq!(c.hour, 1 << 5);
-        let c = cal(|s| s.minute = vec![ScheduleRange::new(0, 59, 15)]);
-        assert_eq!(c.minute, 1 | 1 << 15 | 1 << 30 | 1 << 45);
-        let c = cal(|s| s.year = vec![ScheduleRange::new(2000, 2100, 50)]);
-        assert_eq!(c.years, 1 | 1 << 50 | 1 << 100);
+    fn feb_29_searches_leap_years_only() {
+        let c = cal(|s| {
+            s.month = vec![ScheduleRange::single(2)];
+            s.day_of_month = vec![ScheduleRange::single(29)];
+        });
+        assert!(c.leap_only);
+        assert!(!cal(|s| s.month = vec![ScheduleRange::single(2)]).leap_only);
+        // From each year of 2093..2100 the next February 29 is 2096's, then none (2100 is
+        // not a leap year); from 1997 it is 2000's (a leap century).
+        for y in 2093..=2096 {
+            let from = wall_seconds(y, 1, 1, 0, 0, 0);
+            assert_eq!(c.next_after(from), Some(wall_seconds(2096, 2, 29, 0, 0, 0)));
+        }
+        assert_eq!(c.next_after(wall_seconds(2096, 3, 1, 0, 0, 0)), None);
+        assert_eq!(
+            c.next_after(wall_seconds(1997, 6, 1, 0, 0, 0)),
+            Some(wall_seconds(2000, 2, 29, 0, 0, 0))
+        );
+        // With a year set: its one leap year.
+        let c = cal(|s| {
+            s.month = vec![ScheduleRange::single(2)];
+            s.day_of_month = vec![ScheduleRange::single(29)];
+            s.year = vec![ScheduleRange::new(2025, 2030, 1)];
+        });
+        assert_eq!(
+            c.next_after(wall_seconds(2020, 1, 1, 0, 0, 0)),
+            Some(wall_seconds(2028, 2, 29, 0, 0, 0))
+        );
     }
 
     #[test]
@@ -420,53 +340,6 @@ mod tests {
             c.next_after(from - 1),
             Some(wall_seconds(2100, 12, 31, 0, 0, 0))
         );
-    }
-
-    #[test]
-    fn validation_messages_name_field_and_value() {
-        let m = err(|s| s.hour = vec![ScheduleRange::single(24)]);
-        assert!(
-            m.starts_with("calendars[0].hour: 24 is not in range 0-23"),
-            "{m}"
-        );
-        let m = err(|s| s.minute = vec![ScheduleRange::new(30, 10, 1)]);
-        assert!(
-            m.starts_with("calendars[0].minute: range") && m.contains("end 10 is before start 30"),
-            "{m}"
-        );
-        let m = err(|s| s.hour = vec![ScheduleRange::new(0, 23, -2)]);
-        assert!(
-            m.contains("calendars[0].hour") && m.contains("step -2 is negative"),
-            "{m}"
-        );
-        let m = err(|s| s.day_of_week = vec![ScheduleRange::single(7)]);
-        assert!(
-            m.starts_with("calendars[0].day_of_week: 7 is not in range 0-6"),
-            "{m}"
-        );
-        let m = err(|s| s.year = vec![ScheduleRange::single(1999)]);
-        assert!(
-            m.starts_with("calendars[0].year: 1999 is not in range 2000-2100"),
-            "{m}"
-        );
-        let m = err(|s| s.month = vec![ScheduleRange::new(1, 13, 1)]);
-        assert!(
-            m.contains("calendars[0].month") && m.contains("end 13 is not in range 1-12"),
-            "{m}"
-        );
-        let m = err(|s| s.comment = Some("x".repeat(201)));
-        assert!(
-            m.starts_with("calendars[0].comment: comment is 201 bytes"),
-            "{m}"
-        );
-        assert!(compile_structured(
-            &ScheduleCalendarSpec {
-                comment: Some("x".repeat(200)),
-                ..Default::default()
-            },
-            &|| "c".into()
-        )
-        .is_ok());
     }
 
     #[test]
@@ -506,34 +379,77 @@ mod tests {
     }
 
     #[test]
-    fn range_bits_equals_the_listed_values() {
-        // Oracle: the values start, start + step, ... <= end, set one by one.
-        for (start, end, step, base) in [
-            (0, 59, 1, 0),
-            (0, 59, 5, 0),
-            (1, 31, 1, 0),
-            (2, 31, 2, 0),
-            (5, 59, 20, 0),
-            (0, 7, 7, 0),
-            (2000, 2100, 1, 2000),
-            (2000, 2100, 50, 2000),
-            (2003, 2097, 3, 2000),
-            (9, 9, 1, 0),
-            (9, 9, 4, 0),
-            (1, 12, i32::MAX, 0),
-        ] {
-            let mut want = 0u128;
-            let mut v = i64::from(start);
-            while v <= i64::from(end) {
-                want |= 1 << (v - i64::from(base));
-                v += i64::from(step);
-            }
-            assert_eq!(
-                range_bits(start, end, step, base),
-                want,
-                "{start}-{end}/{step}"
-            );
+    fn day_rules_in_the_search_and_in_matches() {
+        // The last weekday of each month at 18:00 ("0 18 LW * *"), 2027: January 31 is a Sunday,
+        // February 28 a Sunday, March 31 a Wednesday, April 30 a Friday.
+        let lw = cal(|s| {
+            s.hour = vec![ScheduleRange::single(18)];
+            s.day_of_month = vec![ScheduleRange::single(-1)];
+            s.nearest_weekday = true;
+        });
+        let mut t = wall_seconds(2027, 1, 1, 0, 0, 0);
+        let mut got = Vec::new();
+        for _ in 0..4 {
+            t = lw.next_after(t).unwrap();
+            assert!(lw.matches(t));
+            assert!(!lw.matches(t - DAY));
+            got.push(t);
         }
-        assert_eq!(range_bits(5, 4, 1, 0), 0);
+        let want: Vec<_> = [(1, 29), (2, 26), (3, 31), (4, 30)]
+            .iter()
+            .map(|&(m, d)| wall_seconds(2027, m, d, 18, 0, 0))
+            .collect();
+        assert_eq!(got, want);
+        // The third Monday: March 15, 2027, April 19.
+        let third_monday = cal(|s| {
+            s.day_of_week = vec![ScheduleRange::single(1)];
+            s.week_of_month = vec![ScheduleRange::single(3)];
+        });
+        let from = wall_seconds(2027, 3, 1, 0, 0, 0);
+        let first = third_monday.next_after(from).unwrap();
+        assert_eq!(first, wall_seconds(2027, 3, 15, 0, 0, 0));
+        assert_eq!(
+            third_monday.next_after(first),
+            Some(wall_seconds(2027, 4, 19, 0, 0, 0))
+        );
+    }
+
+    #[test]
+    fn day_rules_that_never_fire_are_never() {
+        // The fifth Friday of February in a common year only: 2027 has none.
+        let c = cal(|s| {
+            s.month = vec![ScheduleRange::single(2)];
+            s.year = vec![ScheduleRange::single(2027)];
+            s.day_of_week = vec![ScheduleRange::single(5)];
+            s.week_of_month = vec![ScheduleRange::single(5)];
+        });
+        assert!(c.is_never());
+        // In a leap year the 29th can be a Friday.
+        let c = cal(|s| {
+            s.month = vec![ScheduleRange::single(2)];
+            s.day_of_week = vec![ScheduleRange::single(5)];
+            s.week_of_month = vec![ScheduleRange::single(5)];
+        });
+        assert!(!c.is_never());
+        // The weekday nearest the 31st, in 30-day months only.
+        let c = cal(|s| {
+            s.month = vec![ScheduleRange::new(4, 6, 2)];
+            s.day_of_month = vec![ScheduleRange::single(31)];
+            s.nearest_weekday = true;
+        });
+        assert!(c.is_never());
+        // Weeks with no weekday at all.
+        let c = cal(|s| {
+            s.day_of_week = Vec::new();
+            s.week_of_month = vec![ScheduleRange::single(-1)];
+        });
+        assert!(c.is_never());
+    }
+
+    #[test]
+    fn every_hour_is_read_from_the_hour_field() {
+        assert!(cal(|s| s.hour = vec![ScheduleRange::new(0, 23, 1)]).every_hour());
+        assert!(!cal(|s| s.hour = vec![ScheduleRange::new(0, 22, 1)]).every_hour());
+        assert!(!cal(|_| {}).every_hour());
     }
 }

@@ -13,11 +13,15 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use smallvec::SmallVec;
 
-use super::calendar::{compile_structured, Calendar};
+use super::calendar::Calendar;
 use super::cron::{self, Cron};
+use super::describe;
+use super::dst;
+use super::interval::{anchored_offset, interval_next};
 use super::jitter::delay_ms;
+use super::structured::compile_structured;
 use super::zone::{self, Zone};
-use super::{ScheduleSpec, ScheduledTime, SpecError};
+use super::{DstPolicy, IntervalAnchor, ScheduleSpec, ScheduledTime, SpecError};
 
 /// Temporal's limit on raw candidates examined per `GetNextTime` (two weeks of seconds): a
 /// spec whose skip calendars exclude that many candidates in a row has no next time.
@@ -32,9 +36,25 @@ const NANOS_PER_SECOND: i128 = 1_000_000_000;
 ///
 /// Times are the union of the calendars, cron strings and intervals, minus the times whose wall
 /// clock matches a skip calendar, within `start_at..=end_at` (whole seconds) and before 2101.
-/// Calendars read the wall clock in the spec's zone literally: a wall time that does not exist
-/// (spring forward) never fires, one that occurs twice (fall back) fires at both instants.
-/// Intervals ignore the zone. Each nominal time is delayed by a deterministic jitter.
+/// Calendars read the wall clock in the spec's zone literally by default: a wall time that does
+/// not exist (spring forward) never fires, one that occurs twice (fall back) fires at both
+/// instants; the spec's [`DstPolicy`] can say otherwise. Intervals ignore the zone. Each nominal
+/// time is delayed by a deterministic jitter.
+///
+/// `Display` writes the spec in one line of English (calendars, cron strings and intervals as
+/// compiled: a cron string and the structured calendar it means read the same):
+///
+/// ```
+/// use schedule_engine::ScheduleSpec;
+///
+/// let spec = ScheduleSpec {
+///     cron_expressions: vec!["0 9 * * MON-FRI".into()],
+///     time_zone_name: Some("America/New_York".into()),
+///     ..Default::default()
+/// };
+/// assert_eq!(spec.compile()?.to_string(), "at 09:00, Monday through Friday, in America/New_York");
+/// # Ok::<(), schedule_engine::SpecError>(())
+/// ```
 ///
 /// Cheap to clone (one `Arc` and two integers); `Send + Sync`; `next_time` does not allocate.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,8 +83,10 @@ struct Inner {
     after_floor: i64,
     /// `floor(end_at)`, or `i64::MAX`.
     end: i64,
-    /// Configured jitter in milliseconds (0 = none).
-    jitter_ms: u64,
+    /// Configured jitter in milliseconds (0 = none), at most `u32::MAX` (Temporal's cap).
+    jitter_ms: u32,
+    /// What calendars do at DST changes.
+    dst: DstPolicy,
     /// Empty when `jitter_ms` is 0: the seed only feeds the jitter hash.
     seed: Box<[u8]>,
 }
@@ -174,11 +196,28 @@ impl ScheduleSpec {
             };
             invalid(field, format!("unknown time zone {zone_name:?}"))
         })?;
+        let anchor = match self.interval_anchor {
+            IntervalAnchor::Epoch => 0,
+            IntervalAnchor::StartAt => match self.start_at {
+                Some(start) => start.timestamp(),
+                None => {
+                    return Err(invalid(
+                        "interval_anchor".into(),
+                        "StartAt needs start_at to be set".into(),
+                    ))
+                }
+            },
+            IntervalAnchor::At(t) => t.timestamp(),
+        };
+        for (every, offset) in &mut intervals {
+            // `anchor + offset + n * every` is `offset' + n * every` from the epoch.
+            *offset = anchored_offset(anchor, *every, *offset);
+        }
         intervals.sort_unstable();
         intervals.dedup();
         let jitter_ms = self
             .jitter
-            .map_or(0, |j| u64::try_from(j.as_millis()).unwrap_or(u64::MAX));
+            .map_or(0, |j| u32::try_from(j.as_millis()).unwrap_or(u32::MAX));
         let seed = if jitter_ms == 0 {
             &[][..]
         } else {
@@ -196,6 +235,7 @@ impl ScheduleSpec {
                 .map_or(-1, |s| s.timestamp().saturating_sub(1)),
             end: self.end_at.map_or(i64::MAX, |e| e.timestamp()),
             jitter_ms,
+            dst: self.dst,
             seed: seed.into(),
         };
         let lone = inner
@@ -224,32 +264,6 @@ fn push_calendar(out: &mut Calendars, calendar: Calendar) {
     }
 }
 
-/// The first `offset + n * every` strictly after `ts` (Go's truncating division, as Temporal).
-#[inline]
-fn interval_next(ts: i64, every: i64, offset: i64) -> i64 {
-    // In i64 when nothing overflows (always, for times of this era): a 128-bit division is a
-    // library call and costs more than the rest of an interval search.
-    let fast = ts
-        .checked_sub(offset)
-        .and_then(|d| d.checked_div(every))
-        .and_then(|q| q.checked_add(1))
-        .and_then(|q| q.checked_mul(every))
-        .and_then(|n| n.checked_add(offset));
-    match fast {
-        Some(next) => next,
-        None => interval_next_wide(ts, every, offset),
-    }
-}
-
-/// [`interval_next`] in 128 bits, for times near the ends of `i64`.
-#[cold]
-#[inline(never)]
-fn interval_next_wide(ts: i64, every: i64, offset: i64) -> i64 {
-    let (ts, every, offset) = (i128::from(ts), i128::from(every), i128::from(offset));
-    let next = ((ts - offset) / every + 1) * every + offset;
-    i64::try_from(next).unwrap_or(i64::MAX)
-}
-
 impl Inner {
     /// The earliest calendar wall time strictly after the wall second `wall`.
     fn calendar_wall_next(&self, wall: i64) -> Option<i64> {
@@ -264,9 +278,15 @@ impl Inner {
         if self.calendars.is_empty() {
             return None;
         }
-        if let Zone::Fixed(off) = self.zone {
-            let off = i64::from(off);
+        if let Some(off) = self.zone.fixed_offset() {
             return Some(self.calendar_wall_next(ts.checked_add(off)?)? - off);
+        }
+        if self.dst != DstPolicy::default() {
+            return self
+                .calendars
+                .iter()
+                .filter_map(|c| dst::next_instant(c, self.zone, self.dst, ts))
+                .min();
         }
         // Walk the zone's constant-offset stretches from the one holding ts + 1. `known` is
         // (w0, the first calendar wall time after w0): still the answer for any later wall
@@ -406,12 +426,12 @@ impl CompiledSpec {
         } else {
             // The jitter never reaches the next raw time (skip and end_at ignored).
             let max_ms = match inner.raw_next(nominal) {
-                Some(following) => inner.jitter_ms.min(
+                Some(following) => u64::from(inner.jitter_ms).min(
                     u64::try_from(following - nominal)
                         .unwrap_or(0)
                         .saturating_mul(1000),
                 ),
-                None => inner.jitter_ms,
+                None => u64::from(inner.jitter_ms),
             };
             delay_ms(nominal, &inner.seed, max_ms)
         };
@@ -433,6 +453,26 @@ impl CompiledSpec {
             after = t.map(|t| t.actual);
             after
         })
+    }
+}
+
+impl std::fmt::Display for CompiledSpec {
+    /// The spec in one line of English (see the type's docs).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let inner = &*self.inner;
+        describe::write(
+            f,
+            &describe::Parts {
+                calendars: &inner.calendars,
+                skip: &inner.skip,
+                intervals: &inner.intervals,
+                zone: inner.zone.name(),
+                start: (inner.after_floor != -1).then(|| inner.after_floor.saturating_add(1)),
+                end: (inner.end != i64::MAX).then_some(inner.end),
+                jitter_ms: inner.jitter_ms,
+                dst: inner.dst,
+            },
+        )
     }
 }
 

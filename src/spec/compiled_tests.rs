@@ -316,16 +316,16 @@ fn interval_search_in_i64_agrees_with_the_128_bit_one() {
         for every in [1, 7, 60, 86_400, 1 << 40, i64::MAX] {
             for offset in [0, 1, 13, every - 1, every / 2] {
                 assert_eq!(
-                    super::interval_next(ts, every, offset),
-                    super::interval_next_wide(ts, every, offset),
+                    crate::spec::interval::interval_next(ts, every, offset),
+                    crate::spec::interval::interval_next_wide(ts, every, offset),
                     "{ts} {every} {offset}"
                 );
             }
         }
         for &offset in &big {
             assert_eq!(
-                super::interval_next(ts, 3600, offset),
-                super::interval_next_wide(ts, 3600, offset),
+                crate::spec::interval::interval_next(ts, 3600, offset),
+                crate::spec::interval::interval_next_wide(ts, 3600, offset),
                 "{ts} {offset}"
             );
         }
@@ -419,4 +419,45 @@ fn the_lone_interval_shortcut_is_taken_only_for_a_bare_interval_and_agrees_with_
             );
         }
     }
+}
+
+#[cfg(target_pointer_width = "64")]
+#[test]
+fn the_day_rules_and_policies_cost_plain_specs_no_memory() {
+    // The engine keeps one compiled spec per schedule (its `Inner` behind an `Arc`, with one
+    // calendar inline): the day rules live in a box and the policy in the jitter's spare bytes,
+    // so both stay the size they were before them.
+    assert!(std::mem::size_of::<super::Calendar>() <= 56);
+    assert!(std::mem::size_of::<super::Inner>() <= 160);
+}
+
+#[test]
+fn specs_saved_before_the_new_fields_still_load() {
+    // A spec and a calendar as serialized before `dst`, `interval_anchor`, `week_of_month` and
+    // `nearest_weekday` existed.
+    let old = r#"{"calendars":[{"second":[{"start":0,"end":0,"step":0}],"minute":[{"start":30,"end":0,"step":0}],"hour":[{"start":2,"end":0,"step":0}],"day_of_month":[{"start":1,"end":31,"step":1}],"month":[{"start":1,"end":12,"step":1}],"year":[],"day_of_week":[{"start":0,"end":6,"step":1}],"comment":null}],"intervals":[],"cron_expressions":["0 9 * * *"],"skip":[],"start_at":null,"end_at":null,"jitter":null,"time_zone_name":"America/New_York"}"#;
+    let spec: ScheduleSpec = serde_json::from_str(old).unwrap();
+    assert_eq!(spec.dst, crate::DstPolicy::default());
+    assert_eq!(spec.interval_anchor, crate::IntervalAnchor::Epoch);
+    assert!(spec.calendars[0].week_of_month.is_empty());
+    assert!(!spec.calendars[0].nearest_weekday);
+    // The new fields round-trip under their Rust names.
+    let new = ScheduleSpec {
+        dst: crate::DstPolicy {
+            nonexistent: crate::NonexistentTime::RunAfterGap,
+            repeated: crate::RepeatedTime::First,
+        },
+        interval_anchor: crate::IntervalAnchor::At(t("2026-01-01T00:00:00Z")),
+        ..spec.clone()
+    };
+    let json = serde_json::to_string(&new).unwrap();
+    assert!(
+        json.contains(r#""dst":{"nonexistent":"RunAfterGap","repeated":"First"}"#),
+        "{json}"
+    );
+    assert!(
+        json.contains(r#""interval_anchor":{"At":"2026-01-01T00:00:00Z"}"#),
+        "{json}"
+    );
+    assert_eq!(serde_json::from_str::<ScheduleSpec>(&json).unwrap(), new);
 }

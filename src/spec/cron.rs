@@ -6,11 +6,23 @@
 //! month dow`), 6 (`... year`) or 7 (`sec ... year`). A field is a comma list of `*`, `x`,
 //! `x-z`, `x/y` (x..max), `*/y`, `x-z/y`; month names need >= 3 letters, day names >= 2, any
 //! case. In day of week 7 is Sunday, so a range through 7 runs through Sunday (`1-7` is every
-//! day: the server's dropping of Sunday there is a bug we do not copy). `?`, `L`, `W`, `H` are
-//! not values and fail like any other bad text.
+//! day: the server's dropping of Sunday there is a bug we do not copy). `?` and `H` are not
+//! values and fail like any other bad text.
+//!
+//! Beyond Temporal (`cron_field`): `L`, `L-n`, `LW`, `nW` in day of month, `nL` and `n#k` in
+//! day of week. The one change to Temporal's reading of a string is `#`: a `#` inside the
+//! day-of-week field, right after a letter or digit and right before a digit (`5#3`, `FRI#2`)
+//! is the nth-weekday rule; any other `#` starts the comment, as in Temporal (`*#tag`,
+//! `2,4#tag`, `5 # note`; `0 0 5#3 * *` is `0 0 5` with comment `3 * *`). The server reads
+//! `5#3` as every Friday with comment `3`, a silent trap its own tests call a pitfall.
 
-use super::calendar::{range_bits, Calendar, MAX_COMMENT_BYTES, MAX_YEAR, MIN_YEAR};
+use super::calendar::{year_words, Calendar};
+use super::cron_field::{
+    day_of_month, day_of_week, Days, Field, HOUR, MINUTE, MONTH, SECOND, YEAR,
+};
+use super::days::DayRules;
 use super::duration::parse_go_duration;
+use super::structured::MAX_COMMENT_BYTES;
 
 /// A parsed cron string.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,211 +44,6 @@ fn whole(message: String) -> CronError {
     CronError { part: "", message }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Names {
-    None,
-    Month,
-    Weekday,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Field {
-    name: &'static str,
-    min: i32,
-    max: i32,
-    names: Names,
-}
-
-const fn field(name: &'static str, min: i32, max: i32, names: Names) -> Field {
-    Field {
-        name,
-        min,
-        max,
-        names,
-    }
-}
-
-const SECOND: Field = field("second", 0, 59, Names::None);
-const MINUTE: Field = field("minute", 0, 59, Names::None);
-const HOUR: Field = field("hour", 0, 23, Names::None);
-const DAY_OF_MONTH: Field = field("day_of_month", 1, 31, Names::None);
-const MONTH: Field = field("month", 1, 12, Names::Month);
-const DAY_OF_WEEK: Field = field("day_of_week", 0, 7, Names::Weekday);
-// The casts are exact: both bounds are four-digit years.
-const YEAR: Field = field("year", MIN_YEAR as i32, MAX_YEAR as i32, Names::None);
-
-const MONTH_NAMES: [&str; 12] = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-];
-const DAY_NAMES: [&str; 7] = [
-    "sunday",
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-];
-
-impl Field {
-    fn what(&self) -> String {
-        match self.names {
-            Names::None => format!("number {}-{}", self.min, self.max),
-            Names::Month => format!("month name or number {}-{}", self.min, self.max),
-            Names::Weekday => format!("day name or number {}-{}", self.min, self.max),
-        }
-    }
-
-    /// A name prefix (long enough) or a decimal integer (Go's `Atoi`, so `+5` is allowed).
-    fn value(&self, text: &str) -> Result<i32, String> {
-        // Plain short numbers (nearly every value) skip the name table and the generic parse;
-        // digits are never a name prefix, so the result is the same.
-        let digits = text.as_bytes();
-        if (1..=4).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit) {
-            let v = digits.iter().fold(0, |v, &d| v * 10 + i32::from(d - b'0'));
-            return if (self.min..=self.max).contains(&v) {
-                Ok(v)
-            } else {
-                Err(format!("{v} is not in range {}-{}", self.min, self.max))
-            };
-        }
-        let (names, min_len, first): (&[&str], usize, i32) = match self.names {
-            Names::None => (&[], usize::MAX, 0),
-            Names::Month => (&MONTH_NAMES, 3, 1),
-            Names::Weekday => (&DAY_NAMES, 2, 0),
-        };
-        if text.len() >= min_len {
-            let prefix_of = |n: &&str| {
-                n.len() >= text.len()
-                    && n.as_bytes()[..text.len()].eq_ignore_ascii_case(text.as_bytes())
-            };
-            if let Some(i) = names.iter().position(prefix_of) {
-                return Ok(first + i as i32);
-            }
-        }
-        match text.parse::<i64>() {
-            Ok(v) if (i64::from(self.min)..=i64::from(self.max)).contains(&v) => Ok(v as i32),
-            Ok(v) => Err(format!("{v} is not in range {}-{}", self.min, self.max)),
-            Err(_) => Err(format!("{text:?} is not a {}", self.what())),
-        }
-    }
-
-    /// The set of values of one field, as bits relative to `base`: one pass over its bytes,
-    /// each comma-separated part handled where it ends.
-    fn parse(&self, text: &str, base: i32) -> Result<u128, String> {
-        if text == "*" {
-            return Ok(range_bits(self.min, self.max, 1, base));
-        }
-        if text.bytes().all(|b| b.is_ascii_digit()) {
-            // A single number (or `""`, which `value` rejects).
-            let v = self.value(text)?;
-            return Ok(range_bits(v, v, 1, base));
-        }
-        let bytes = text.as_bytes();
-        let mut mask = 0;
-        let mut start = 0;
-        let mut marks = Marks::default();
-        for (i, &b) in bytes.iter().enumerate() {
-            match b {
-                b',' => {
-                    mask |= self.part(&text[start..i], marks, base)?;
-                    start = i + 1;
-                    marks = Marks::default();
-                }
-                b'/' => {
-                    if marks.slash.is_none() {
-                        marks.slash = Some(i - start);
-                    } else {
-                        marks.extra_slash = true;
-                    }
-                }
-                // Dashes count only before the step.
-                b'-' if marks.slash.is_none() => {
-                    if marks.dash.is_none() {
-                        marks.dash = Some(i - start);
-                    } else {
-                        marks.extra_dash = true;
-                    }
-                }
-                _ => {}
-            }
-        }
-        Ok(mask | self.part(&text[start..], marks, base)?)
-    }
-
-    /// One part of a field (`*`, `x`, `x-z`, `x/y`, `*/y`, `x-z/y`), given where its first `/`
-    /// and first `-` (before the `/`) are.
-    fn part(&self, part: &str, marks: Marks, base: i32) -> Result<u128, String> {
-        // Marks are byte offsets of ASCII bytes in `part`, so every slice below is on a
-        // character boundary.
-        let (range, step) = match marks.slash {
-            None => (part, None),
-            Some(_) if marks.extra_slash => return Err(format!("{part:?} has too many slashes")),
-            Some(at) if at + 1 == part.len() => {
-                return Err(format!("{part:?} is missing the step after '/'"))
-            }
-            Some(at) => {
-                let step = &part[at + 1..];
-                match step.parse::<i64>() {
-                    Ok(n) if n >= 1 => (&part[..at], Some(i32::try_from(n).unwrap_or(i32::MAX))),
-                    _ => {
-                        return Err(format!(
-                            "step {step:?} in {part:?} is not a whole number of at least 1"
-                        ))
-                    }
-                }
-            }
-        };
-        let (lo, hi) = if range == "*" {
-            (self.min, self.max)
-        } else {
-            match marks.dash {
-                None => {
-                    let v = self.value(range)?;
-                    (v, if step.is_some() { self.max } else { v })
-                }
-                Some(_) if marks.extra_dash => return Err(format!("{part:?} has too many dashes")),
-                Some(at) => {
-                    let lo = self
-                        .value(&range[..at])
-                        .map_err(|e| format!("start of {part:?}: {e}"))?;
-                    let hi = self
-                        .value(&range[at + 1..])
-                        .map_err(|e| format!("end of {part:?}: {e}"))?;
-                    if hi < lo {
-                        return Err(format!(
-                            "in {part:?} the end ({hi}) is before the start ({lo})"
-                        ));
-                    }
-                    (lo, hi)
-                }
-            }
-        };
-        Ok(range_bits(lo, hi, step.unwrap_or(1), base))
-    }
-}
-
-/// Where the separators of one part are: byte offsets of the first `/` and of the first `-`
-/// before it, and whether another of each follows.
-#[derive(Debug, Clone, Copy, Default)]
-struct Marks {
-    slash: Option<usize>,
-    extra_slash: bool,
-    dash: Option<usize>,
-    extra_dash: bool,
-}
-
 /// Parses one cron string of Temporal's dialect.
 pub(crate) fn parse(text: &str) -> Result<Cron<'_>, CronError> {
     let mut s = trim(text);
@@ -250,11 +57,8 @@ pub(crate) fn parse(text: &str) -> Result<Cron<'_>, CronError> {
         zone = prefix.split_once('=').map_or("", |(_, z)| z);
         s = rest;
     }
-    let mut comment = "";
-    if let Some((before, after)) = s.split_once('#') {
-        comment = after.trim();
-        s = before;
-    }
+    let (s, comment) = split_comment(s);
+    let comment = comment.map(str::trim);
     let s = trim(s);
     if s.starts_with("@every") {
         return parse_every(s);
@@ -298,9 +102,16 @@ pub(crate) fn parse(text: &str) -> Result<Cron<'_>, CronError> {
         5 | 6 => ("0", &fields[..n]),
         7 => (fields[0], &fields[1..7]),
         _ => {
+            let hint = match comment {
+                Some(_) => {
+                    "; the text after '#' is a comment (a '#' means the nth weekday only in \
+                     day_of_week, right after a day and before a digit: 5#3)"
+                }
+                None => "",
+            };
             return Err(whole(format!(
-                "expected 5, 6 or 7 fields (or @every, @daily, ...), found {n}"
-            )))
+                "expected 5, 6 or 7 fields (or @every, @daily, ...), found {n}{hint}"
+            )));
         }
     };
     let year = rest.get(5).copied().unwrap_or("*");
@@ -310,23 +121,38 @@ pub(crate) fn parse(text: &str) -> Result<Cron<'_>, CronError> {
             message,
         })
     };
+    let mut days = Days::default();
+    day_of_week(rest[4], &mut days).map_err(|message| CronError {
+        part: "day_of_week",
+        message,
+    })?;
     // The casts keep bits already range-checked against each field's bounds.
-    let day_of_week = parse_field(DAY_OF_WEEK, rest[4], 0)? as u8;
+    let second = parse_field(SECOND, second, 0)? as u64;
+    let minute = parse_field(MINUTE, rest[0], 0)? as u64;
+    let hour = parse_field(HOUR, rest[1], 0)? as u32;
+    day_of_month(rest[2], &mut days).map_err(|message| CronError {
+        part: "day_of_month",
+        message,
+    })?;
     let calendar = Calendar {
-        second: parse_field(SECOND, second, 0)? as u64,
-        minute: parse_field(MINUTE, rest[0], 0)? as u64,
-        hour: parse_field(HOUR, rest[1], 0)? as u32,
-        day_of_month: parse_field(DAY_OF_MONTH, rest[2], 0)? as u32,
+        second,
+        minute,
+        hour,
+        day_of_month: days.day_of_month,
         month: parse_field(MONTH, rest[3], 0)? as u16,
-        // 7 is Sunday.
-        day_of_week: (day_of_week & 0x7f) | (day_of_week >> 7),
-        years: if year == "*" {
-            0
-        } else {
-            parse_field(YEAR, year, YEAR.min)?
-        },
+        day_of_week: days.day_of_week,
         all_years: year == "*",
-    };
+        years: if year == "*" {
+            [0; 2]
+        } else {
+            year_words(parse_field(YEAR, year, YEAR.min)?)
+        },
+        rules: (days.rules != DayRules::default())
+            .then(|| days.rules.compiled(days.day_of_month, days.day_of_week)),
+        leap_only: false,
+    }
+    .prepared();
+    let comment = comment.unwrap_or("");
     if comment.len() > MAX_COMMENT_BYTES {
         return Err(CronError {
             part: "comment",
@@ -337,6 +163,63 @@ pub(crate) fn parse(text: &str) -> Result<Cron<'_>, CronError> {
         });
     }
     Ok(Cron::Calendar { calendar, zone })
+}
+
+/// Splits off the comment: the text after the first `#` that is not an nth-weekday mark. A
+/// mark is a `#` in the day-of-week field (the 5th of 5 or 6 fields, the 6th of 7), right after
+/// an ASCII letter or digit and right before a digit. Which field a `#` is in depends on how
+/// many fields precede the comment, so the comment's start moves back until every mark left
+/// is in the day-of-week field (each step moves it to an earlier `#`, so this ends).
+fn split_comment(s: &str) -> (&str, Option<&str>) {
+    let bytes = s.as_bytes();
+    let Some(first) = bytes.iter().position(|&b| b == b'#') else {
+        return (s, None);
+    };
+    let mark = |i: usize| {
+        i > 0
+            && bytes[i - 1].is_ascii_alphanumeric()
+            && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
+    };
+    let hash_at = |i: usize| bytes[i] == b'#';
+    let mut end = (first..bytes.len())
+        .find(|&i| hash_at(i) && !mark(i))
+        .unwrap_or(bytes.len());
+    loop {
+        let body = &s[..end];
+        let dow = match words(body).count() {
+            5 | 6 => words(body).nth(4),
+            7 => words(body).nth(5),
+            _ => None,
+        };
+        let outside = |i: usize| dow.is_none_or(|(from, to)| i < from || i >= to);
+        match (first..end).find(|&i| hash_at(i) && outside(i)) {
+            Some(stray) => end = stray,
+            None => break,
+        }
+    }
+    // `end` is the offset of an ASCII `#` (or the length): both slices are on boundaries.
+    match s.get(end + 1..) {
+        Some(comment) => (&s[..end], Some(comment)),
+        None => (s, None),
+    }
+}
+
+/// Byte spans of the whitespace-separated words of `s` (Go's `strings.Fields`).
+fn words(s: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut chars = s.char_indices().peekable();
+    std::iter::from_fn(move || {
+        while chars.next_if(|(_, c)| c.is_whitespace()).is_some() {}
+        let (from, _) = chars.next()?;
+        let mut to = s.len();
+        while let Some(&(i, c)) = chars.peek() {
+            if c.is_whitespace() {
+                to = i;
+                break;
+            }
+            chars.next();
+        }
+        Some((from, to))
+    })
 }
 
 /// Go's `unicode.IsSpace` (Rust's `char::is_whitespace`) restricted to ASCII: includes `\x0B`,

@@ -2,6 +2,8 @@
 //! error messages (each names the part and quotes the offending text).
 
 use super::*;
+use crate::spec::calendar::year_words;
+use crate::spec::days::DayRules;
 
 fn cal(text: &str) -> (Calendar, String) {
     match parse(text) {
@@ -57,10 +59,10 @@ fn seven_fields_tz_prefix_names_and_comment() {
 fn six_fields_end_in_the_year() {
     let (c, _) = cal("0 12 * * * 2022-2023");
     assert!(!c.all_years);
-    assert_eq!(c.years, 1 << 22 | 1 << 23);
+    assert_eq!(c.years, year_words(1 << 22 | 1 << 23));
     assert_eq!(c.second, 1);
     let (c, _) = cal("0 0 12 * * * 2000-2100/50");
-    assert_eq!(c.years, 1 | 1 << 50 | 1 << 100);
+    assert_eq!(c.years, year_words(1 | 1 << 50 | 1 << 100));
 }
 
 #[test]
@@ -152,10 +154,48 @@ fn every_with_phase_units_and_dropped_zone() {
 }
 
 #[test]
-fn hash_starts_a_comment() {
-    // Quartz's 5#3 is Temporal's "every Friday, comment 3".
+fn hash_starts_a_comment_unless_it_marks_an_nth_weekday() {
+    // docs/semantics.md#nth-weekday-with-hash: a day-of-week value followed at once by `#` and a digit is the nth weekday.
     let (c, _) = cal("0 0 * * 5#3");
-    assert_eq!(c.day_of_week, 1 << 5);
+    assert_eq!(c.day_of_week, 0);
+    assert_eq!(
+        c.rules.as_deref().map(|r| r.weeks),
+        Some([0, 0, 1 << 5, 0, 0])
+    );
+    assert_eq!(cal("0 0 * * FRI#3").0, c);
+    assert_eq!(cal("0 0 * * 5#3 # third Friday").0, c);
+    // Any other `#` starts the comment, as in Temporal.
+    for (text, dow) in [
+        ("0 0 * * *#tag", 0x7f),
+        ("0 0 * * 2,4#tag", 1 << 2 | 1 << 4),
+        ("0 0 * * 5 # note", 1 << 5),
+        ("0 0 * * 5 #3", 1 << 5),
+        ("0 0 * * 5# 3", 1 << 5),
+        ("0 0 * * 5#x3", 1 << 5),
+    ] {
+        let (c, _) = cal(text);
+        assert_eq!((c.day_of_week, c.rules), (dow, None), "{text}");
+    }
+    // A `#` outside day of week is a comment even when it looks like a mark: "0 0 5" + "3 * *".
+    assert!(err("0 0 5#3 * *").message.contains("found 3"));
+    assert!(err("0 0 5#3 * *").message.contains("comment"));
+    // In a 7-field string day of week is the 6th field; a mark in the 5th (month) starts the
+    // comment, as in Temporal: "0 0 1 1 5" (January 1 if a Friday), comment "3 * *".
+    let (c, _) = cal("0 0 0 * * 1#2 *");
+    assert_eq!(
+        c.rules.as_deref().map(|r| r.weeks),
+        Some([0, 1 << 1, 0, 0, 0])
+    );
+    assert_eq!(cal("0 0 1 1 5#3 * *").0, cal("0 0 1 1 5").0);
+    // A mark after the shorthand or @every is a comment too.
+    assert_eq!(cal("@weekly#3").0, cal("0 0 * * 0").0);
+    assert_eq!(
+        parse("@every 5m#3"),
+        Ok(Cron::Every {
+            every_ns: 300_000_000_000,
+            phase_ns: 0
+        })
+    );
     assert_eq!(
         err(&format!("0 0 * * * # {}", "x".repeat(201))).part,
         "comment"
@@ -198,14 +238,84 @@ fn bad_values_name_the_field_and_the_text() {
 fn unsupported_quartz_characters_are_errors() {
     for (text, part, bad) in [
         ("0 0 ? * MON", "day_of_month", "\"?\""),
-        ("0 0 L * *", "day_of_month", "\"L\""),
-        ("0 0 15W * *", "day_of_month", "\"15W\""),
-        ("0 0 * * 5L", "day_of_week", "\"5L\""),
         ("H 0 * * *", "minute", "\"H\""),
     ] {
         let e = err(text);
         assert_eq!(e.part, part, "{text}");
         assert!(e.message.contains(bad), "{text}: {}", e.message);
+    }
+}
+
+#[test]
+fn day_rules_parse_into_day_rules() {
+    let rules = |text: &str| cal(text).0.rules.map(|r| *r);
+    let from_end = |bits: u32, nearest: bool| DayRules {
+        from_end: bits,
+        nearest_weekday: nearest,
+        ..Default::default()
+    };
+    assert_eq!(rules("0 0 L * *"), Some(from_end(1, false)));
+    assert_eq!(rules("0 0 l * *"), Some(from_end(1, false)));
+    assert_eq!(rules("0 0 L-3 * *"), Some(from_end(1 << 3, false)));
+    assert_eq!(rules("0 0 L-0 * *"), Some(from_end(1, false)));
+    assert_eq!(
+        rules("0 0 1,L,L-30 * *"),
+        Some(from_end(1 | 1 << 30, false))
+    );
+    assert_eq!(cal("0 0 1,L * *").0.day_of_month, 1 << 1);
+    assert_eq!(rules("0 0 LW * *"), Some(from_end(1, true)));
+    assert_eq!(rules("0 0 L-2W * *"), Some(from_end(1 << 2, true)));
+    let (c, _) = cal("0 0 15W * *");
+    assert_eq!(
+        (c.day_of_month, c.rules.map(|r| *r)),
+        (1 << 15, Some(from_end(0, true)))
+    );
+    let mut weeks = DayRules::default();
+    weeks.weeks_from_end[0] = 1 << 5 | 1;
+    weeks.weeks[0] = 1 << 1;
+    let (c, _) = cal("0 0 * * 5L,7L,1#1,3");
+    assert_eq!((c.day_of_week, c.rules.map(|r| *r)), (1 << 3, Some(weeks)));
+    assert_eq!(cal("0 0 * * FRIL").0, cal("0 0 * * 5L").0);
+    assert_eq!(cal("0 0 * * sun#5").0, cal("0 0 * * 7#5").0);
+    assert_eq!(cal("0 0 * * 0#5").0, cal("0 0 * * 7#5").0);
+}
+
+#[test]
+fn day_rules_misused_are_errors_that_say_why() {
+    for (text, part, why) in [
+        ("0 L * * *", "hour", "day rules"),
+        ("L 0 * * *", "minute", "day rules"),
+        ("0 0 1 L *", "month", "day rules"),
+        ("0 0 * * * L", "year", "day rules"),
+        (
+            "0 0 * * 6#6",
+            "day_of_week",
+            "occurrence \"6\" is not in range 1-5",
+        ),
+        ("0 0 * * 6#0", "day_of_week", "not in range 1-5"),
+        ("0 0 * * 6#1x", "day_of_week", "not in range 1-5"),
+        ("0 0 * * 8#1", "day_of_week", "8 is not in range 0-7"),
+        ("0 0 * * 1-5#2", "day_of_week", "one day of the week"),
+        ("0 0 * * */2#1", "day_of_week", "one day of the week"),
+        ("0 0 * * 1-5L", "day_of_week", "one day of the week"),
+        ("0 0 * * L", "day_of_week", "ambiguous"),
+        ("0 0 * * 1,L", "day_of_week", "ambiguous"),
+        ("0 0 32W * *", "day_of_month", "32 is not in range 1-31"),
+        ("0 0 0W * *", "day_of_month", "0 is not in range 1-31"),
+        ("0 0 W * *", "day_of_month", "one day of the month"),
+        ("0 0 1-15W * *", "day_of_month", "one day of the month"),
+        ("0 0 15W/2 * *", "day_of_month", "days of their own"),
+        ("0 0 1,15W * *", "day_of_month", "cannot be part of a list"),
+        ("0 0 LW,1 * *", "day_of_month", "cannot be part of a list"),
+        ("0 0 L-31 * *", "day_of_month", "more than 30"),
+        ("0 0 L-x * *", "day_of_month", "not a last-day rule"),
+        ("0 0 L/2 * *", "day_of_month", "not a last-day rule"),
+        ("0 0 1-L * *", "day_of_month", "days of their own"),
+        ("0 0 5L * *", "day_of_month", "days of their own"),
+    ] {
+        let e = err(text);
+        assert_eq!(e.part, part, "{text}: {}", e.message);
+        assert!(e.message.contains(why), "{text}: {}", e.message);
     }
 }
 

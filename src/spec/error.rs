@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// `time_zone_name: unknown time zone "Mars/Base"`.
 ///
 /// Validation stops at the first problem, in this order: calendars, skip calendars, intervals,
-/// cron strings (each parsed, then their zones compared), the time zone.
+/// cron strings (each parsed, then their zones compared), the time zone, the interval anchor.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum SpecError {

@@ -9,7 +9,8 @@
 //! The table is built once per zone from chrono-tz (which keeps its own spans private) by
 //! sampling offsets every few hours over 1969..2102 and bisecting each change to the second,
 //! then leaked: there are a few hundred zones at most, so every compiled spec holds a `Copy`
-//! reference. Invariant: `transitions` is strictly increasing in time and each entry's offset
+//! reference. A named zone is always a table (it carries the name a spec's description shows),
+//! with no transitions when its offset never changed; only UTC is `Fixed`. Invariant: `transitions` is strictly increasing in time and each entry's offset
 //! differs from the previous one.
 
 use std::cell::Cell;
@@ -45,10 +46,23 @@ impl std::fmt::Debug for ZoneTable {
 /// How a spec reads wall clocks.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Zone {
-    /// One offset forever (UTC, or a zone without transitions since 1969).
+    /// One offset forever, unnamed: UTC.
     Fixed(i32),
-    /// A zone with transitions.
+    /// A named zone (with no transitions at all when its offset never changed since 1969).
     Table(&'static ZoneTable),
+}
+
+/// The constant-offset stretch of a zone around an instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stretch {
+    /// First instant of the stretch (`i64::MIN` for the first one).
+    pub(crate) start: i64,
+    /// The UTC offset just before `start` (equal to `offset` for the first stretch).
+    pub(crate) before: i64,
+    /// The UTC offset in force.
+    pub(crate) offset: i64,
+    /// First instant after the stretch (`i64::MAX` for the last one).
+    pub(crate) end: i64,
 }
 
 impl PartialEq for Zone {
@@ -83,6 +97,52 @@ impl Zone {
     #[inline]
     pub(crate) fn offset(&self, t: i64) -> i64 {
         self.stretch(t).0
+    }
+
+    /// The offset, when it never changes.
+    #[inline]
+    pub(crate) fn fixed_offset(&self) -> Option<i64> {
+        match self {
+            Zone::Fixed(off) => Some(i64::from(*off)),
+            Zone::Table(table) if table.transitions.is_empty() => Some(i64::from(table.initial)),
+            Zone::Table(_) => None,
+        }
+    }
+
+    /// The stretch holding the instant `t`, with the offset before it.
+    pub(crate) fn stretch_around(&self, t: i64) -> Stretch {
+        match self {
+            Zone::Fixed(off) => Stretch {
+                start: i64::MIN,
+                before: i64::from(*off),
+                offset: i64::from(*off),
+                end: i64::MAX,
+            },
+            Zone::Table(table) => {
+                let idx = table.transitions.partition_point(|&(at, _)| at <= t);
+                let offset_of = |i: usize| match i {
+                    0 => i64::from(table.initial),
+                    _ => i64::from(table.transitions[i - 1].1),
+                };
+                Stretch {
+                    start: match idx {
+                        0 => i64::MIN,
+                        _ => table.transitions[idx - 1].0,
+                    },
+                    before: offset_of(idx.saturating_sub(1)),
+                    offset: offset_of(idx),
+                    end: table.transitions.get(idx).map_or(i64::MAX, |&(at, _)| at),
+                }
+            }
+        }
+    }
+
+    /// The zone's name as the spec gave it (`"UTC"` for no zone).
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Zone::Fixed(_) => "UTC",
+            Zone::Table(table) => table.name,
+        }
     }
 }
 
@@ -147,9 +207,6 @@ fn build(tz: Tz) -> Zone {
         }
         t = next;
     }
-    if transitions.is_empty() {
-        return Zone::Fixed(initial);
-    }
     Zone::Table(Box::leak(Box::new(ZoneTable {
         name: tz.name(),
         initial,
@@ -165,7 +222,11 @@ mod tests {
     fn utc_and_fixed_zones() {
         assert_eq!(resolve(""), Some(Zone::Fixed(0)));
         assert_eq!(resolve("UTC"), Some(Zone::Fixed(0)));
-        assert_eq!(resolve("Asia/Kolkata"), Some(Zone::Fixed(19_800)));
+        let kolkata = resolve("Asia/Kolkata").unwrap();
+        assert_eq!(kolkata.fixed_offset(), Some(19_800));
+        assert_eq!(kolkata.name(), "Asia/Kolkata");
+        assert_eq!(resolve("").unwrap().name(), "UTC");
+        assert_eq!(resolve("America/New_York").unwrap().fixed_offset(), None);
         assert_eq!(resolve("Mars/Base"), None);
         assert_eq!(resolve("america/new_york"), None);
     }
@@ -197,5 +258,9 @@ mod tests {
         assert_eq!(zone.offset(at - 1), -5 * 3600);
         assert_eq!(zone.offset(at), -4 * 3600);
         assert_eq!(zone.stretch(at - 1).1, at);
+        let s = zone.stretch_around(at);
+        assert_eq!((s.start, s.before, s.offset), (at, -5 * 3600, -4 * 3600));
+        assert_eq!(zone.stretch_around(at - 1).end, at);
+        assert_eq!(zone.stretch_around(at - 1).offset, -5 * 3600);
     }
 }
