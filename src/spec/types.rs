@@ -32,6 +32,7 @@ pub struct ScheduleSpec {
     /// Inclusive upper bound on nominal times.
     pub end_at: Option<DateTime<Utc>>,
     /// Maximum deterministic delay added to each nominal time.
+    #[serde(deserialize_with = "crate::spec::serde_duration::jitter")]
     pub jitter: Option<Duration>,
     /// IANA time zone for calendars, cron strings and skip calendars; `None` is UTC.
     pub time_zone_name: Option<String>,
@@ -172,8 +173,10 @@ impl ScheduleRange {
 #[serde(default)]
 pub struct ScheduleIntervalSpec {
     /// Period.
+    #[serde(deserialize_with = "crate::spec::serde_duration::every")]
     pub every: Duration,
     /// Phase from the anchor (the Unix epoch unless the spec says otherwise).
+    #[serde(deserialize_with = "crate::spec::serde_duration::offset")]
     pub offset: Duration,
 }
 
