@@ -391,6 +391,11 @@ mod engine;
 mod spec;
 mod store;
 
+// The README's snippets are doctests (its durability snippet needs the sqlite feature).
+#[cfg(all(doctest, feature = "sqlite"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub use client::{
     Client, ClientBuilder, Clock, ClockWaker, Completion, ManualClock, ScheduleHandle, SystemClock,
     Worker, WorkflowContext, WorkflowError, WorkflowExecutor, WorkflowRegistry,

@@ -153,7 +153,7 @@ impl World {
     /// Polls at `now`, alternating between `poll` and `poll_reuse`.
     fn poll(&mut self) -> Vec<Action> {
         self.polls += 1;
-        if self.polls % 2 == 0 {
+        if self.polls.is_multiple_of(2) {
             self.s.poll(at(self.now))
         } else {
             self.s.poll_reuse(at(self.now), &mut self.reused);

@@ -186,7 +186,7 @@ impl Field {
                 return "1".to_string();
             }
             let mut text = format!("{}-7/{s}", a + 1);
-            if (7 - a) % s == 0 {
+            if (7 - a).is_multiple_of(s) {
                 text.push_str(",1");
             }
             text
@@ -223,7 +223,7 @@ impl Field {
     fn contains(&self, v: u32) -> bool {
         let max = self.kind.max();
         let stepped = |a: u32, b: u32, s: u32, v: u32| {
-            let hit = |x: u32| x >= a && x <= b && (x - a) % s == 0;
+            let hit = |x: u32| x >= a && x <= b && (x - a).is_multiple_of(s);
             hit(v) || (self.kind == Kind::DayOfWeek && v == 0 && hit(7))
         };
         // `*` starts at the field's minimum: 2000 for years (docs/semantics.md#cron-strings).

@@ -42,10 +42,19 @@ pub struct StartWorkflowAction {
     /// Started by trigger or backfill rather than by the spec.
     pub manual: bool,
     /// Timeout of the whole workflow execution.
+    #[serde(
+        default,
+        deserialize_with = "crate::spec::serde_duration::execution_timeout"
+    )]
     pub execution_timeout: Option<Duration>,
     /// Timeout of one run.
+    #[serde(default, deserialize_with = "crate::spec::serde_duration::run_timeout")]
     pub run_timeout: Option<Duration>,
     /// Timeout of one workflow task.
+    #[serde(
+        default,
+        deserialize_with = "crate::spec::serde_duration::task_timeout"
+    )]
     pub task_timeout: Option<Duration>,
     /// Memo.
     pub memo: BTreeMap<String, serde_json::Value>,
@@ -142,12 +151,22 @@ pub struct StartWorkflowOptions {
     /// [`StandardCron`](crate::StandardCron).
     pub cron_schedule: Option<String>,
     /// Start once, this long after the call.
+    #[serde(default, deserialize_with = "crate::spec::serde_duration::start_delay")]
     pub start_delay: Option<Duration>,
     /// Timeout of the whole workflow execution.
+    #[serde(
+        default,
+        deserialize_with = "crate::spec::serde_duration::execution_timeout"
+    )]
     pub execution_timeout: Option<Duration>,
     /// Timeout of one run.
+    #[serde(default, deserialize_with = "crate::spec::serde_duration::run_timeout")]
     pub run_timeout: Option<Duration>,
     /// Timeout of one workflow task.
+    #[serde(
+        default,
+        deserialize_with = "crate::spec::serde_duration::task_timeout"
+    )]
     pub task_timeout: Option<Duration>,
     /// Memo.
     pub memo: BTreeMap<String, serde_json::Value>,

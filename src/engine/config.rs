@@ -11,6 +11,7 @@ pub struct SchedulerConfig {
     /// Buffered starts per schedule; beyond it starts are dropped and counted (default 1000).
     pub max_buffer_size: usize,
     /// How long a schedule with no more times stays (describable) before removal (default 7 days).
+    #[serde(deserialize_with = "crate::spec::serde_duration::retention")]
     pub retention: Duration,
 }
 

@@ -2,9 +2,15 @@
 //! schedule operations (create options, backfill, update).
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{
+    self, DeserializeSeed, Deserializer, EnumAccess, IntoDeserializer, MapAccess, VariantAccess,
+    Visitor,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::spec::ScheduleSpec;
@@ -12,6 +18,30 @@ use crate::spec::ScheduleSpec;
 use super::describe::ScheduleDescription;
 
 /// A schedule: what to start, when, how overlapping runs are handled, and its state.
+///
+/// From a config file: absent fields take their defaults, durations read whole seconds
+/// (`600`), a duration string (`"90s"`, `"10m"`, `"1h30m"`, `"1.5h"`, `"2d"`: Go's grammar
+/// plus `d`, as `@every`) or serde's `{"secs": 600, "nanos": 0}`, and the action may leave out
+/// its tag (see [`ScheduleAction`]). Schedules are written with serde's forms.
+///
+/// ```
+/// use std::time::Duration;
+/// use schedule_engine::Schedule;
+///
+/// let schedule: Schedule = serde_json::from_str(r#"{
+///     "action": {"workflow": "report", "id": "daily-report", "task_queue": "reports",
+///                "run_timeout": "10m"},
+///     "spec": {"cron_expressions": ["0 9 * * MON-FRI"], "jitter": 30},
+///     "policy": {"catchup_window": "1h30m"}
+/// }"#)?;
+/// assert_eq!(schedule.policy.catchup_window, Duration::from_secs(5400));
+/// assert_eq!(schedule.spec.jitter, Some(Duration::from_secs(30)));
+///
+/// let bad = serde_json::from_str::<Schedule>(r#"{"policy": {"catchup_window": "10 mins"}}"#);
+/// assert!(bad.unwrap_err().to_string().starts_with(
+///     r#"invalid duration for `catchup_window`: unknown unit " mins" in duration "10 mins""#));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Schedule {
@@ -26,11 +56,138 @@ pub struct Schedule {
 }
 
 /// What a schedule does at each of its times.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Written as `{"StartWorkflow": {...}}` (serde's tagged form). Read in that form, or, while
+/// starting a workflow is the only kind, as the plain object `{"workflow": .., "id": ..,
+/// "task_queue": ..}`, whose unknown keys are errors (so a misspelt tag is not taken for an
+/// empty action):
+///
+/// ```
+/// use schedule_engine::{ScheduleAction, ScheduleActionStartWorkflow};
+///
+/// let plain: ScheduleAction = serde_json::from_str(
+///     r#"{"workflow": "report", "id": "daily-report", "task_queue": "reports", "run_timeout": "10m"}"#,
+/// )?;
+/// let tagged: ScheduleAction = serde_json::from_str(
+///     r#"{"StartWorkflow": {"workflow": "report", "id": "daily-report", "task_queue": "reports", "run_timeout": 600}}"#,
+/// )?;
+/// assert_eq!(plain, tagged);
+/// assert_eq!(plain.start_workflow().run_timeout, Some(std::time::Duration::from_secs(600)));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub enum ScheduleAction {
     /// Start a workflow run.
     StartWorkflow(ScheduleActionStartWorkflow),
+}
+
+/// The keys of the plain form (the fields of [`ScheduleActionStartWorkflow`]).
+const START_WORKFLOW_FIELDS: &[&str] = &[
+    "workflow",
+    "args",
+    "id",
+    "task_queue",
+    "execution_timeout",
+    "run_timeout",
+    "task_timeout",
+    "memo",
+];
+
+impl<'de> Deserialize<'de> for ScheduleAction {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            d.deserialize_any(ActionVisitor)
+        } else {
+            Tagged::deserialize(d).map(|Tagged::StartWorkflow(a)| a.into())
+        }
+    }
+}
+
+/// Serde's tagged form, for formats that cannot say which form they hold.
+#[derive(Deserialize)]
+#[serde(rename = "ScheduleAction")]
+enum Tagged {
+    StartWorkflow(ScheduleActionStartWorkflow),
+}
+
+/// The tag of the tagged form.
+#[derive(Deserialize)]
+#[serde(variant_identifier)]
+enum Kind {
+    StartWorkflow,
+}
+
+struct ActionVisitor;
+
+impl<'de> Visitor<'de> for ActionVisitor {
+    type Value = ScheduleAction;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(
+            "an action: {\"workflow\": .., \"id\": .., \"task_queue\": ..} or \
+             {\"StartWorkflow\": {..}}",
+        )
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ScheduleAction, A::Error> {
+        let Some(first) = map.next_key::<String>()? else {
+            return Ok(ScheduleAction::default());
+        };
+        if first == "StartWorkflow" {
+            let action = map.next_value()?;
+            if let Some(more) = map.next_key::<String>()? {
+                return Err(de::Error::custom(format_args!(
+                    "a tagged action has one key, \"StartWorkflow\"; found {more:?} too"
+                )));
+            }
+            return Ok(ScheduleAction::StartWorkflow(action));
+        }
+        let plain = PlainFields {
+            map,
+            first: Some(first),
+        };
+        ScheduleActionStartWorkflow::deserialize(MapAccessDeserializer::new(plain))
+            .map(ScheduleAction::StartWorkflow)
+    }
+
+    // Formats with their own enum syntax (YAML's `!StartWorkflow`).
+    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<ScheduleAction, A::Error> {
+        let (Kind::StartWorkflow, variant) = data.variant::<Kind>()?;
+        variant.newtype_variant().map(ScheduleAction::StartWorkflow)
+    }
+}
+
+/// A map whose first key was already read, checking every key against the plain form's.
+struct PlainFields<A> {
+    map: A,
+    first: Option<String>,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for PlainFields<A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        let key = match self.first.take() {
+            Some(key) => key,
+            None => match self.map.next_key::<String>()? {
+                Some(key) => key,
+                None => return Ok(None),
+            },
+        };
+        if !START_WORKFLOW_FIELDS.contains(&key.as_str()) {
+            return Err(de::Error::unknown_field(&key, START_WORKFLOW_FIELDS));
+        }
+        seed.deserialize(IntoDeserializer::<A::Error>::into_deserializer(key))
+            .map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        self.map.next_value_seed(seed)
+    }
 }
 
 impl Default for ScheduleAction {
@@ -96,10 +253,19 @@ pub struct ScheduleActionStartWorkflow {
     /// Task queue.
     pub task_queue: String,
     /// Timeout of the whole workflow execution, retries included.
+    #[serde(
+        default,
+        deserialize_with = "crate::spec::serde_duration::execution_timeout"
+    )]
     pub execution_timeout: Option<Duration>,
     /// Timeout of one run.
+    #[serde(default, deserialize_with = "crate::spec::serde_duration::run_timeout")]
     pub run_timeout: Option<Duration>,
     /// Timeout of one workflow task.
+    #[serde(
+        default,
+        deserialize_with = "crate::spec::serde_duration::task_timeout"
+    )]
     pub task_timeout: Option<Duration>,
     /// Memo passed to every run.
     pub memo: BTreeMap<String, serde_json::Value>,
@@ -136,6 +302,7 @@ pub struct SchedulePolicy {
     /// Overlap policy for scheduled actions (and the default for trigger and backfill).
     pub overlap: ScheduleOverlapPolicy,
     /// How late an action may still be taken (after an outage); default 365 days, minimum 10 s.
+    #[serde(deserialize_with = "crate::spec::serde_duration::catchup_window")]
     pub catchup_window: Duration,
     /// Pause the schedule when a run fails or times out.
     pub pause_on_failure: bool,

@@ -108,10 +108,19 @@ pub struct WorkflowRecord {
     /// Cron string, for cron jobs.
     pub cron_schedule: Option<String>,
     /// Timeout of the whole workflow execution.
+    #[serde(
+        default,
+        deserialize_with = "crate::spec::serde_duration::execution_timeout"
+    )]
     pub execution_timeout: Option<std::time::Duration>,
     /// Timeout of one run.
+    #[serde(default, deserialize_with = "crate::spec::serde_duration::run_timeout")]
     pub run_timeout: Option<std::time::Duration>,
     /// Timeout of one workflow task.
+    #[serde(
+        default,
+        deserialize_with = "crate::spec::serde_duration::task_timeout"
+    )]
     pub task_timeout: Option<std::time::Duration>,
     /// Memo.
     pub memo: BTreeMap<String, serde_json::Value>,

@@ -15,6 +15,8 @@
 //! is the nth-weekday rule; any other `#` starts the comment, as in Temporal (`*#tag`,
 //! `2,4#tag`, `5 # note`; `0 0 5#3 * *` is `0 0 5` with comment `3 * *`). The server reads
 //! `5#3` as every Friday with comment `3`, a silent trap its own tests call a pitfall.
+//!
+//! Errors teach other dialects' habits (`teach`): six fields written seconds first, and `?`.
 
 use super::calendar::{year_words, Calendar};
 use super::cron_field::{
@@ -48,6 +50,7 @@ fn whole(message: String) -> CronError {
 pub(crate) fn parse(text: &str) -> Result<Cron<'_>, CronError> {
     let mut s = trim(text);
     let mut zone = "";
+    let mut zone_prefix = "";
     if s.starts_with("TZ=") || s.starts_with("CRON_TZ=") {
         let Some((prefix, rest)) = s.split_once(' ') else {
             return Err(whole(
@@ -55,6 +58,7 @@ pub(crate) fn parse(text: &str) -> Result<Cron<'_>, CronError> {
             ));
         };
         zone = prefix.split_once('=').map_or("", |(_, z)| z);
+        zone_prefix = prefix;
         s = rest;
     }
     let (s, comment) = split_comment(s);
@@ -114,6 +118,23 @@ pub(crate) fn parse(text: &str) -> Result<Cron<'_>, CronError> {
             )));
         }
     };
+    let calendar =
+        fields_calendar(second, rest).map_err(|e| teach(e, &fields[..n], zone_prefix))?;
+    let comment = comment.unwrap_or("");
+    if comment.len() > MAX_COMMENT_BYTES {
+        return Err(CronError {
+            part: "comment",
+            message: format!(
+                "comment is {} bytes, longer than {MAX_COMMENT_BYTES}",
+                comment.len()
+            ),
+        });
+    }
+    Ok(Cron::Calendar { calendar, zone })
+}
+
+/// The calendar of the fields after the second (5 or 6: the year is optional).
+fn fields_calendar(second: &str, rest: &[&str]) -> Result<Calendar, CronError> {
     let year = rest.get(5).copied().unwrap_or("*");
     let parse_field = |field: Field, text: &str, base: i32| {
         field.parse(text, base).map_err(|message| CronError {
@@ -134,7 +155,7 @@ pub(crate) fn parse(text: &str) -> Result<Cron<'_>, CronError> {
         part: "day_of_month",
         message,
     })?;
-    let calendar = Calendar {
+    Ok(Calendar {
         second,
         minute,
         hour,
@@ -151,18 +172,56 @@ pub(crate) fn parse(text: &str) -> Result<Cron<'_>, CronError> {
             .then(|| days.rules.compiled(days.day_of_month, days.day_of_week)),
         leap_only: false,
     }
-    .prepared();
-    let comment = comment.unwrap_or("");
-    if comment.len() > MAX_COMMENT_BYTES {
-        return Err(CronError {
-            part: "comment",
-            message: format!(
-                "comment is {} bytes, longer than {MAX_COMMENT_BYTES}",
-                comment.len()
-            ),
-        });
+    .prepared())
+}
+
+/// Adds to a field error what Quartz and `cron`-crate habits need to hear. A 6-field string
+/// that would parse read seconds first (`0 0 9 * * MON-FRI`, a `?` taken as `*`) gets
+/// Temporal's field order and the 7-field string that means it; one that fails in a year that
+/// is no year (`MON`, `1-5`) gets the field order alone. A `?` anywhere gets its replacement.
+/// Only messages of strings that fail anyway change here, never the reading of a string: six
+/// fields valid both ways (`0 0 9 * * *`) keep Temporal's (see the docs of
+/// `ScheduleSpec::cron_expressions`).
+fn teach(mut e: CronError, fields: &[&str], zone_prefix: &str) -> CronError {
+    const ORDER: &str = "Temporal's 6-field form is minute hour day-of-month month day-of-week \
+                         year, not Quartz's seconds first";
+    let quartz_any = fields.contains(&"?");
+    if fields.len() == 6 {
+        let seven: Vec<&str> = fields
+            .iter()
+            .map(|&f| if f == "?" { "*" } else { f })
+            .chain(["*"])
+            .collect();
+        if fields_calendar(seven[0], &seven[1..]).is_ok() {
+            let space = if zone_prefix.is_empty() { "" } else { " " };
+            let any = if quartz_any {
+                " (Temporal has no `?`: `*`)"
+            } else {
+                ""
+            };
+            e.message = format!(
+                "{}; {ORDER}; for seconds first use 7 fields, second minute hour day-of-month \
+                 month day-of-week year{any}: \"{zone_prefix}{space}{}\"",
+                e.message,
+                seven.join(" ")
+            );
+            return e;
+        }
+        // A run of four digits is a year meant as one (`1999`), which needs no lesson.
+        let year_like = fields[5]
+            .split(|c: char| !c.is_ascii_digit())
+            .any(|run| run.len() >= 4);
+        if e.part == "year" && !year_like {
+            e.message = format!("{}; {ORDER}", e.message);
+        }
     }
-    Ok(Cron::Calendar { calendar, zone })
+    if quartz_any {
+        e.message = format!(
+            "{}; `?` (Quartz's \"no specific value\") is not in Temporal's dialect: write `*`",
+            e.message
+        );
+    }
+    e
 }
 
 /// Splits off the comment: the text after the first `#` that is not an nth-weekday mark. A

@@ -151,7 +151,7 @@ fn period(set: &[u32], n: u32) -> Option<(u32, u32)> {
         [first, second, ..] => (first, second - first),
         _ => return None,
     };
-    let even = n % step == 0 && first < step && set.len() as u32 == n / step;
+    let even = n.is_multiple_of(step) && first < step && set.len() as u32 == n / step;
     (even
         && set
             .iter()

@@ -7,7 +7,8 @@
 //! dialect and the day rules beyond it), `zone` (offset stretches per IANA zone), `dst` (the
 //! search under a DST policy), `interval` (interval arithmetic and anchors), `jitter`
 //! (Temporal's hash), `compiled` (validation and
-//! `GetNextTime`), `describe` (a spec in one line of English);
+//! `GetNextTime`), `describe` (a spec in one line of English), `serde_duration` (every
+//! `Duration` field of the crate read from config files: `600`, `"10m"`, serde's own form);
 //! `standard_cron` is the other dialect, cron jobs' (robfig's parser, the server's next-run rule).
 
 mod calendar;
@@ -22,6 +23,7 @@ mod duration;
 mod error;
 mod interval;
 mod jitter;
+pub(crate) mod serde_duration;
 mod standard_cron;
 mod structured;
 mod types;

@@ -24,6 +24,24 @@ pub struct ScheduleSpec {
     /// Cron strings in Temporal's dialect (5, 6 or 7 fields, `@every`, `@daily`, `CRON_TZ=`...),
     /// plus the day rules Temporal lacks: `L`, `L-3`, `LW`, `15W` in day of month and `5L`,
     /// `1#3`, `FRI#2` in day of week (see [`ScheduleCalendarSpec`] for their meaning).
+    ///
+    /// Six fields end in the year (`minute hour day-of-month month day-of-week year`), not
+    /// Quartz's seconds first: seconds need seven fields. Most seconds-first strings fail with a
+    /// message giving the seven fields they mean, but those whose last field is `*` are valid
+    /// both ways and read Temporal's way, as on the server: `0 0 9 * * *` is midnight on the
+    /// 9th of each month, not 09:00 daily. `spec.compile()?.to_string()` says what a string
+    /// means.
+    ///
+    /// ```
+    /// use schedule_engine::ScheduleSpec;
+    ///
+    /// let spec = |cron: &str| ScheduleSpec { cron_expressions: vec![cron.into()], ..Default::default() };
+    /// let e = spec("0 0 9 * * MON-FRI").compile().unwrap_err();
+    /// assert!(e.message().ends_with(r#"for seconds first use 7 fields, second minute hour day-of-month month day-of-week year: "0 0 9 * * MON-FRI *""#));
+    /// assert_eq!(spec("0 0 9 * * MON-FRI *").compile()?.to_string(), "at 09:00, Monday through Friday, in UTC");
+    /// assert_eq!(spec("0 0 9 * * *").compile()?.to_string(), "at 00:00 on the 9th of the month, in UTC");
+    /// # Ok::<(), schedule_engine::SpecError>(())
+    /// ```
     pub cron_expressions: Vec<String>,
     /// Calendars whose matching times are skipped (matched to the second).
     pub skip: Vec<ScheduleCalendarSpec>,
@@ -32,6 +50,7 @@ pub struct ScheduleSpec {
     /// Inclusive upper bound on nominal times.
     pub end_at: Option<DateTime<Utc>>,
     /// Maximum deterministic delay added to each nominal time.
+    #[serde(deserialize_with = "crate::spec::serde_duration::jitter")]
     pub jitter: Option<Duration>,
     /// IANA time zone for calendars, cron strings and skip calendars; `None` is UTC.
     pub time_zone_name: Option<String>,
@@ -172,8 +191,10 @@ impl ScheduleRange {
 #[serde(default)]
 pub struct ScheduleIntervalSpec {
     /// Period.
+    #[serde(deserialize_with = "crate::spec::serde_duration::every")]
     pub every: Duration,
     /// Phase from the anchor (the Unix epoch unless the spec says otherwise).
+    #[serde(deserialize_with = "crate::spec::serde_duration::offset")]
     pub offset: Duration,
 }
 

@@ -70,7 +70,7 @@ fn value_text(v: i32, names: Names, style: u32) -> String {
         Names::Weekday if v < 7 => DAYS[v as usize],
         _ => return v.to_string(),
     };
-    if style % 3 == 0 {
+    if style.is_multiple_of(3) {
         return v.to_string();
     }
     let min_len = if names == Names::Month { 3 } else { 2 };

@@ -4,6 +4,8 @@
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use crate::store::{StoreError, StoreErrorKind};
 
 /// The most partitions a cluster may have (partition numbers are stored as 32-bit integers, and
@@ -26,10 +28,16 @@ pub const MAX_PARTITIONS: u32 = 65_536;
 /// };
 /// assert_eq!(config.partitions, 64);
 /// assert!(config.renew_interval.is_none()); // derived from the lease: every 5 s / 3
+///
+/// // From a config file: absent fields keep their defaults; durations read as in `Schedule`.
+/// let from_file: ClusterConfig = serde_json::from_str(r#"{"node_id": "web-1", "lease": "5s"}"#)?;
+/// assert_eq!(from_file, config);
+/// # Ok::<(), serde_json::Error>(())
 /// ```
 ///
 /// [`PostgresCluster::connect`]: crate::PostgresCluster::connect
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ClusterConfig {
     /// A name for this node, shown as the owner of its partitions. It need not be unique: each
     /// process adds a random suffix to form its member id, so two processes never share leases
@@ -43,14 +51,17 @@ pub struct ClusterConfig {
     /// How long a partition's lease lasts without renewal (default 10 s), judged by the
     /// database's clock. A crashed node's partitions move to other nodes within about
     /// `lease + renew interval`.
+    #[serde(deserialize_with = "crate::spec::serde_duration::lease")]
     pub lease: Duration,
     /// How often leases are renewed and the partitions rebalanced; `None` (the default) means a
     /// third of the lease, so that two renewals can fail before a lease is at risk. At most half
     /// the lease.
+    #[serde(deserialize_with = "crate::spec::serde_duration::renew_interval")]
     pub renew_interval: Option<Duration>,
     /// How long a verb issued on a node that does not own the schedule's partition waits for the
     /// owner to apply it; `None` (the default) means twice the lease, long enough for a crashed
     /// owner's partition to be taken over and the command applied by the new owner.
+    #[serde(deserialize_with = "crate::spec::serde_duration::command_timeout")]
     pub command_timeout: Option<Duration>,
 }
 

@@ -118,7 +118,7 @@ fn round(shared: &Shared, conn: &mut Option<Conn>, rounds: u64) -> Result<(), St
             shared.emit(ClusterEvent::Acquired(lease));
         }
     }
-    if rounds % SWEEP_EVERY == 0 {
+    if rounds.is_multiple_of(SWEEP_EVERY) {
         purge(conn).map_err(|e| pg_error("cannot remove dead members", &e))?;
         sweep(conn).map_err(|e| pg_error("cannot remove abandoned commands", &e))?;
     }
