@@ -326,7 +326,7 @@ impl World {
                         self.models.get_mut(&i).unwrap().open.retain(|w| *w != wid);
                     }
                     None => {
-                        assert!(matches!(r, Err(ScheduleError::NotFound { .. })));
+                        assert!(matches!(r, Err(ScheduleError::WorkflowNotFound { .. })));
                         self.orphans.retain(|w| *w != wid);
                     }
                 }

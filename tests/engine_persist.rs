@@ -262,7 +262,7 @@ fn running_runs_keep_their_ids_across_an_action_id_change_and_a_restore() {
             .unwrap();
         assert!(matches!(
             x.workflow_closed("myid-2022-06-01T00:05:00Z", done.clone(), now),
-            Err(schedule_engine::ScheduleError::NotFound { .. })
+            Err(schedule_engine::ScheduleError::WorkflowNotFound { .. })
         ));
         assert_eq!(running(&describe(x, "a", now)), both[1..].to_vec());
         x.workflow_closed("renamed-2022-06-01T00:10:00Z", done, now)
@@ -323,7 +323,7 @@ fn a_workflow_id_two_schedules_claim_stays_with_the_first() {
     r.workflow_closed(A_RUN, done(), now).unwrap();
     assert!(matches!(
         r.workflow_closed(A_RUN, done(), now),
-        Err(schedule_engine::ScheduleError::NotFound { .. })
+        Err(schedule_engine::ScheduleError::WorkflowNotFound { .. })
     ));
     assert!(running(&describe(&r, "a", now)).is_empty());
     assert_eq!(
@@ -342,7 +342,7 @@ fn deleting_the_later_claimant_leaves_the_first_schedules_run_tracked() {
     assert!(running(&describe(&r, "a", now)).is_empty());
     assert!(matches!(
         r.workflow_closed(A_RUN, done(), now),
-        Err(schedule_engine::ScheduleError::NotFound { .. })
+        Err(schedule_engine::ScheduleError::WorkflowNotFound { .. })
     ));
     // a's run closed, so SKIP takes its next time.
     assert_eq!(
