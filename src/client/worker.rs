@@ -170,33 +170,37 @@ fn run<E: WorkflowExecutor>(inner: Arc<Inner>, mut executor: E, signals: Signals
         settling.extend(settle.try_iter());
         pending.extend(reports.try_iter());
         if !pending.is_empty() {
-            inner.workflows_closed(pending.drain(..));
+            contained(|| inner.workflows_closed(&mut pending));
         }
         if stop.load(Ordering::SeqCst) {
             break;
         }
-        // The poll reads the clock again, at or after this.
-        let poll_floor = inner.clock.now();
-        let (actions, next_wakeup) = inner.poll();
-        // A wakeup the poll had reached but that yielded nothing would make this loop spin; the
-        // scheduler promises it does not happen, and this makes sure.
-        let stalled = actions.is_empty() && next_wakeup.is_some_and(|t| t <= poll_floor);
-        for action in actions {
-            dispatch(&mut executor, action, &sink);
-        }
+        // User code (the clock) may panic in here: the worker then waits and tries again.
+        let timeout = contained(|| {
+            // The poll reads the clock again, at or after this.
+            let poll_floor = inner.clock.now();
+            let (actions, next_wakeup) = inner.poll();
+            // A wakeup the poll had reached but that yielded nothing would make this loop spin;
+            // the scheduler promises it does not happen, and this makes sure.
+            let stalled = actions.is_empty() && next_wakeup.is_some_and(|t| t <= poll_floor);
+            for action in actions {
+                dispatch(&mut executor, action, &sink);
+            }
+            if stalled {
+                Some(MAX_SLEEP)
+            } else {
+                next_wakeup
+                    .and_then(|t| inner.clock.real_time_until(t))
+                    .map(|d| d.min(MAX_SLEEP))
+            }
+        })
+        .unwrap_or(Some(MAX_SLEEP));
         if !reports.is_empty() {
             continue;
         }
         for done in settling.drain(..) {
             let _ = done.send(());
         }
-        let timeout = if stalled {
-            Some(MAX_SLEEP)
-        } else {
-            next_wakeup
-                .and_then(|t| inner.clock.real_time_until(t))
-                .map(|d| d.min(MAX_SLEEP))
-        };
         match timeout {
             Some(timeout) => crossbeam_channel::select! {
                 recv(reports) -> r => pending.extend(r),
@@ -214,11 +218,27 @@ fn run<E: WorkflowExecutor>(inner: Arc<Inner>, mut executor: E, signals: Signals
     sink.close();
     pending.extend(reports.try_iter());
     if !pending.is_empty() {
-        inner.workflows_closed(pending.drain(..));
+        contained(|| inner.workflows_closed(&mut pending));
     }
     // Dropping the executor here lets it finish its runs (a registry joins its pool); their
     // completions go straight to the client now that the sink is closed. Its panic is user code.
     let _ = catch_unwind(AssertUnwindSafe(move || drop(executor)));
+}
+
+/// Runs one step of the loop, containing a panic of user code reached from it (a `Clock`; the
+/// store's and the executor's are contained where they are called): the panic is reported on
+/// standard error and the worker goes on. `None` when it panicked.
+fn contained<T>(step: impl FnOnce() -> T) -> Option<T> {
+    match catch_unwind(AssertUnwindSafe(step)) {
+        Ok(value) => Some(value),
+        Err(panic) => {
+            eprintln!(
+                "schedule-engine worker: a panic in user code ({}); retrying",
+                crate::store::panic_message(panic.as_ref())
+            );
+            None
+        }
+    }
 }
 
 /// Hands one action to the executor. A panic is contained: a start that panicked dropped its
