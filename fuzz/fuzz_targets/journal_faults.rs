@@ -23,19 +23,9 @@ use schedule_engine::{
     StoreError, StoredRecord, TerminateWorkflowAction, Worker, WorkflowExecutor, WorkflowOutcome,
 };
 
-struct Bytes<'a>(&'a [u8]);
-
-impl Bytes<'_> {
-    fn u8(&mut self) -> u8 {
-        match self.0.split_first() {
-            Some((&b, rest)) => {
-                self.0 = rest;
-                b
-            }
-            None => 0,
-        }
-    }
-}
+#[path = "bytes.rs"]
+mod bytes;
+use bytes::Bytes;
 
 /// What the next batches do: `Some(true)` fail, `Some(false)` panic; empty: succeed.
 type Faults = Arc<Mutex<VecDeque<bool>>>;

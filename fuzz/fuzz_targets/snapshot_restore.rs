@@ -22,23 +22,9 @@ use schedule_engine::{
     StartWorkflowOptions, WorkflowOutcome,
 };
 
-struct Bytes<'a>(&'a [u8]);
-
-impl Bytes<'_> {
-    fn u8(&mut self) -> u8 {
-        match self.0.split_first() {
-            Some((&b, rest)) => {
-                self.0 = rest;
-                b
-            }
-            None => 0,
-        }
-    }
-
-    fn u32(&mut self) -> u32 {
-        u32::from_le_bytes([self.u8(), self.u8(), self.u8(), self.u8()])
-    }
-}
+#[path = "bytes.rs"]
+mod bytes;
+use bytes::Bytes;
 
 fn at(s: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(s, 0).expect("in range")
