@@ -5,7 +5,8 @@
 //! start), poll, dispatch what came out, then sleep until the next wakeup, a report, or a wake
 //! (a change that moved the next wakeup earlier, a jump of a manual clock, shutdown).
 //!
-//! Invariants: completions are applied before each poll; on shutdown the completion sink is
+//! Invariants: completions are applied before each poll (and, with a slow executor, during a
+//! long dispatch); on shutdown the completion sink is
 //! closed before the final drain, so every report is applied exactly once, by the worker or
 //! (after it stopped) by the client directly.
 
@@ -14,7 +15,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
@@ -23,6 +24,10 @@ use crate::Action;
 use super::client::{Client, Inner};
 use super::clock::ClockWaker;
 use super::executor::{Completion, CompletionSink, Report, WorkflowExecutor};
+
+/// While the executor takes its time over one poll's actions, completions reported meanwhile
+/// are applied at least this often (the fast path applies them once, after the batch).
+const APPLY_DURING_DISPATCH: Duration = Duration::from_millis(2);
 
 /// The longest the worker sleeps on a real-time clock before it reads the clock again, so that
 /// a wall-clock jump (NTP, suspend) delays due work by at most this much.
@@ -183,8 +188,17 @@ fn run<E: WorkflowExecutor>(inner: Arc<Inner>, mut executor: E, signals: Signals
             // A wakeup the poll had reached but that yielded nothing would make this loop spin;
             // the scheduler promises it does not happen, and this makes sure.
             let stalled = actions.is_empty() && next_wakeup.is_some_and(|t| t <= poll_floor);
+            let mut applied = Instant::now();
             for action in actions {
                 dispatch(&mut executor, action, &sink);
+                // A slow executor: runs that closed meanwhile are applied (and, on an idle
+                // store, written) now, not after the whole batch, so that a crash re-delivers
+                // as few closed runs as possible.
+                if applied.elapsed() >= APPLY_DURING_DISPATCH && !reports.is_empty() {
+                    pending.extend(reports.try_iter());
+                    inner.workflows_closed(&mut pending);
+                    applied = Instant::now();
+                }
             }
             if stalled {
                 Some(MAX_SLEEP)
