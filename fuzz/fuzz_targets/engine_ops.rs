@@ -16,7 +16,7 @@
 
 #![no_main]
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -95,6 +95,8 @@ struct Model {
     manual: u64,
     started: u64,
     open: Vec<String>,
+    /// `open` as a set (an ALLOW_ALL backfill can leave thousands open).
+    open_ids: HashSet<String>,
     /// Counters were pushed near `u64::MAX`: only monotonicity is checked.
     saturated: bool,
     /// Done at the last check (no more times to take, nothing buffered), or done once unpaused:
@@ -159,7 +161,7 @@ impl World {
                     if !st.manual {
                         assert!(self.scheduled_ids.insert(wid.clone()), "started twice: {wid}");
                     }
-                    assert!(!m.open.contains(&wid));
+                    assert!(m.open_ids.insert(wid.clone()), "{wid} started while open");
                     m.open.push(wid);
                     m.started = m.started.saturating_add(1);
                 }
@@ -172,7 +174,7 @@ impl World {
 
     fn assert_open(&self, sid: Option<String>, wid: &str) {
         let idx: usize = sid.expect("schedule")[1..].parse().expect("index");
-        assert!(self.models[&idx].open.iter().any(|w| w == wid), "stop of {wid}");
+        assert!(self.models[&idx].open_ids.contains(wid), "stop of {wid}");
     }
 
     fn found(&mut self, idx: usize, r: Result<(), ScheduleError>) -> bool {
@@ -269,6 +271,7 @@ impl World {
                     manual: 0,
                     started: 0,
                     open: Vec::new(),
+                    open_ids: HashSet::new(),
                     saturated: false,
                     expirable: false,
                     checked_at: self.latest,
@@ -341,7 +344,9 @@ impl World {
                 match owner {
                     Some(i) => {
                         r.expect("close");
-                        self.models.get_mut(&i).expect("model").open.retain(|w| *w != wid);
+                        let m = self.models.get_mut(&i).expect("model");
+                        m.open.retain(|w| *w != wid);
+                        m.open_ids.remove(&wid);
                     }
                     None => {
                         assert!(matches!(r, Err(ScheduleError::WorkflowNotFound { .. })), "{r:?}");
@@ -514,9 +519,15 @@ fuzz_target!(|data: &[u8]| {
     // The engine's time starts where the model's does.
     assert!(w.s.poll(at(start)).is_empty());
     let mut steps = 0;
+    let trace = std::env::var_os("ENGINE_OPS_TRACE").is_some();
     while !b.done() && steps < 64 {
+        let t = std::time::Instant::now();
         w.step(&mut b);
+        let stepped = t.elapsed();
         w.check();
+        if trace {
+            eprintln!("  step {stepped:?}, check {:?}", t.elapsed() - stepped);
+        }
         steps += 1;
     }
 });

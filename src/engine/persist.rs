@@ -241,8 +241,11 @@ impl Scheduler {
             if s.ids.contains_key(r.id.as_str()) {
                 continue;
             }
+            let original = r.clone();
             let mut e = ScheduleEntry::from_record(r);
-            let repaired = e.repair_token();
+            // Whatever restore normalises (a token renumbered, recent actions it cannot read
+            // or beyond the ten kept) goes out in the feed, so the store converges.
+            let repaired = e.repair_token() | (e.record() != original);
             let id = e.id.clone();
             let ids: Vec<String> = e.running.iter().map(|r| e.run_id(r)).collect();
             let mut runs = Vec::new();
