@@ -384,10 +384,12 @@ impl<'a> DayWalk<'a> {
             if !any && inner.intervals.is_empty() {
                 // Nothing matches this wall day: in a fixed zone, go straight to the next day
                 // that a calendar matches (a zone with transitions may revisit earlier walls).
-                t = match (inner.zone, next_calendar_day(inner, day)) {
-                    (_, None) => break,
-                    (Zone::Fixed(off), Some(next)) => end.max(next * DAY - i64::from(off)),
-                    (Zone::Table(_), Some(_)) => end,
+                t = match inner.zone {
+                    Zone::Fixed(off) => match next_calendar_day(inner, day) {
+                        Some(next) => end.max(next * DAY - i64::from(off)),
+                        None => break,
+                    },
+                    Zone::Table(_) => end,
                 };
                 continue;
             }

@@ -65,6 +65,8 @@ fn specs() -> Vec<ScheduleSpec> {
         cron("CRON_TZ=America/New_York 30 1,2,3 * * *"),
         cron("CRON_TZ=Australia/Lord_Howe */20 1,2 * * *"),
         cron("0 0 29 2 *"),
+        // Sao Paulo fell back at midnight on 2019-02-17: 23:30 of the 16th happened twice.
+        cron("CRON_TZ=America/Sao_Paulo 30 23 16 2 *"),
         cron("15 10 * * MON-FRI"),
         ScheduleSpec {
             cron_expressions: vec!["*/5 * * * *".into(), "0 */2 * * *".into()],
@@ -117,6 +119,7 @@ fn counts_what_the_walk_finds() {
         (at("2100-12-30T00:00:00Z"), at("2101-01-03T00:00:00Z")),
         (at("2030-02-28T23:59:58Z"), at("2030-03-01T00:00:02Z")),
         (-1, 86_400 + 17),
+        (at("2019-02-15T00:00:00Z"), at("2019-02-20T00:00:00Z")),
         // Long: dense specs are compared up to where 200,000 walked times reach.
         (at("2027-12-15T00:00:00Z"), at("2028-05-01T00:00:00Z")),
     ];
@@ -142,7 +145,7 @@ fn counts_what_the_walk_finds() {
 fn a_search_that_gives_up_ends_the_count_where_the_walk_ends() {
     // Every second, skipping the 1st to the 20th of each month: 20 days of skipped candidates
     // are more than a search examines, so the walk ends on the 1st after its start.
-    let spec = &specs()[12];
+    let spec = &specs()[13];
     let compiled = spec.compile().unwrap();
     let (after, until) = (at("2026-01-25T00:00:00Z"), at("2026-03-25T00:00:00Z"));
     let walked = walk(&compiled, after, until, usize::MAX);
@@ -177,4 +180,15 @@ fn decades_are_counted_without_walking() {
     // About 5/7 of the seconds; the exact figure is checked against the walk on short ranges.
     let share = c.count as f64 / until as f64;
     assert!((share - 5.0 / 7.0).abs() < 0.001, "{share}");
+}
+
+#[test]
+fn a_wall_time_repeated_at_a_midnight_fall_back_counts_twice() {
+    let spec = cron("CRON_TZ=America/Sao_Paulo 30 23 16 2 *")
+        .compile()
+        .unwrap();
+    let (after, until) = (at("2019-02-15T00:00:00Z"), at("2019-02-20T00:00:00Z"));
+    let c = spec.count_times(after, until);
+    assert_eq!(c.count, 2);
+    assert_eq!(c, walk(&spec, after, until, usize::MAX));
 }
