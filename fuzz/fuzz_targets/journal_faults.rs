@@ -171,7 +171,11 @@ fuzz_target!(|data: &[u8]| {
         let id = format!("s{}", b.u8() % 3);
         let handle = life.client.get_schedule_handle(&id);
         // Errors (not found, store failures) are fine; panics are not.
-        match b.u8() % 12 {
+        let op = b.u8() % 12;
+        if std::env::var_os("JOURNAL_TRACE").is_some() {
+            eprintln!("op {op} on {id}, faults {:?}", store.faults.lock().unwrap());
+        }
+        match op {
             0 | 1 => {
                 created += 1;
                 let _ = life.client.create_schedule(&id, schedule(&mut b, created));
@@ -208,7 +212,9 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             9 => {
-                // A restart on the same records (faults may make the first attempts fail).
+                // A restart on the same records (faults may make the first attempts fail). The
+                // old client must be gone first (a store has one owner): its last handle too.
+                drop(handle);
                 life.worker.shutdown();
                 drop(life.client);
                 let dead: Vec<Completion> = runs.held.lock().unwrap().drain().map(|(_, c)| c).collect();
@@ -230,6 +236,11 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         life.worker.settle();
+        if std::env::var_os("JOURNAL_TRACE").is_some() {
+            let listed: Vec<String> = life.client.list_schedules().into_iter().map(|l| l.id).collect();
+            let stored: Vec<String> = store.inner.records().into_iter().map(|r| format!("{:?}:{}", r.kind, r.id)).collect();
+            eprintln!("   memory {listed:?}, store {stored:?}, faults {:?}", store.faults.lock().unwrap());
+        }
     }
 
     // Heal: no more faults; a poll after the retry delay writes what waited.
