@@ -354,10 +354,14 @@
 //! A [`Client`] is `Clone + Send + Sync`; its verbs are synchronous and short, so they work from
 //! any thread and inside async code. They share one lock around the [`Scheduler`]; no user code
 //! runs under it. [`ScheduleHandle::update`] calls its callback outside the lock and applies the
-//! result only if the schedule's conflict token is unchanged, re-running the callback otherwise
-//! — the compare-and-swap loop Temporal's SDKs promise — so concurrent updates never lose each
-//! other's changes. The [`Worker`] calls the executor outside the lock too, catches its panics
-//! (a failed run), and stops gracefully on [`Worker::shutdown`].
+//! result with [`Scheduler::update_checked`]: only if nobody updated, paused or unpaused the
+//! schedule meanwhile, re-running the callback otherwise (at most
+//! [`ScheduleHandle::UPDATE_ATTEMPTS`] times, then [`ScheduleError::Conflict`]) — the
+//! compare-and-swap loop Temporal's SDKs promise — so concurrent updates never lose each
+//! other's changes, and a schedule that keeps firing does not starve the callback. The
+//! [`Worker`] calls the executor outside the lock too, catches its panics (a failed run) and
+//! those of the store and the clock (reported, then retried), and stops gracefully on
+//! [`Worker::shutdown`].
 //!
 //! ## Durability
 //!

@@ -158,7 +158,7 @@ fn delete_leaves_runs_running_and_drops_buffered_starts() {
             WorkflowOutcome::Completed { result: None },
             t("2022-06-01T01:00:00Z")
         ),
-        Err(ScheduleError::NotFound { .. })
+        Err(ScheduleError::WorkflowNotFound { .. })
     ));
     assert!(matches!(
         s.delete("sched", t("2022-06-01T01:00:00Z")),
@@ -187,11 +187,13 @@ fn unknown_ids_are_not_found() {
     assert!(nf(s.trigger("x", None, now)));
     assert!(nf(s.unpause("x", None, now)));
     assert!(nf(s.delete("x", now)));
-    assert!(nf(s.workflow_closed(
-        "wf-1",
-        WorkflowOutcome::TimedOut,
-        now
-    )));
+    // A workflow id is not a schedule id: the error names what was looked for. (On 375dddf
+    // it was `NotFound`, displayed as `schedule "wf-1" not found`.)
+    let closed = s.workflow_closed("wf-1", WorkflowOutcome::TimedOut, now);
+    assert_eq!(
+        closed.unwrap_err().to_string(),
+        r#"workflow "wf-1" is not running (no schedule or job tracks it)"#
+    );
     assert!(s.describe("x", now).is_err());
 }
 

@@ -12,7 +12,12 @@
 //!   dropped as a duplicate id, or still buffered;
 //! - describe's counters and running runs agree with the actions seen;
 //! - a store fed by the change feed always equals the snapshot, and a restore from the
-//!   snapshot carries on exactly (the invariants keep holding across restores).
+//!   snapshot carries on exactly (the invariants keep holding across restores);
+//! - the clock may jump by years (the counts stay exact) and go back (the engine keeps the
+//!   latest time it saw);
+//! - counters restored near `u64::MAX` saturate: they never go down and never wrap (a test
+//!   build checks overflow, so a wrap would panic), and `num_actions` is the model's count,
+//!   saturated.
 
 mod engine_util;
 
@@ -49,8 +54,15 @@ enum Op {
     Delete(usize),
     Close(usize, u8),
     Step(i64),
+    Back(i64),
     Restore,
+    /// Counters of a schedule set to `u64::MAX - k` (through a snapshot and a restore).
+    Saturate(usize, u64),
 }
+
+const YEAR: i64 = 365 * 86_400;
+/// The model keeps its clock before 2100, the last year with scheduled times.
+const LAST_NOW: i64 = 4_102_444_799;
 
 fn policy() -> impl Strategy<Value = P> {
     prop_oneof![
@@ -99,8 +111,16 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(i, p, r, paused)| Op::Update(i, p, r, paused)),
         1 => idx.clone().prop_map(Op::Delete),
         4 => (0usize..8, 0u8..5).prop_map(|(i, o)| Op::Close(i, o)),
-        6 => prop_oneof![0i64..120, 0i64..3600, 0i64..4 * 3600].prop_map(Op::Step),
+        6 => prop_oneof![
+            0i64..120,
+            0i64..3600,
+            0i64..4 * 3600,
+            (1i64..=30).prop_map(|y| y * YEAR + 17),
+        ]
+        .prop_map(Op::Step),
+        1 => prop_oneof![0i64..600, (1i64..=3).prop_map(|y| y * YEAR)].prop_map(Op::Back),
         1 => Just(Op::Restore),
+        1 => (idx.clone(), 0u64..3).prop_map(|(i, k)| Op::Saturate(i, k)),
     ]
 }
 
@@ -114,6 +134,16 @@ struct Model {
     manual_requested: u64,
     started: u64,
     open: Vec<String>,
+    /// Counters were set near `u64::MAX`: they are checked for saturation, not accounting.
+    saturated: bool,
+    /// The counters at the last check.
+    counters: [u64; 7],
+    /// Out of remaining actions at the last check: once unpaused and idle, it expires after the
+    /// retention (the model's intervals never run out of times before 2100).
+    expirable: bool,
+    /// `latest` at the last check: a schedule may also run out and expire within one step
+    /// longer than the retention.
+    checked_at: i64,
 }
 
 fn secs(d: DateTime<Utc>) -> i64 {
@@ -135,6 +165,8 @@ fn grid_count(every: i64, offset: i64, lo: i64, hi: i64) -> u64 {
 struct World {
     s: Scheduler,
     now: i64,
+    /// The latest `now` the engine saw (it never goes back).
+    latest: i64,
     models: BTreeMap<usize, Model>,
     incarnation: usize,
     scheduled_ids: BTreeSet<String>,
@@ -171,7 +203,7 @@ impl World {
                 Action::StartWorkflow(st) => {
                     // Backfills may name future times: they are manual starts taken now.
                     assert!(
-                        st.manual || st.scheduled_at <= at(self.now),
+                        st.manual || st.scheduled_at <= at(self.latest),
                         "action before its time: {st:?}"
                     );
                     let sid = st.schedule_id.clone().expect("schedule start");
@@ -188,7 +220,7 @@ impl World {
                     );
                     if !st.manual {
                         assert_eq!((nominal - m.offset).rem_euclid(m.every), 0, "{st:?}");
-                        assert!(nominal > m.created && nominal <= self.now);
+                        assert!(nominal > m.created && nominal <= self.latest);
                         assert_eq!(st.scheduled_at, st.nominal_time);
                         assert!(
                             self.scheduled_ids.insert(st.workflow_id.clone()),
@@ -198,7 +230,7 @@ impl World {
                     }
                     assert!(!m.open.contains(&st.workflow_id));
                     m.open.push(st.workflow_id);
-                    m.started += 1;
+                    m.started = m.started.saturating_add(1);
                 }
                 Action::CancelWorkflow(c) => self.assert_open(&c.schedule_id, &c.workflow_id),
                 Action::TerminateWorkflow(c) => self.assert_open(&c.schedule_id, &c.workflow_id),
@@ -237,6 +269,10 @@ impl World {
                 sch.state.remaining_actions = remaining;
                 sch.state.paused = paused;
                 let r = self.s.create_schedule(&Self::id(idx), sch, now);
+                if self.models.contains_key(&idx) && r.is_ok() {
+                    // Created anew over one that expired.
+                    self.expired(idx);
+                }
                 if self.models.contains_key(&idx) {
                     assert!(matches!(r, Err(ScheduleError::AlreadyExists { .. })));
                 } else {
@@ -247,10 +283,14 @@ impl World {
                             prefix,
                             every: every_min * 60,
                             offset: offset_min * 60,
-                            created: self.now,
+                            created: self.latest,
                             manual_requested: 0,
                             started: 0,
                             open: Vec::new(),
+                            saturated: false,
+                            counters: [0; 7],
+                            expirable: false,
+                            checked_at: self.latest,
                         },
                     );
                 }
@@ -326,7 +366,7 @@ impl World {
                         self.models.get_mut(&i).unwrap().open.retain(|w| *w != wid);
                     }
                     None => {
-                        assert!(matches!(r, Err(ScheduleError::NotFound { .. })));
+                        assert!(matches!(r, Err(ScheduleError::WorkflowNotFound { .. })));
                         self.orphans.retain(|w| *w != wid);
                     }
                 }
@@ -335,15 +375,41 @@ impl World {
                 let snap = self.s.snapshot();
                 self.s = Scheduler::restore(snap.clone(), self.config.clone());
                 assert_eq!(self.s.snapshot(), snap);
+                self.resync();
+            }
+            Op::Saturate(idx, k) => {
+                let mut snap = self.s.snapshot();
+                let Some(r) = snap.schedules.iter_mut().find(|r| r.id == Self::id(idx)) else {
+                    return;
+                };
+                let near = u64::MAX - k;
+                r.num_actions = near;
+                r.num_actions_missed_catchup_window = near;
+                r.num_actions_skipped_overlap = near;
+                r.num_actions_buffer_dropped = near;
+                r.num_actions_dropped_paused = near;
+                r.conflict_token = u64::MAX - k;
+                self.s = Scheduler::restore(snap, self.config.clone());
+                let m = self.models.get_mut(&idx).unwrap();
+                m.saturated = true;
+                m.started = near;
+                m.counters = [0; 7];
+                self.resync();
+            }
+            Op::Back(d) => {
+                self.now -= d;
+                let actions = self.poll();
+                self.absorb(actions);
             }
             Op::Step(d) => {
-                self.now += d;
+                self.now = (self.now + d).min(LAST_NOW);
+                self.latest = self.latest.max(self.now);
                 let actions = self.poll();
                 self.absorb(actions);
                 // A poll at next_wakeup (if due) makes progress eventually; drain here.
                 for _ in 0..50 {
                     match self.s.next_wakeup() {
-                        Some(w) if w <= at(self.now) => {
+                        Some(w) if w <= at(self.latest) => {
                             let actions = self.poll();
                             self.absorb(actions);
                         }
@@ -351,10 +417,17 @@ impl World {
                     }
                 }
                 if let Some(w) = self.s.next_wakeup() {
-                    assert!(w > at(self.now), "work left behind after draining");
+                    assert!(w > at(self.latest), "work left behind after draining");
                 }
             }
         }
+    }
+
+    /// A restored scheduler has seen no time yet: it is shown the latest, as a driver polls
+    /// after a restart.
+    fn resync(&mut self) {
+        let actions = self.s.poll(at(self.latest));
+        self.absorb(actions);
     }
 
     /// Runs `f` on schedule `idx`; checks NotFound iff the model has no such schedule.
@@ -364,12 +437,28 @@ impl World {
         f: impl FnOnce(&mut Scheduler, &str) -> Result<(), ScheduleError>,
     ) -> bool {
         let r = f(&mut self.s, &Self::id(idx));
+        if matches!(r, Err(ScheduleError::NotFound { .. })) {
+            self.expired(idx);
+        }
         if self.models.contains_key(&idx) {
             r.unwrap();
             true
         } else {
             assert!(matches!(r, Err(ScheduleError::NotFound { .. })), "{r:?}");
             false
+        }
+    }
+
+    /// The engine no longer has schedule `idx`: the model must not, or it expired; its open
+    /// runs are no longer tracked.
+    fn expired(&mut self, idx: usize) {
+        if let Some(m) = self.models.remove(&idx) {
+            let retention = self.config.retention.as_secs() as i64;
+            assert!(
+                m.expirable || self.latest - m.checked_at >= retention,
+                "s{idx} vanished while it had times left"
+            );
+            self.orphans.extend(m.open);
         }
     }
 
@@ -385,27 +474,51 @@ impl World {
             .into_iter()
             .map(|l| l.id)
             .collect();
+        let gone: Vec<usize> = self
+            .models
+            .keys()
+            .copied()
+            .filter(|i| !listed.contains(&Self::id(*i)))
+            .collect();
+        for idx in gone {
+            self.expired(idx);
+        }
         let expected: Vec<String> = self.models.keys().map(|i| Self::id(*i)).collect();
         assert_eq!(listed, expected);
-        for (idx, m) in &self.models {
+        for (idx, m) in self.models.iter_mut() {
             let d = self.s.describe(&Self::id(*idx), now).unwrap();
             let i = &d.info;
             assert_eq!(i.num_actions, m.started, "num_actions of s{idx}");
+            let counters = [
+                i.num_actions,
+                i.num_actions_skipped_overlap,
+                i.num_actions_replaced_overlap,
+                i.num_actions_missed_catchup_window,
+                i.num_actions_buffer_dropped,
+                i.num_actions_dropped_paused,
+                i.num_actions_duplicate_dropped,
+            ];
+            for (k, (c, before)) in counters.iter().zip(m.counters).enumerate() {
+                assert!(
+                    *c >= before,
+                    "s{idx} counter {k} went down: {before} -> {c}"
+                );
+            }
+            m.counters = counters;
+            m.checked_at = self.latest;
+            m.expirable = d.schedule.state.remaining_actions == Some(0);
             let running: Vec<String> = i
                 .running_actions
                 .iter()
                 .map(|r| r.workflow_id.clone())
                 .collect();
             assert_eq!(running, m.open, "running of s{idx}");
-            let accounted = i.num_actions
-                + i.num_actions_skipped_overlap
-                + i.num_actions_replaced_overlap
-                + i.num_actions_missed_catchup_window
-                + i.num_actions_buffer_dropped
-                + i.num_actions_dropped_paused
-                + i.num_actions_duplicate_dropped
-                + i.buffer_size as u64;
-            let due = grid_count(m.every, m.offset, m.created, self.now);
+            assert!(d.conflict_token >= 1);
+            if m.saturated {
+                continue;
+            }
+            let accounted = counters.iter().sum::<u64>() + i.buffer_size as u64;
+            let due = grid_count(m.every, m.offset, m.created, self.latest);
             let requested = due + m.manual_requested;
             let idle = !d.schedule.state.paused && d.schedule.state.remaining_actions != Some(0);
             if idle && i.pending_backfills == 0 {
@@ -428,6 +541,7 @@ fn run(ops: Vec<Op>, max_buffer: usize) {
     let mut w = World {
         s: Scheduler::new(config.clone()),
         now: secs(t("2022-06-01T00:00:00Z")),
+        latest: secs(t("2022-06-01T00:00:00Z")),
         models: BTreeMap::new(),
         incarnation: 0,
         scheduled_ids: BTreeSet::new(),
@@ -437,6 +551,8 @@ fn run(ops: Vec<Op>, max_buffer: usize) {
         reused: Vec::new(),
         polls: 0,
     };
+    // The engine's time starts where the model's does.
+    assert!(w.poll().is_empty());
     for op in &ops {
         w.apply(op);
         w.check();

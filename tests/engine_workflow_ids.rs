@@ -39,7 +39,7 @@ fn schedules_sharing_an_action_id_start_each_id_once() {
     s.workflow_closed(&started[0], done(), now).unwrap();
     assert!(matches!(
         s.workflow_closed(&started[0], done(), now),
-        Err(ScheduleError::NotFound { .. })
+        Err(ScheduleError::WorkflowNotFound { .. })
     ));
 
     // While 00:10 runs, the other schedule's 00:10 is a duplicate again.
@@ -58,7 +58,7 @@ fn schedules_sharing_an_action_id_start_each_id_once() {
     // The deleted schedule's 00:10 run is no longer tracked.
     assert!(matches!(
         s.workflow_closed(&ids(&["2022-06-01T00:10:00Z"])[0], done(), now),
-        Err(ScheduleError::NotFound { .. })
+        Err(ScheduleError::WorkflowNotFound { .. })
     ));
 
     // A third schedule with the same action id joins: one start per time again.
@@ -186,7 +186,7 @@ fn runs_after_year_9999_close_by_their_id() {
         s.workflow_closed(id, done(), later).unwrap();
         assert!(matches!(
             s.workflow_closed(id, done(), later),
-            Err(ScheduleError::NotFound { .. })
+            Err(ScheduleError::WorkflowNotFound { .. })
         ));
     }
     assert!(running(&describe(&s, "s", later)).is_empty());

@@ -37,7 +37,7 @@ fn without_delay_or_cron_it_starts_at_the_next_poll() {
             WorkflowOutcome::Canceled,
             t("2022-06-01T00:02:00Z")
         ),
-        Err(ScheduleError::NotFound { .. })
+        Err(ScheduleError::WorkflowNotFound { .. })
     ));
     s.start_workflow(opts("job-1"), t("2022-06-01T00:03:00Z"))
         .unwrap();

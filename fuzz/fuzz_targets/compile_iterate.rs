@@ -22,28 +22,9 @@ use schedule_engine::{
 #[path = "dst_policy.rs"]
 mod dst_policy;
 
-/// Reads the fuzzer's bytes; zeros once they run out, so every input decodes.
-struct Bytes<'a>(&'a [u8]);
-
-impl Bytes<'_> {
-    fn u8(&mut self) -> u8 {
-        match self.0.split_first() {
-            Some((&b, rest)) => {
-                self.0 = rest;
-                b
-            }
-            None => 0,
-        }
-    }
-
-    fn u32(&mut self) -> u32 {
-        u32::from_le_bytes([self.u8(), self.u8(), self.u8(), self.u8()])
-    }
-
-    fn pick<'t, T>(&mut self, items: &'t [T]) -> &'t T {
-        &items[self.u8() as usize % items.len()]
-    }
-}
+#[path = "bytes.rs"]
+mod bytes;
+use bytes::Bytes;
 
 const ZONES: [&str; 12] = [
     "UTC",

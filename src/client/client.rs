@@ -289,13 +289,11 @@ impl Inner {
         self.with_scheduler(|s, now| (s.poll(now), s.next_wakeup()))
     }
 
-    /// Reports closed runs to the scheduler, all under one lock.
-    pub(crate) fn workflows_closed(
-        &self,
-        closed: impl IntoIterator<Item = (String, WorkflowOutcome)>,
-    ) {
+    /// Reports closed runs to the scheduler, all under one lock, and empties `closed`. They are
+    /// taken out only once the clock has been read, so a panicking clock loses none.
+    pub(crate) fn workflows_closed(&self, closed: &mut Vec<(String, WorkflowOutcome)>) {
         self.with_scheduler(|s, now| {
-            for (workflow_id, outcome) in closed {
+            for (workflow_id, outcome) in closed.drain(..) {
                 // A run the scheduler does not know (deleted schedule, duplicate report) is
                 // not an error worth surfacing to an executor.
                 let _ = s.workflow_closed(&workflow_id, outcome, now);

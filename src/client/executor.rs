@@ -137,6 +137,6 @@ impl CompletionSink {
                 None => (workflow_id, outcome),
             }
         };
-        self.client.workflows_closed([report]);
+        self.client.workflows_closed(&mut vec![report]);
     }
 }

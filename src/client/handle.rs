@@ -96,10 +96,16 @@ impl ScheduleHandle {
     /// Read-modify-write of the schedule, the loop Temporal's SDKs promise: `updater` gets the
     /// current description and returns the replacement schedule, or `None` to change nothing.
     ///
-    /// `updater` runs without any lock held (it may call back into the client). The result is
-    /// applied only if the schedule did not change meanwhile (its conflict token is the one
-    /// `updater` saw); otherwise `updater` runs again on a fresh description. So concurrent
-    /// updates never lose each other's changes, and `updater` may run more than once.
+    /// `updater` runs without any lock held (it may call back into the client). Its result is
+    /// applied with [`Scheduler::update_checked`](crate::Scheduler::update_checked) and the
+    /// description's conflict token: if the schedule was updated, paused or unpaused meanwhile
+    /// (by another caller, or by a failed run with `pause_on_failure`), `updater` runs again on
+    /// a fresh description, so concurrent updates never lose each other's changes. Starts
+    /// taken meanwhile do not make it run again; a `remaining_actions` count is reduced by the
+    /// limited starts taken since the description (see `update_checked`). `updater` runs at
+    /// most [`UPDATE_ATTEMPTS`](ScheduleHandle::UPDATE_ATTEMPTS) times; if every attempt met a
+    /// concurrent change, the update is not applied and [`ScheduleError::Conflict`] is
+    /// returned. A panic in `updater` reaches the caller, with nothing changed.
     ///
     /// ```
     /// # use schedule_engine::{Client, Schedule, ScheduleUpdate};
@@ -121,33 +127,34 @@ impl ScheduleHandle {
     ///
     /// # Errors
     /// [`ScheduleError::NotFound`]; [`ScheduleError::InvalidSpec`] or
-    /// [`ScheduleError::InvalidArgument`] if the new schedule is invalid (nothing changes).
+    /// [`ScheduleError::InvalidArgument`] if the new schedule is invalid (nothing changes);
+    /// [`ScheduleError::Conflict`] when every attempt met a concurrent change.
     pub fn update<F: FnMut(ScheduleUpdateInput) -> Option<ScheduleUpdate>>(
         &self,
         mut updater: F,
     ) -> Result<(), ScheduleError> {
-        loop {
+        for _ in 0..Self::UPDATE_ATTEMPTS {
             let description = self.describe()?;
-            let seen = description.conflict_token;
+            let token = description.conflict_token;
             let Some(update) = updater(ScheduleUpdateInput { description }) else {
                 return Ok(());
             };
-            let mut applied = false;
-            self.inner.with_scheduler(|s, now| {
-                s.update(
-                    &self.id,
-                    |current| {
-                        applied = current.description.conflict_token == seen;
-                        applied.then_some(update)
-                    },
-                    now,
-                )
-            })?;
-            if applied {
-                return Ok(());
+            let result = self
+                .inner
+                .with_scheduler(|s, now| s.update_checked(&self.id, update.schedule, token, now));
+            match result {
+                Err(ScheduleError::Conflict { .. }) => continue,
+                result => return result,
             }
         }
+        Err(ScheduleError::Conflict {
+            id: self.id.clone(),
+        })
     }
+
+    /// How many times [`update`](ScheduleHandle::update) runs its updater before it gives up
+    /// on a schedule that keeps changing under it.
+    pub const UPDATE_ATTEMPTS: usize = 16;
 }
 
 impl fmt::Debug for ScheduleHandle {

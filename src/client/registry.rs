@@ -22,6 +22,7 @@ use serde::Serialize;
 use crate::{CancelWorkflowAction, StartWorkflowAction, TerminateWorkflowAction, WorkflowOutcome};
 
 use super::executor::{Completion, WorkflowExecutor};
+use crate::store::panic_message;
 
 /// The error a workflow closure returns: anything that converts into a boxed error, so `?`
 /// works on most errors and `Err("message".into())` on text.
@@ -208,16 +209,6 @@ fn run(workflow: &WorkflowFn, ctx: WorkflowContext, slot: &RunSlot) {
         },
     };
     slot.report(outcome);
-}
-
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        s
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s
-    } else {
-        "(non-string panic payload)"
-    }
 }
 
 /// One run's completion and cancellation flag, shared by the registry and the run's thread.

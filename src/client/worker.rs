@@ -5,7 +5,8 @@
 //! start), poll, dispatch what came out, then sleep until the next wakeup, a report, or a wake
 //! (a change that moved the next wakeup earlier, a jump of a manual clock, shutdown).
 //!
-//! Invariants: completions are applied before each poll; on shutdown the completion sink is
+//! Invariants: completions are applied before each poll (and, with a slow executor, during a
+//! long dispatch); on shutdown the completion sink is
 //! closed before the final drain, so every report is applied exactly once, by the worker or
 //! (after it stopped) by the client directly.
 
@@ -14,7 +15,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
@@ -23,6 +24,10 @@ use crate::Action;
 use super::client::{Client, Inner};
 use super::clock::ClockWaker;
 use super::executor::{Completion, CompletionSink, Report, WorkflowExecutor};
+
+/// While the executor takes its time over one poll's actions, completions reported meanwhile
+/// are applied at least this often (the fast path applies them once, after the batch).
+const APPLY_DURING_DISPATCH: Duration = Duration::from_millis(2);
 
 /// The longest the worker sleeps on a real-time clock before it reads the clock again, so that
 /// a wall-clock jump (NTP, suspend) delays due work by at most this much.
@@ -170,33 +175,46 @@ fn run<E: WorkflowExecutor>(inner: Arc<Inner>, mut executor: E, signals: Signals
         settling.extend(settle.try_iter());
         pending.extend(reports.try_iter());
         if !pending.is_empty() {
-            inner.workflows_closed(pending.drain(..));
+            contained(|| inner.workflows_closed(&mut pending));
         }
         if stop.load(Ordering::SeqCst) {
             break;
         }
-        // The poll reads the clock again, at or after this.
-        let poll_floor = inner.clock.now();
-        let (actions, next_wakeup) = inner.poll();
-        // A wakeup the poll had reached but that yielded nothing would make this loop spin; the
-        // scheduler promises it does not happen, and this makes sure.
-        let stalled = actions.is_empty() && next_wakeup.is_some_and(|t| t <= poll_floor);
-        for action in actions {
-            dispatch(&mut executor, action, &sink);
-        }
+        // User code (the clock) may panic in here: the worker then waits and tries again.
+        let timeout = contained(|| {
+            // The poll reads the clock again, at or after this.
+            let poll_floor = inner.clock.now();
+            let (actions, next_wakeup) = inner.poll();
+            // A wakeup the poll had reached but that yielded nothing would make this loop spin;
+            // the scheduler promises it does not happen, and this makes sure.
+            let stalled = actions.is_empty() && next_wakeup.is_some_and(|t| t <= poll_floor);
+            let mut applied = Instant::now();
+            for action in actions {
+                dispatch(&mut executor, action, &sink);
+                // A slow executor: runs that closed meanwhile are applied (and, on an idle
+                // store, written) now, not after the whole batch, so that a crash re-delivers
+                // as few closed runs as possible.
+                if applied.elapsed() >= APPLY_DURING_DISPATCH && !reports.is_empty() {
+                    pending.extend(reports.try_iter());
+                    inner.workflows_closed(&mut pending);
+                    applied = Instant::now();
+                }
+            }
+            if stalled {
+                Some(MAX_SLEEP)
+            } else {
+                next_wakeup
+                    .and_then(|t| inner.clock.real_time_until(t))
+                    .map(|d| d.min(MAX_SLEEP))
+            }
+        })
+        .unwrap_or(Some(MAX_SLEEP));
         if !reports.is_empty() {
             continue;
         }
         for done in settling.drain(..) {
             let _ = done.send(());
         }
-        let timeout = if stalled {
-            Some(MAX_SLEEP)
-        } else {
-            next_wakeup
-                .and_then(|t| inner.clock.real_time_until(t))
-                .map(|d| d.min(MAX_SLEEP))
-        };
         match timeout {
             Some(timeout) => crossbeam_channel::select! {
                 recv(reports) -> r => pending.extend(r),
@@ -214,11 +232,27 @@ fn run<E: WorkflowExecutor>(inner: Arc<Inner>, mut executor: E, signals: Signals
     sink.close();
     pending.extend(reports.try_iter());
     if !pending.is_empty() {
-        inner.workflows_closed(pending.drain(..));
+        contained(|| inner.workflows_closed(&mut pending));
     }
     // Dropping the executor here lets it finish its runs (a registry joins its pool); their
     // completions go straight to the client now that the sink is closed. Its panic is user code.
     let _ = catch_unwind(AssertUnwindSafe(move || drop(executor)));
+}
+
+/// Runs one step of the loop, containing a panic of user code reached from it (a `Clock`; the
+/// store's and the executor's are contained where they are called): the panic is reported on
+/// standard error and the worker goes on. `None` when it panicked.
+fn contained<T>(step: impl FnOnce() -> T) -> Option<T> {
+    match catch_unwind(AssertUnwindSafe(step)) {
+        Ok(value) => Some(value),
+        Err(panic) => {
+            eprintln!(
+                "schedule-engine worker: a panic in user code ({}); retrying",
+                crate::store::panic_message(panic.as_ref())
+            );
+            None
+        }
+    }
 }
 
 /// Hands one action to the executor. A panic is contained: a start that panicked dropped its

@@ -17,7 +17,8 @@ pub struct ScheduleDescription {
     /// Counters, running and recent actions, next times.
     pub info: ScheduleInfo,
     /// Bumped by every change of the schedule (update, pause, unpause, pause-on-failure,
-    /// remaining-actions decrement); starts at 1.
+    /// remaining-actions decrement); starts at 1. Give it to `Scheduler::update_checked`: only
+    /// the first four make it conflict (see there).
     pub conflict_token: u64,
 }
 

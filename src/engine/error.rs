@@ -27,6 +27,21 @@ pub enum ScheduleError {
         /// What is wrong.
         message: String,
     },
+    /// A compare-and-swap update was refused: the schedule was updated, paused, unpaused or
+    /// paused by a failure since the description its conflict token came from (see
+    /// `Scheduler::update_checked`), or `ScheduleHandle::update` ran out of attempts.
+    #[error("schedule {id:?} changed concurrently (conflict token moved); describe it again")]
+    Conflict {
+        /// The schedule id.
+        id: String,
+    },
+    /// No schedule or standalone workflow tracks this workflow id as running (its schedule was
+    /// deleted, it was reported closed already, or it never started).
+    #[error("workflow {workflow_id:?} is not running (no schedule or job tracks it)")]
+    WorkflowNotFound {
+        /// The workflow id.
+        workflow_id: String,
+    },
     /// Durable storage failed (see `store`). For a mutation: the change is applied in memory
     /// and is written with the next batch that succeeds, but it is not durable yet.
     #[error(transparent)]

@@ -112,6 +112,7 @@ impl ScheduleEntry {
             schedule: r.schedule.into(),
             compiled,
             conflict_token: r.conflict_token,
+            config_token: r.conflict_token,
             created_ms: r.created_at.timestamp_millis(),
             updated_ms: r.last_updated_at.map(|t| t.timestamp_millis()),
             hwm_ms: r.high_water_mark.timestamp_millis(),
@@ -160,7 +161,23 @@ impl ScheduleEntry {
     }
 }
 
+/// Conflict tokens above this come from no real history (it takes 2^63 changes to get
+/// there): restore renumbers them, so the token can still move and a compare-and-swap update
+/// still sees a change.
+const MAX_RESTORED_TOKEN: u64 = 1 << 63;
+
 impl ScheduleEntry {
+    /// Renumbers a conflict token too close to `u64::MAX` to keep moving (a hand-made or damaged
+    /// record); returns whether it did. A description taken before the restore then conflicts.
+    fn repair_token(&mut self) -> bool {
+        if self.conflict_token <= MAX_RESTORED_TOKEN {
+            return false;
+        }
+        self.conflict_token = 1;
+        self.config_token = 1;
+        true
+    }
+
     /// Re-adds a recent action from its record. Its workflow id must be
     /// `<prefix>-<RFC 3339 whole seconds>` (as the engine writes it); anything else is dropped.
     fn restore_recent(&mut self, a: &ScheduleActionResult) {
@@ -224,7 +241,11 @@ impl Scheduler {
             if s.ids.contains_key(r.id.as_str()) {
                 continue;
             }
+            let original = r.clone();
             let mut e = ScheduleEntry::from_record(r);
+            // Whatever restore normalises (a token renumbered, recent actions it cannot read
+            // or beyond the ten kept) goes out in the feed, so the store converges.
+            let repaired = e.repair_token() | (e.record() != original);
             let id = e.id.clone();
             let ids: Vec<String> = e.running.iter().map(|r| e.run_id(r)).collect();
             let mut runs = Vec::new();
@@ -233,8 +254,13 @@ impl Scheduler {
                 runs.push((w, r.fingerprint));
             }
             let slot = s.alloc(Entity::Schedule(Box::new(e)));
+            // The snapshot's owner holds this record: its removal must go out.
+            s.slots[slot as usize].emitted = true;
             s.ids.insert(id, slot);
             s.track_restored_runs(slot, runs);
+            if repaired {
+                s.touch(slot);
+            }
             s.reschedule(slot);
         }
         for r in snapshot.workflows {
@@ -247,6 +273,7 @@ impl Scheduler {
             let j = JobEntry::from_record(r);
             let id = j.id.clone();
             let slot = s.alloc(Entity::Job(Box::new(j)));
+            s.slots[slot as usize].emitted = true;
             s.track_workflow(&id, slot);
             s.reschedule(slot);
         }
@@ -289,13 +316,17 @@ impl Scheduler {
         let mut out = std::mem::take(&mut self.removed);
         let dirty = std::mem::take(&mut self.dirty);
         for slot in &dirty {
-            match &mut self.slots[*slot as usize].entity {
+            let s = &mut self.slots[*slot as usize];
+            s.listed = false;
+            match &mut s.entity {
                 Entity::Schedule(e) if e.dirty => {
                     e.dirty = false;
+                    s.emitted = true;
                     out.push(StateChange::UpsertSchedule(e.record()));
                 }
                 Entity::Job(j) if j.dirty => {
                     j.dirty = false;
+                    s.emitted = true;
                     out.push(StateChange::UpsertWorkflow(j.record()));
                 }
                 _ => {}

@@ -16,12 +16,26 @@ use super::buffer::process_buffer;
 use super::heap::NEVER;
 use super::schedule::ScheduleOverlapPolicy;
 use super::sink::{set_str, ActionSink};
-use super::state::{to_dt, BufferedStart, Recent, Running, ScheduleEntry, Slot};
+use super::state::{to_dt, BufferedStart, Recent, Running, ScheduleEntry, Slot, EPOCH_FLOOR_MS};
 use super::workflow_id::write_workflow_id;
 use super::workflows::WorkflowMap;
 
-/// Times dropped while paused that one call walks one by one before skipping ahead.
-const PAUSED_SCAN_LIMIT: u64 = 100_000;
+/// Due times one call classifies one by one before it counts the rest of a stretch of one
+/// class in one step (see `count_stretch`); the usual poll never gets there.
+const WALK_BEFORE_COUNTING: u32 = 8;
+
+/// How a due scheduled time is classified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// Paused or out of remaining actions: dropped.
+    Blocked,
+    /// Older than the catch-up window.
+    Missed,
+    /// In the window, but the buffer is full.
+    Dropped,
+    /// Buffered, to be started by the overlap policy.
+    Buffered,
+}
 
 /// Starts taken from backfills in one chunk (Temporal's BackfillsPerIteration).
 const BACKFILL_CHUNK: usize = 10;
@@ -42,49 +56,93 @@ impl ScheduleEntry {
     /// Buffers a start, or counts it dropped when the buffer is full.
     pub(crate) fn add_start(&mut self, start: BufferedStart, max_buffer: usize) {
         if self.buffer.len() >= max_buffer {
-            self.counters.buffer_dropped += 1;
+            self.counters.buffer_dropped = self.counters.buffer_dropped.saturating_add(1);
         } else {
             self.buffer.push(start);
         }
     }
 
-    /// Classifies every scheduled time whose actual time is `<= now_ms`.
+    /// Classifies every scheduled time whose actual time is `<= now_ms`. The first few are
+    /// classified one by one; a longer stretch of one class (missed by the catch-up window,
+    /// dropped while paused or out of actions, dropped by a full buffer) is counted in one
+    /// step, so a clock jump of any size costs the same.
     pub(crate) fn advance(&mut self, now_ms: i64, max_buffer: usize) {
-        let mut dropped = 0;
+        let mut walked = 0;
         while let Some((nominal, actual)) = self.next {
             if actual > now_ms {
                 break;
             }
-            self.hwm_ms = nominal;
-            if self.scheduled_blocked() {
-                self.counters.dropped_paused += 1;
-                dropped += 1;
-                if dropped >= PAUSED_SCAN_LIMIT {
-                    // A dense spec paused for long: skip the rest of the stretch in one step
-                    // (nominal times this far back are all due) instead of walking it; the
-                    // dropped-while-paused counter is then a lower bound.
-                    let floor = now_ms
-                        .saturating_sub(self.max_jitter_ms())
-                        .saturating_sub(1000);
-                    if floor > nominal {
-                        self.hwm_ms = floor;
-                        self.next = self.next_after(floor);
-                        continue;
-                    }
-                }
+            let class = if self.scheduled_blocked() {
+                Class::Blocked
             } else if now_ms.saturating_sub(actual) > self.catchup_ms() {
-                self.counters.missed_catchup += 1;
+                Class::Missed
+            } else if self.buffer.len() >= max_buffer {
+                Class::Dropped
             } else {
-                let start = BufferedStart {
+                Class::Buffered
+            };
+            if walked >= WALK_BEFORE_COUNTING
+                && class != Class::Buffered
+                && self.count_stretch(class, now_ms)
+            {
+                continue;
+            }
+            walked += 1;
+            self.hwm_ms = nominal;
+            let c = &mut self.counters;
+            match class {
+                Class::Blocked => c.dropped_paused = c.dropped_paused.saturating_add(1),
+                Class::Missed => c.missed_catchup = c.missed_catchup.saturating_add(1),
+                Class::Dropped => c.buffer_dropped = c.buffer_dropped.saturating_add(1),
+                Class::Buffered => self.buffer.push(BufferedStart {
                     nominal_ms: nominal,
                     actual_ms: actual,
                     overlap: None,
                     manual: false,
-                };
-                self.add_start(start, max_buffer);
+                }),
             }
             self.next = self.next_after(nominal);
         }
+    }
+
+    /// Counts, in one step, the due times from the next one on that share its `class`, all
+    /// but the last (classified one by one next, as its jitter may put it in another class).
+    /// Returns `false`, having changed nothing, when fewer than two are left.
+    ///
+    /// Why all but the last share the class: a time's actual time is before the raw time after
+    /// it, so before the next nominal time. A missed stretch ends at the last nominal time
+    /// before `now - catchup_window`: every earlier one has its actual time before that one's
+    /// nominal time, so before the window too. A blocked or dropped stretch ends at the last
+    /// nominal time `<= now`: every earlier one is due, and a full buffer stays full.
+    fn count_stretch(&mut self, class: Class, now_ms: i64) -> bool {
+        // Just after an update the walk leaves out times due before it; counting starts past.
+        if self.updated_ms.is_some_and(|u| self.hwm_ms < u) {
+            return false;
+        }
+        let Some(spec) = self.compiled.as_ref() else {
+            return false;
+        };
+        let until_ms = match class {
+            // Missed: actual < now - catchup; nominal times up to the last whole second below.
+            Class::Missed => now_ms.saturating_sub(self.catchup_ms()).saturating_sub(1),
+            _ => now_ms,
+        };
+        let after_s = self.hwm_ms.max(EPOCH_FLOOR_MS).div_euclid(1000);
+        let c = spec.count_times(after_s, until_ms.div_euclid(1000));
+        let Some(before_last) = c.before_last.filter(|_| c.count >= 2) else {
+            return false;
+        };
+        let n = c.count - 1;
+        let counters = &mut self.counters;
+        let counter = match class {
+            Class::Blocked => &mut counters.dropped_paused,
+            Class::Missed => &mut counters.missed_catchup,
+            Class::Dropped | Class::Buffered => &mut counters.buffer_dropped,
+        };
+        *counter = counter.saturating_add(n);
+        self.hwm_ms = before_last.saturating_mul(1000);
+        self.refresh_next();
+        true
     }
 
     /// One full iteration at `now_ms`: time range, backfills, buffer.
@@ -209,8 +267,9 @@ impl ScheduleEntry {
                 self.schedule.policy.overlap,
                 |s| s.overlap,
             );
-            self.counters.skipped_overlap += d.overlap_skipped;
-            self.counters.replaced_overlap += d.silently_dropped;
+            let c = &mut self.counters;
+            c.skipped_overlap = c.skipped_overlap.saturating_add(d.overlap_skipped);
+            c.replaced_overlap = c.replaced_overlap.saturating_add(d.silently_dropped);
             if d.need_terminate || d.need_cancel {
                 self.request_stop(d.need_terminate, ctx);
             }
@@ -270,7 +329,7 @@ impl ScheduleEntry {
     ) -> bool {
         if !s.manual && self.scheduled_blocked() {
             // Temporal discards a buffered scheduled start when paused or out of actions.
-            self.counters.dropped_paused += 1;
+            self.counters.dropped_paused = self.counters.dropped_paused.saturating_add(1);
             return false;
         }
         let nominal_s = s.nominal_ms.div_euclid(1000);
@@ -298,7 +357,7 @@ impl ScheduleEntry {
         {
             // Temporal's start fails with "already started" and the start is dropped.
             ctx.out.retract();
-            self.counters.duplicate_dropped += 1;
+            self.counters.duplicate_dropped = self.counters.duplicate_dropped.saturating_add(1);
             return false;
         }
         let sch = &self.schedule;
@@ -339,7 +398,7 @@ impl ScheduleEntry {
         if !s.manual {
             if let Some(r) = self.schedule.state.remaining_actions.as_mut() {
                 *r = r.saturating_sub(1);
-                self.conflict_token += 1;
+                self.bump_action_token();
             }
         }
         self.running.push(Running {
@@ -355,7 +414,7 @@ impl ScheduleEntry {
             jitter_ms: u32::try_from(s.actual_ms - nominal_s * 1000).unwrap_or(0),
             prefix: 0,
         });
-        self.counters.actions += 1;
+        self.counters.actions = self.counters.actions.saturating_add(1);
         true
     }
 }

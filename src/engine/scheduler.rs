@@ -70,6 +70,12 @@ fn not_found(id: &str) -> ScheduleError {
     ScheduleError::NotFound { id: id.to_owned() }
 }
 
+fn workflow_not_found(workflow_id: &str) -> ScheduleError {
+    ScheduleError::WorkflowNotFound {
+        workflow_id: workflow_id.to_owned(),
+    }
+}
+
 fn invalid(message: impl Into<String>) -> ScheduleError {
     ScheduleError::InvalidArgument {
         message: message.into(),
@@ -187,6 +193,7 @@ impl Scheduler {
             schedule: schedule.into(),
             compiled: Some(compiled),
             conflict_token: 1,
+            config_token: 1,
             created_ms: now_ms,
             updated_ms: None,
             hwm_ms: now_ms,
@@ -303,8 +310,8 @@ impl Scheduler {
         self.heap.peek().map(|(due, _, _)| to_dt(due))
     }
 
-    /// Reports that a started workflow closed. `NotFound` if no tracked run has this id
-    /// (e.g. its schedule was deleted).
+    /// Reports that a started workflow closed. `WorkflowNotFound` if no tracked run has this
+    /// id (e.g. its schedule was deleted).
     pub fn workflow_closed(
         &mut self,
         workflow_id: &str,
@@ -329,7 +336,7 @@ impl Scheduler {
         let Some(slot) = self.workflows.get(workflow_id, fingerprint, |o, id| {
             slot_owns(slots, o, id, fingerprint)
         }) else {
-            return Err(not_found(workflow_id));
+            return Err(workflow_not_found(workflow_id));
         };
         match &mut self.slots[slot as usize].entity {
             Entity::Schedule(e) => {
@@ -340,7 +347,7 @@ impl Scheduler {
             Entity::Job(j) => {
                 // A job keeps its id tracked while it lives.
                 if !j.running {
-                    return Err(not_found(workflow_id));
+                    return Err(workflow_not_found(workflow_id));
                 }
                 self.last_now_ms = now_ms;
                 if !j.closed(&outcome, now_ms) {
@@ -349,7 +356,7 @@ impl Scheduler {
                     return Ok(());
                 }
             }
-            Entity::Free => return Err(not_found(workflow_id)),
+            Entity::Free => return Err(workflow_not_found(workflow_id)),
         }
         self.touch(slot);
         self.reschedule(slot);
@@ -447,7 +454,7 @@ impl Scheduler {
         self.mutate(id, now, move |e, now_ms| {
             e.schedule.state.paused = paused;
             e.schedule.state.note = Some(note);
-            e.conflict_token += 1;
+            e.bump_config_token();
             e.kick_if_buffered(now_ms);
         })
     }
@@ -502,6 +509,47 @@ impl Scheduler {
             return Ok(());
         };
         let (schedule, compiled) = prepare_schedule(id, update.schedule)?;
+        self.mutate(id, now, move |e, now_ms| {
+            e.apply_update(schedule, compiled, now_ms)
+        })
+    }
+
+    /// Compare-and-swap update: replaces action, spec, policy and state with `schedule` (as
+    /// [`Scheduler::update`] does) if nothing a user could have overwritten changed since the
+    /// description that `conflict_token` came from; `Conflict` otherwise.
+    ///
+    /// What moves the token, and what conflicts: every update, pause and unpause, a pause by a
+    /// failed run (`pause_on_failure`), and each scheduled start that uses up one of the
+    /// `remaining_actions`. The first four are changes of configuration that a replacement
+    /// built from an older description would silently undo (Temporal's reason for the token):
+    /// a token taken before one of them conflicts. Starts are not: an action count is not a
+    /// concurrent update, and a schedule that fires faster than the caller decides would
+    /// otherwise never accept one. A token older only by such starts is accepted, and the
+    /// starts taken since are deducted from `schedule.state.remaining_actions` (if it is
+    /// `Some`), as if the update had been applied at the moment of the description: an
+    /// unchanged count then stays exactly the current one, and none of those starts is given
+    /// back. A token newer than the current one (from another scheduler, or from before a
+    /// restore that renumbered it) conflicts too.
+    ///
+    /// Errors: `NotFound`; `Conflict`; `InvalidSpec` or `InvalidArgument` for an invalid
+    /// schedule. Nothing changes on error.
+    pub fn update_checked(
+        &mut self,
+        id: &str,
+        mut schedule: Schedule,
+        conflict_token: u64,
+        now: DateTime<Utc>,
+    ) -> Result<(), ScheduleError> {
+        let now_ms = self.peek_now(now);
+        let e = self.schedule_ref(id, now_ms)?;
+        if conflict_token < e.config_token || conflict_token > e.conflict_token {
+            return Err(ScheduleError::Conflict { id: id.to_owned() });
+        }
+        let spent = e.conflict_token - conflict_token;
+        if let Some(r) = schedule.state.remaining_actions.as_mut() {
+            *r = r.saturating_sub(spent);
+        }
+        let (schedule, compiled) = prepare_schedule(id, schedule)?;
         self.mutate(id, now, move |e, now_ms| {
             e.apply_update(schedule, compiled, now_ms)
         })
@@ -651,53 +699,63 @@ impl Scheduler {
     pub(crate) fn alloc(&mut self, entity: Entity) -> u32 {
         self.live += 1;
         if let Some(slot) = self.free.pop() {
-            self.slots[slot as usize].entity = entity;
+            let s = &mut self.slots[slot as usize];
+            s.entity = entity;
+            s.emitted = false;
             return slot;
         }
         self.slots.push(Slot {
             wake: NEVER,
             generation: 0,
+            listed: false,
+            emitted: false,
             entity,
         });
         (self.slots.len() - 1) as u32
     }
 
-    /// Removes the entity in `slot`, its ids and its tracked runs, and records the removal.
+    /// Removes the entity in `slot`, its ids and its tracked runs. The removal is recorded for
+    /// `take_changes` only if the entity's record went out in the change feed before (or was
+    /// restored): nobody can hold the record of one that did not, so a scheduler whose feed is
+    /// never read keeps no trace of what it removed.
     fn remove(&mut self, slot: u32) {
         let s = &mut self.slots[slot as usize];
         let entity = std::mem::replace(&mut s.entity, Entity::Free);
         s.generation = s.generation.wrapping_add(1);
         s.wake = NEVER;
-        match entity {
+        let emitted = std::mem::replace(&mut s.emitted, false);
+        let removal = match entity {
             Entity::Schedule(e) => {
                 for r in &e.running {
                     self.workflows.remove_tracked(&e.run_id(r), r.fingerprint);
                 }
                 self.ids.remove(&e.id);
-                self.removed
-                    .push(StateChange::RemoveSchedule(e.id.to_string()));
+                emitted.then(|| StateChange::RemoveSchedule(e.id.to_string()))
             }
             Entity::Job(j) => {
                 self.workflows
                     .remove_tracked(&j.id, self.workflows.fingerprint(&j.id));
-                self.removed
-                    .push(StateChange::RemoveWorkflow(j.id.to_string()));
+                emitted.then(|| StateChange::RemoveWorkflow(j.id.to_string()))
             }
             Entity::Free => return,
-        }
+        };
+        self.removed.extend(removal);
         self.live -= 1;
         self.free.push(slot);
     }
 
-    /// Marks `slot` changed for `take_changes`.
+    /// Marks `slot` changed for `take_changes`. A slot is listed once until then, whatever
+    /// entities come and go in it, so the list never outgrows the slot table.
     pub(crate) fn touch(&mut self, slot: u32) {
-        let flag = match &mut self.slots[slot as usize].entity {
+        let s = &mut self.slots[slot as usize];
+        let flag = match &mut s.entity {
             Entity::Schedule(e) => &mut e.dirty,
             Entity::Job(j) => &mut j.dirty,
             Entity::Free => return,
         };
-        if !*flag {
-            *flag = true;
+        *flag = true;
+        if !s.listed {
+            s.listed = true;
             self.dirty.push(slot);
         }
     }
@@ -776,7 +834,7 @@ fn manual_start(now_ms: i64, overlap: Option<ScheduleOverlapPolicy>) -> Buffered
 fn add_backfills(e: &mut ScheduleEntry, backfills: &[ScheduleBackfill]) {
     for b in backfills {
         if e.extra.as_ref().map_or(0, |x| x.backfills.len()) >= MAX_ONGOING_BACKFILLS {
-            e.counters.buffer_dropped += 1;
+            e.counters.buffer_dropped = e.counters.buffer_dropped.saturating_add(1);
             continue;
         }
         e.extra_mut().backfills.push_back(PendingBackfill {

@@ -53,7 +53,7 @@ impl ScheduleEntry {
             if self.schedule.policy.pause_on_failure && !self.schedule.state.paused {
                 self.schedule.state.paused = true;
                 self.schedule.state.note = Some(note);
-                self.conflict_token += 1;
+                self.bump_config_token();
             }
         }
         self.kick_if_buffered(now_ms);
@@ -71,7 +71,7 @@ impl ScheduleEntry {
             x.invalid_spec_error = None;
         }
         self.updated_ms = Some(now_ms);
-        self.conflict_token += 1;
+        self.bump_config_token();
         // Not retroactive: a nominal time more than the jitter before now has its actual time
         // before the update, so the search may start there (bounded work for dense specs).
         let floor = now_ms

@@ -6,11 +6,11 @@
 //! High-water mark invariant: `hwm_ms` is the last *processed nominal* time (the creation time
 //! before any). Every nominal time `<= hwm_ms` has been classified exactly once (buffered,
 //! missed by the catch-up window, dropped while paused, or discarded as before an update); no
-//! nominal time `> hwm_ms` has. (One exception keeps calls short: after 100 000 times dropped
-//! while paused in one call, the rest of that paused stretch is skipped in one step and only
-//! the first 100 000 are counted.) `next` caches `spec.next_time(hwm)` (with times before the last
-//! update dropped), so a jittered action whose actual time is still ahead is never lost and a
-//! missed time is never counted twice.
+//! nominal time `> hwm_ms` has. A long stretch of times of one class is counted in one step
+//! (`advance`), exactly, so the counters are exact after a clock jump of any size. Scheduled
+//! times start after the epoch ([`EPOCH_FLOOR_MS`]). `next` caches `spec.next_time(hwm)` (with
+//! times before the last update dropped), so a jittered action whose actual time is still
+//! ahead is never lost and a missed time is never counted twice.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -41,6 +41,12 @@ pub(crate) struct Slot {
     pub(crate) wake: i64,
     /// Generation of the live heap entry.
     pub(crate) generation: u32,
+    /// The slot is in the scheduler's dirty list (so it is listed once, whichever entities
+    /// come and go in it before the next `take_changes`).
+    pub(crate) listed: bool,
+    /// The entity here has gone out in the change feed (or came from a restored snapshot), so
+    /// a consumer of the feed may hold its record: its removal must go out too.
+    pub(crate) emitted: bool,
     /// What lives here.
     pub(crate) entity: Entity,
 }
@@ -141,7 +147,13 @@ pub(crate) struct ScheduleEntry {
     pub(crate) schedule: StoredSchedule,
     /// `None` when the spec no longer compiles (see `Extra::invalid_spec_error`).
     pub(crate) compiled: Option<CompiledSpec>,
+    /// Moves (saturating) with every change a compare-and-swap update must see: update,
+    /// pause, unpause, pause-on-failure, and each start that uses up a remaining action.
     pub(crate) conflict_token: u64,
+    /// The conflict token as of the last change of configuration (update, pause, unpause,
+    /// pause-on-failure). Tokens in `config_token..=conflict_token` differ from the current one
+    /// only by starts that used up remaining actions (see `Scheduler::update_checked`).
+    pub(crate) config_token: u64,
     pub(crate) created_ms: i64,
     /// Last update (`None`: never updated).
     pub(crate) updated_ms: Option<i64>,
@@ -161,6 +173,17 @@ pub(crate) struct ScheduleEntry {
 }
 
 impl ScheduleEntry {
+    /// A change of configuration: moves both tokens (saturating: a token at `u64::MAX` stays).
+    pub(crate) fn bump_config_token(&mut self) {
+        self.conflict_token = self.conflict_token.saturating_add(1);
+        self.config_token = self.conflict_token;
+    }
+
+    /// A start that used up a remaining action: moves the conflict token only.
+    pub(crate) fn bump_action_token(&mut self) {
+        self.conflict_token = self.conflict_token.saturating_add(1);
+    }
+
     /// Rarely used parts, created on first use.
     pub(crate) fn extra_mut(&mut self) -> &mut Extra {
         self.extra.get_or_insert_with(Box::default)
@@ -211,6 +234,7 @@ impl ScheduleEntry {
         if !(MIN_MS..=MAX_MS).contains(&after_ms) {
             return None;
         }
+        let after_ms = after_ms.max(EPOCH_FLOOR_MS);
         let mut after_s = after_ms.div_euclid(1000);
         loop {
             let (nominal_s, delay) = spec.next_time_unix(after_s)?;
@@ -219,8 +243,16 @@ impl ScheduleEntry {
             if a > MAX_MS {
                 return None;
             }
-            if self.updated_ms.is_some_and(|u| a < u) {
-                after_s = nominal_s;
+            if let Some(u) = self.updated_ms.filter(|&u| a < u) {
+                // Before the last update: not taken. Every nominal time more than the jitter
+                // before the update has its actual time before it too, so the search jumps
+                // there instead of walking each time (a restored record may put the update
+                // decades after its high-water mark).
+                let floor = u
+                    .saturating_sub(self.max_jitter_ms())
+                    .saturating_sub(1000)
+                    .div_euclid(1000);
+                after_s = nominal_s.max(floor);
                 continue;
             }
             return Some((n, a));
@@ -417,6 +449,12 @@ impl ScheduleEntry {
         x.old_prefixes = kept;
     }
 }
+
+/// Scheduled times start after this (1969-12-31T23:59:59Z), as Temporal's search does without
+/// a `start_at`: a `start_at` before 1970 does not reach back before the epoch in the engine.
+/// Before the epoch, interval searches round differently (Go's truncating division), which
+/// only walking could follow; from here on a clock jump is counted in one step.
+pub(crate) const EPOCH_FLOOR_MS: i64 = -1000;
 
 /// The earliest and latest Unix millis chrono represents.
 const MIN_MS: i64 = DateTime::<Utc>::MIN_UTC.timestamp_millis();

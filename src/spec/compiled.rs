@@ -479,3 +479,7 @@ impl std::fmt::Display for CompiledSpec {
 #[cfg(test)]
 #[path = "compiled_tests.rs"]
 mod tests;
+
+// A child module, so that it reads `Inner` without widening its fields.
+#[path = "count.rs"]
+mod count;

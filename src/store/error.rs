@@ -86,6 +86,12 @@ pub enum StoreErrorKind {
         /// What timed out.
         detail: String,
     },
+    /// The store's code panicked. Handled as a failed call: a batch is kept and offered again,
+    /// a load fails.
+    Panicked {
+        /// The panic's message.
+        message: String,
+    },
 }
 
 impl StoreError {
@@ -148,6 +154,33 @@ impl fmt::Display for StoreErrorKind {
             ),
             StoreErrorKind::Misconfigured { detail } => write!(f, "misconfigured ({detail})"),
             StoreErrorKind::Unavailable { detail } => write!(f, "unavailable ({detail})"),
+            StoreErrorKind::Panicked { message } => write!(f, "the store panicked ({message})"),
         }
     }
+}
+
+/// The message of a panic payload (`&str` or `String`; anything else has none).
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        s
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s
+    } else {
+        "(non-string panic payload)"
+    }
+}
+
+/// Runs user code of a store, turning a panic into [`StoreErrorKind::Panicked`].
+pub(crate) fn contain<T>(
+    path: Option<&Path>,
+    f: impl FnOnce() -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        Err(StoreError::new(
+            path,
+            StoreErrorKind::Panicked {
+                message: panic_message(panic.as_ref()).to_owned(),
+            },
+        ))
+    })
 }

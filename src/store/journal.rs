@@ -15,9 +15,10 @@
 //!   re-delivers exactly the actions whose outcome was never recorded.
 
 use std::collections::{HashMap, HashSet};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
@@ -28,13 +29,27 @@ use crate::engine::{
     StateChange, WorkflowRecord,
 };
 
-use super::{RecordKind, Store, StoreChange, StoreError, StoreErrorKind, StoredRecord};
+use super::{
+    contain, panic_message, RecordKind, Store, StoreChange, StoreError, StoreErrorKind,
+    StoredRecord,
+};
 
 /// How soon a poll whose batch failed is retried.
 pub(crate) const STORE_RETRY: Duration = Duration::from_secs(1);
 
-/// How long changes that record no action may wait to share a batch with the next ones.
+/// The longest that changes recording no action wait to share a batch with the next ones.
 pub(crate) const MAX_DEFER: Duration = Duration::from_secs(1);
+
+/// Changes that record no action wait at most this many times what a batch costs the store
+/// (an average of recent batches, in real time), within [`MAX_DEFER`]: a busy store (big or
+/// slow batches) folds a run's close into the next start's batch, which halves its writes, and
+/// an idle one writes the close at once, which keeps the window in which a crash re-delivers a
+/// run that already closed to a few batch times. Batch writes for these changes then take at
+/// most a quarter of the store's time.
+const DEFER_PER_BATCH_COST: u32 = 4;
+
+/// Below this a wait is not worth a wake-up of the worker: the changes are written at once.
+const MIN_DEFER: Duration = Duration::from_millis(1);
 
 /// The user's `on_store_error` callback.
 pub(crate) type StoreErrorHook = Arc<dyn Fn(&StoreError) + Send + Sync>;
@@ -46,11 +61,11 @@ pub(crate) trait Durable: Sized {
         &[]
     }
 
-    /// Whether the call's changes may wait (at most [`MAX_DEFER`]) for the next batch: true for
-    /// changes that record no action and that no caller waits on (reported outcomes, a poll
-    /// with nothing due). A run that fires every second then costs one record write per fire
-    /// instead of two (its start and its close share a batch). A crash in between only delivers
-    /// the closed runs again.
+    /// Whether the call's changes may wait (a few batch costs, at most [`MAX_DEFER`]) for the
+    /// next batch: true for changes that record no action and that no caller waits on
+    /// (reported outcomes, a poll with nothing due). On a busy store a run then costs one
+    /// record write per fire instead of two (its start and its close share a batch). A crash
+    /// in between only delivers the closed runs again.
     fn may_defer(&self) -> bool {
         false
     }
@@ -138,6 +153,8 @@ struct Journal {
     pending: PendingIndex,
     /// Since when changes have been left in the scheduler for a later batch.
     deferred_since: Option<DateTime<Utc>>,
+    /// What a batch costs the store: a moving average of `persist` calls in real time.
+    batch_cost: Duration,
 }
 
 impl Persistence {
@@ -151,7 +168,12 @@ impl Persistence {
         on_error: Option<StoreErrorHook>,
         config: SchedulerConfig,
     ) -> Result<(Persistence, Scheduler), StoreError> {
-        let records = store.load()?;
+        let records = contain(None, || store.load()).map_err(|mut e| {
+            if e.path.is_none() {
+                e.path = store.location().map(Path::to_path_buf);
+            }
+            e
+        })?;
         let location = store.location();
         let mut snapshot = SchedulerSnapshot::default();
         let mut actions = Vec::new();
@@ -185,6 +207,7 @@ impl Persistence {
             held: Vec::new(),
             pending: PendingIndex::default(),
             deferred_since: None,
+            batch_cost: Duration::ZERO,
         };
         for action in &actions {
             journal.pending.insert(action);
@@ -223,13 +246,18 @@ impl Persistence {
     ) -> (R, Option<StoreError>) {
         let mut journal = self.journal.lock();
         let journal = &mut *journal;
-        if result.may_defer() && journal.held.is_empty() && journal.dirty.is_empty() {
+        let wait = (journal.batch_cost * DEFER_PER_BATCH_COST).min(MAX_DEFER);
+        if result.may_defer()
+            && wait >= MIN_DEFER
+            && journal.held.is_empty()
+            && journal.dirty.is_empty()
+        {
             // A clock set back restarts the wait rather than stretching it.
             let since = match journal.deferred_since {
                 Some(since) if since <= now => since,
                 _ => *journal.deferred_since.insert(now),
             };
-            let flush_at = since + chrono::Duration::from_std(MAX_DEFER).unwrap_or_default();
+            let flush_at = since + chrono::Duration::from_std(wait).unwrap_or_default();
             if now < flush_at {
                 return (result.deferred(flush_at), None);
             }
@@ -273,7 +301,15 @@ impl Persistence {
         *failing = true;
         drop(failing);
         match &self.on_error {
-            Some(hook) => hook(&error),
+            // The hook's panic must not stop a worker (nor a mutation that already happened).
+            Some(hook) => {
+                if let Err(panic) = catch_unwind(AssertUnwindSafe(|| hook(&error))) {
+                    eprintln!(
+                        "schedule-engine: the on_store_error hook panicked ({}) on: {error}",
+                        panic_message(panic.as_ref())
+                    );
+                }
+            }
             None if first => eprintln!(
                 "schedule-engine: {error}; actions are held until the store accepts writes \
                  (set ClientBuilder::on_store_error to handle this)"
@@ -378,9 +414,19 @@ impl Journal {
                 None => StoreChange::Delete { kind, id },
             })
             .collect();
-        match self.store.persist(&batch) {
+        // A panicking store is a failed batch: the batch goes back, as for an error, and the
+        // panic stops here (it would otherwise lose the batch and unwind through the client).
+        let store = &mut self.store;
+        let started = Instant::now();
+        let persisted = contain(None, || store.persist(&batch));
+        // A moving average over about four batches.
+        self.batch_cost = (self.batch_cost * 3 + started.elapsed()) / 4;
+        match persisted {
             Ok(()) => Ok(()),
-            Err(e) => {
+            Err(mut e) => {
+                if e.path.is_none() {
+                    e.path = self.store.location().map(Path::to_path_buf);
+                }
                 for change in batch {
                     match change {
                         StoreChange::Put(r) => self.dirty.insert((r.kind, r.id), Some(r.data)),

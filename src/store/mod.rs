@@ -18,6 +18,7 @@ pub mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+pub(crate) use error::{contain, panic_message};
 pub use error::{StoreError, StoreErrorKind};
 pub(crate) use journal::{Durable, Persistence, StoreErrorHook};
 pub use memory::MemoryStore;
@@ -105,10 +106,11 @@ pub enum StoreChange {
 ///   durable loses nothing either: the store still has the old high-water mark, and the times
 ///   after it are derived again at restart. An executor may therefore see a workflow id twice;
 ///   de-duplicate on it if a run must not happen twice.
-/// * **Reported outcomes** (a run closed) and polls with nothing due are written with the next
-///   batch, at most one second later (the worker wakes for it), so that a run's close and the
-///   next start share one write; a crash in between delivers those runs again. Dropping the last
-///   `Client` (and its workers) writes them at once.
+/// * **Reported outcomes** (a run closed) and polls with nothing due are written at once when
+///   the store is idle, and on a busy store with the next batch, at most four times what a
+///   batch costs later and never more than one second (the worker wakes for it), so that a
+///   run's close and the next start share one write; a crash in between delivers those runs
+///   again. Dropping the last `Client` (and its workers) writes them at once.
 /// * **Nothing counted twice.** Each nominal time is started, skipped (overlap policy), missed
 ///   (catch-up window) or dropped (full buffer) by exactly one durable batch.
 /// * **Downtime** is handled as Temporal handles a scheduler that was asleep: on restart, each

@@ -338,8 +338,35 @@ fn create(path: &Path) -> Result<(), StoreError> {
     let tmp = path.with_file_name(tmp_name);
     // A leftover of a crash of this very pid number; nothing else uses the name.
     let _ = fs::remove_file(&tmp);
+    let built = build_schema(path, &tmp);
+    if built.is_err() {
+        // A failed build (disk full, read-only directory) leaves nothing behind.
+        let _ = fs::remove_file(&tmp);
+    }
+    built?;
+    // A hard link never replaces an existing file: if another process created the store in the
+    // meantime, theirs wins and ours is discarded.
+    let linked = fs::hard_link(&tmp, path);
+    let _ = fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(io(e)),
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        // Make the new name itself durable; failure to sync a directory is not fatal everywhere
+        // (some filesystems refuse to open directories), so it is best effort.
+        if let Ok(dir) = fs::File::open(dir) {
+            let _ = dir.sync_all();
+        }
+    }
+    Ok(())
+}
+
+/// Writes an empty store's schema into the new file `tmp` (errors name the store's `path`).
+fn build_schema(path: &Path, tmp: &Path) -> Result<(), StoreError> {
     {
-        let conn = Connection::open(&tmp).map_err(|e| sql_error(path, e))?;
+        let conn = Connection::open(tmp).map_err(|e| sql_error(path, e))?;
         let schema = format!(
             "PRAGMA application_id = {APPLICATION_ID};
              PRAGMA user_version = {SCHEMA_VERSION};
@@ -358,22 +385,6 @@ fn create(path: &Path) -> Result<(), StoreError> {
         conn.execute_batch(&schema)
             .map_err(|e| sql_error(path, e))?;
         conn.close().map_err(|(_, e)| sql_error(path, e))?;
-    }
-    // A hard link never replaces an existing file: if another process created the store in the
-    // meantime, theirs wins and ours is discarded.
-    let linked = fs::hard_link(&tmp, path);
-    let _ = fs::remove_file(&tmp);
-    match linked {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(io(e)),
-    }
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        // Make the new name itself durable; failure to sync a directory is not fatal everywhere
-        // (some filesystems refuse to open directories), so it is best effort.
-        if let Ok(dir) = fs::File::open(dir) {
-            let _ = dir.sync_all();
-        }
     }
     Ok(())
 }
@@ -446,8 +457,19 @@ fn check_length(path: &Path, head: &[u8]) -> Result<(), StoreError> {
 }
 
 fn sql_error(path: &Path, e: rusqlite::Error) -> StoreError {
-    let detail = e.to_string();
-    let kind = match e.sqlite_error_code() {
+    let mut detail = e.to_string();
+    let code = e.sqlite_error_code();
+    if matches!(
+        code,
+        Some(ErrorCode::CannotOpen | ErrorCode::SystemIoFailure | ErrorCode::ReadOnly)
+    ) {
+        // SQLite's own words ("unable to open database file", "disk I/O error") say neither
+        // which file nor why; find out what the operating system refuses.
+        if let Some(cause) = diagnose(path) {
+            detail = format!("{detail}; {cause}");
+        }
+    }
+    let kind = match code {
         Some(ErrorCode::NotADatabase) => StoreErrorKind::NotADatabase { detail },
         Some(ErrorCode::DatabaseCorrupt) => StoreErrorKind::Corrupt { detail },
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
@@ -462,4 +484,39 @@ fn sql_error(path: &Path, e: rusqlite::Error) -> StoreError {
         _ => StoreErrorKind::Io { detail },
     };
     StoreError::new(Some(path), kind)
+}
+
+/// Why the operating system refuses SQLite's files at `path`: the directory takes no new file
+/// (SQLite creates the store, a `-wal` and a `-shm` file there), or the store file cannot be
+/// written. `None` when both work.
+fn diagnose(path: &Path) -> Option<String> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut probe_name = path.file_name().unwrap_or_default().to_os_string();
+    probe_name.push(format!(".probe-{}", std::process::id()));
+    let probe = dir.join(probe_name);
+    match fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = fs::remove_file(&probe);
+        }
+        Err(e) => {
+            return Some(format!(
+                "cannot create files in {} ({e}); SQLite needs to create the store's -wal and \
+                 -shm files beside it",
+                dir.display()
+            ))
+        }
+    }
+    match fs::OpenOptions::new().write(true).open(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Some(format!("cannot write {} ({e})", path.display()))
+        }
+        _ => None,
+    }
 }
