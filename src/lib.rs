@@ -392,6 +392,7 @@
 
 mod client;
 mod engine;
+mod error;
 mod spec;
 mod store;
 
@@ -408,15 +409,15 @@ pub use client::{
 pub use engine::{
     Action, CancelWorkflowAction, CreateScheduleOptions, Schedule, ScheduleAction,
     ScheduleActionExecution, ScheduleActionResult, ScheduleActionStartWorkflow, ScheduleBackfill,
-    ScheduleDescription, ScheduleError, ScheduleInfo, ScheduleListDescription,
-    ScheduleOverlapPolicy, SchedulePolicy, ScheduleState, ScheduleUpdate, ScheduleUpdateInput,
-    SchedulerConfig, StartWorkflowAction, StartWorkflowOptions, TerminateWorkflowAction,
-    WorkflowOutcome,
+    ScheduleDescription, ScheduleInfo, ScheduleListDescription, ScheduleOverlapPolicy,
+    SchedulePolicy, ScheduleState, ScheduleUpdate, ScheduleUpdateInput, SchedulerConfig,
+    StartWorkflowAction, StartWorkflowOptions, TerminateWorkflowAction, WorkflowOutcome,
 };
 pub use engine::{
     BackfillRecord, BufferedStartRecord, RunningRecord, ScheduleRecord, Scheduler,
     SchedulerSnapshot, StateChange, WorkflowRecord, DEFAULT_CATCHUP_WINDOW, MIN_CATCHUP_WINDOW,
 };
+pub use error::ScheduleError;
 pub use spec::{
     CompiledSpec, DstPolicy, IntervalAnchor, NonexistentTime, RepeatedTime, ScheduleCalendarSpec,
     ScheduleIntervalSpec, ScheduleRange, ScheduleSpec, ScheduledTime, SpecError,

@@ -1,30 +1,25 @@
 //! [`Client`]: the thread-safe owner of a `Scheduler`, and [`ClientBuilder`].
 //!
-//! Invariants:
-//! - The scheduler is only reached through [`Inner::with_scheduler`] (every mutation and every
-//!   poll) and [`Inner::read_scheduler`] (describe, list). Both read the clock under the lock, so
-//!   the `now` values the scheduler sees never go backwards because of thread interleaving.
-//! - No user code runs under the lock: update callbacks and executors run outside it (see
-//!   [`ScheduleHandle::update`] and the worker), so they may call back into the client freely.
-//! - A mutation that makes the scheduler's next wakeup sooner wakes every worker, so a worker
-//!   never oversleeps a change.
+//! The scheduler itself, its lock and its journal are in `hosted`; what clients, handles,
+//! completions and workers share is in `shared`.
 
 use std::fmt;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use crossbeam_channel::{Receiver, Sender, TrySendError};
-use parking_lot::Mutex;
 
-use crate::engine::Scheduler;
-use crate::store::{Durable, Persistence, Store, StoreError, StoreErrorHook};
-use crate::{
-    Action, CreateScheduleOptions, Schedule, ScheduleError, ScheduleListDescription,
-    SchedulerConfig, StartWorkflowOptions, WorkflowOutcome,
+use crate::engine::{
+    CreateScheduleOptions, Schedule, ScheduleListDescription, Scheduler, SchedulerConfig,
+    StartWorkflowOptions,
 };
+use crate::error::ScheduleError;
+use crate::store::{Store, StoreError, StoreErrorHook};
 
 use super::clock::{Clock, SystemClock};
+use super::durable::Persistence;
 use super::handle::ScheduleHandle;
+use super::hosted::HostedScheduler;
+use super::shared::Shared;
 
 /// A thread-safe, cheaply cloned handle to an in-process scheduler: the verbs of Temporal's
 /// `Client` for schedules, cron jobs and delayed starts.
@@ -64,17 +59,16 @@ use super::handle::ScheduleHandle;
 /// ```
 #[derive(Clone)]
 pub struct Client {
-    inner: Arc<Inner>,
+    inner: Arc<Shared>,
 }
 
 impl Client {
     /// An in-memory client on the system clock with the default [`SchedulerConfig`].
     pub fn new() -> Self {
         Client {
-            inner: Arc::new(Inner::new(
-                Scheduler::new(SchedulerConfig::default()),
+            inner: Arc::new(Shared::new(
                 Arc::new(SystemClock),
-                None,
+                HostedScheduler::new(Scheduler::new(SchedulerConfig::default()), None),
             )),
         }
     }
@@ -95,7 +89,7 @@ impl Client {
         schedule: Schedule,
     ) -> Result<ScheduleHandle, ScheduleError> {
         self.inner
-            .with_scheduler(|s, now| s.create_schedule(id, schedule, now))?;
+            .with_scheduler(id, |s, now| s.create_schedule(id, schedule, now))?;
         Ok(self.get_schedule_handle(id))
     }
 
@@ -110,8 +104,9 @@ impl Client {
         schedule: Schedule,
         options: CreateScheduleOptions,
     ) -> Result<ScheduleHandle, ScheduleError> {
-        self.inner
-            .with_scheduler(|s, now| s.create_schedule_with_options(id, schedule, options, now))?;
+        self.inner.with_scheduler(id, |s, now| {
+            s.create_schedule_with_options(id, schedule, options, now)
+        })?;
         Ok(self.get_schedule_handle(id))
     }
 
@@ -123,7 +118,7 @@ impl Client {
 
     /// Every schedule, ordered by id, with its 5 most recent and 5 next actions.
     pub fn list_schedules(&self) -> Vec<ScheduleListDescription> {
-        self.inner.read_scheduler(|s, now| s.list_schedules(now))
+        self.inner.read_all(|s, now| s.list_schedules(now))
     }
 
     /// Starts a workflow outside any schedule: at the next poll, after `start_delay`, or as a
@@ -136,7 +131,7 @@ impl Client {
     /// both `cron_schedule` and `start_delay`).
     pub fn start_workflow(&self, options: StartWorkflowOptions) -> Result<(), ScheduleError> {
         self.inner
-            .with_scheduler(|s, now| s.start_workflow(options, now))
+            .with_scheduler(&options.id.clone(), |s, now| s.start_workflow(options, now))
     }
 
     /// The client's current time, read from its [`Clock`].
@@ -144,7 +139,7 @@ impl Client {
         self.inner.clock.now()
     }
 
-    pub(crate) fn inner(&self) -> &Arc<Inner> {
+    pub(crate) fn inner(&self) -> &Arc<Shared> {
         &self.inner
     }
 }
@@ -217,7 +212,10 @@ impl ClientBuilder {
             None => (Scheduler::new(self.config), None),
         };
         Ok(Client {
-            inner: Arc::new(Inner::new(scheduler, clock, persistence)),
+            inner: Arc::new(Shared::new(
+                clock,
+                HostedScheduler::new(scheduler, persistence),
+            )),
         })
     }
 }
@@ -227,111 +225,5 @@ impl fmt::Debug for ClientBuilder {
         f.debug_struct("ClientBuilder")
             .field("config", &self.config)
             .finish_non_exhaustive()
-    }
-}
-
-/// What clients, handles, completions and workers share.
-pub(crate) struct Inner {
-    scheduler: Mutex<Scheduler>,
-    pub(crate) clock: Arc<dyn Clock>,
-    /// One wake channel per running worker (capacity 1: a pending wake is enough).
-    wakers: Mutex<Vec<Sender<()>>>,
-    /// The store, if any, and what is not yet durable in it.
-    persistence: Option<Persistence>,
-}
-
-impl Inner {
-    fn new(scheduler: Scheduler, clock: Arc<dyn Clock>, persistence: Option<Persistence>) -> Self {
-        Inner {
-            scheduler: Mutex::new(scheduler),
-            clock,
-            wakers: Mutex::new(Vec::new()),
-            persistence,
-        }
-    }
-
-    /// The single path of every scheduler mutation and every poll: locks, reads `now`, runs `f`,
-    /// and wakes the workers if the next wakeup moved earlier. With a store, the call's changes
-    /// are made durable before the lock is released, and actions only come out once they are
-    /// (see [`Durable`]).
-    pub(crate) fn with_scheduler<R: Durable>(
-        &self,
-        f: impl FnOnce(&mut Scheduler, DateTime<Utc>) -> R,
-    ) -> R {
-        let mut scheduler = self.scheduler.lock();
-        let now = self.clock.now();
-        let before = scheduler.next_wakeup();
-        let mut result = f(&mut scheduler, now);
-        let mut failure = None;
-        if let Some(persistence) = &self.persistence {
-            (result, failure) = persistence.commit(&mut scheduler, now, result);
-        }
-        let after = scheduler.next_wakeup();
-        drop(scheduler);
-        if let Some(persistence) = &self.persistence {
-            persistence.report(failure);
-        }
-        if is_sooner(after, before) {
-            self.wake_workers();
-        }
-        result
-    }
-
-    /// Read-only access (describe, list).
-    pub(crate) fn read_scheduler<R>(&self, f: impl FnOnce(&Scheduler, DateTime<Utc>) -> R) -> R {
-        let scheduler = self.scheduler.lock();
-        let now = self.clock.now();
-        f(&scheduler, now)
-    }
-
-    /// Everything due now, and when to poll next.
-    pub(crate) fn poll(&self) -> (Vec<Action>, Option<DateTime<Utc>>) {
-        self.with_scheduler(|s, now| (s.poll(now), s.next_wakeup()))
-    }
-
-    /// Reports closed runs to the scheduler, all under one lock, and empties `closed`. They are
-    /// taken out only once the clock has been read, so a panicking clock loses none.
-    pub(crate) fn workflows_closed(&self, closed: &mut Vec<(String, WorkflowOutcome)>) {
-        self.with_scheduler(|s, now| {
-            for (workflow_id, outcome) in closed.drain(..) {
-                // A run the scheduler does not know (deleted schedule, duplicate report) is
-                // not an error worth surfacing to an executor.
-                let _ = s.workflow_closed(&workflow_id, outcome, now);
-            }
-        });
-    }
-
-    /// A new worker's wake channel.
-    pub(crate) fn register_worker(&self) -> (Sender<()>, Receiver<()>) {
-        let (tx, rx) = crossbeam_channel::bounded(1);
-        self.wakers.lock().push(tx.clone());
-        (tx, rx)
-    }
-
-    fn wake_workers(&self) {
-        self.wakers
-            .lock()
-            .retain(|w| !matches!(w.try_send(()), Err(TrySendError::Disconnected(()))));
-    }
-}
-
-impl Drop for Inner {
-    /// The last client, handle, worker and completion are gone: write what is still deferred
-    /// (outcomes reported after the last poll).
-    fn drop(&mut self) {
-        if let Some(persistence) = &self.persistence {
-            let now = self.clock.now();
-            let failure = persistence.flush(self.scheduler.get_mut(), now);
-            persistence.report(failure);
-        }
-    }
-}
-
-/// Whether a wakeup at `after` comes before one at `before` (`None` = never).
-fn is_sooner(after: Option<DateTime<Utc>>, before: Option<DateTime<Utc>>) -> bool {
-    match (after, before) {
-        (Some(a), Some(b)) => a < b,
-        (Some(_), None) => true,
-        (None, _) => false,
     }
 }

@@ -13,9 +13,11 @@ use std::sync::Arc;
 use crossbeam_channel::Sender;
 use parking_lot::RwLock;
 
-use crate::{CancelWorkflowAction, StartWorkflowAction, TerminateWorkflowAction, WorkflowOutcome};
+use crate::engine::{
+    CancelWorkflowAction, StartWorkflowAction, TerminateWorkflowAction, WorkflowOutcome,
+};
 
-use super::client::Inner;
+use super::shared::Shared;
 
 /// Runs workflows for a [`Worker`](crate::Worker): the seam where the user's code starts.
 ///
@@ -110,11 +112,11 @@ pub(crate) struct CompletionSink {
     /// so once the worker has taken the write lock to close it, the channel holds every report
     /// it will ever get.
     to_worker: RwLock<Option<Sender<Report>>>,
-    client: Arc<Inner>,
+    client: Arc<Shared>,
 }
 
 impl CompletionSink {
-    pub(crate) fn new(to_worker: Sender<Report>, client: Arc<Inner>) -> Self {
+    pub(crate) fn new(to_worker: Sender<Report>, client: Arc<Shared>) -> Self {
         CompletionSink {
             to_worker: RwLock::new(Some(to_worker)),
             client,

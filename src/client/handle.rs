@@ -3,12 +3,13 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::{
-    ScheduleBackfill, ScheduleDescription, ScheduleError, ScheduleOverlapPolicy, ScheduleUpdate,
+use crate::engine::{
+    ScheduleBackfill, ScheduleDescription, ScheduleOverlapPolicy, ScheduleUpdate,
     ScheduleUpdateInput,
 };
+use crate::error::ScheduleError;
 
-use super::client::Inner;
+use super::shared::Shared;
 
 /// A handle to one schedule, from [`Client::create_schedule`](crate::Client::create_schedule)
 /// or [`Client::get_schedule_handle`](crate::Client::get_schedule_handle): the methods of
@@ -18,12 +19,12 @@ use super::client::Inner;
 /// every verb returns [`ScheduleError::NotFound`].
 #[derive(Clone)]
 pub struct ScheduleHandle {
-    inner: Arc<Inner>,
+    inner: Arc<Shared>,
     id: String,
 }
 
 impl ScheduleHandle {
-    pub(crate) fn new(inner: Arc<Inner>, id: String) -> Self {
+    pub(crate) fn new(inner: Arc<Shared>, id: String) -> Self {
         ScheduleHandle { inner, id }
     }
 
@@ -41,7 +42,7 @@ impl ScheduleHandle {
     pub fn backfill(&self, backfills: &[ScheduleBackfill]) -> Result<(), ScheduleError> {
         // The engine checks for an empty list (before looking the schedule up).
         self.inner
-            .with_scheduler(|s, now| s.backfill(&self.id, backfills, now))
+            .with_scheduler(&self.id, |s, now| s.backfill(&self.id, backfills, now))
     }
 
     /// Deletes the schedule. Runs it started are not affected: they go on, and their
@@ -50,7 +51,8 @@ impl ScheduleHandle {
     /// # Errors
     /// [`ScheduleError::NotFound`].
     pub fn delete(&self) -> Result<(), ScheduleError> {
-        self.inner.with_scheduler(|s, now| s.delete(&self.id, now))
+        self.inner
+            .with_scheduler(&self.id, |s, now| s.delete(&self.id, now))
     }
 
     /// The schedule, its counters, running and recent actions and next times.
@@ -59,7 +61,7 @@ impl ScheduleHandle {
     /// [`ScheduleError::NotFound`].
     pub fn describe(&self) -> Result<ScheduleDescription, ScheduleError> {
         self.inner
-            .read_scheduler(|s, now| s.describe(&self.id, now))
+            .read_scheduler(&self.id, |s, now| s.describe(&self.id, now))
     }
 
     /// Pauses the schedule: no scheduled actions until unpaused (trigger and backfill still
@@ -70,7 +72,7 @@ impl ScheduleHandle {
     /// [`ScheduleError::NotFound`].
     pub fn pause(&self, note: Option<&str>) -> Result<(), ScheduleError> {
         self.inner
-            .with_scheduler(|s, now| s.pause(&self.id, note, now))
+            .with_scheduler(&self.id, |s, now| s.pause(&self.id, note, now))
     }
 
     /// Unpauses the schedule. Times that passed while it was paused are not taken (use
@@ -81,7 +83,7 @@ impl ScheduleHandle {
     /// [`ScheduleError::NotFound`].
     pub fn unpause(&self, note: Option<&str>) -> Result<(), ScheduleError> {
         self.inner
-            .with_scheduler(|s, now| s.unpause(&self.id, note, now))
+            .with_scheduler(&self.id, |s, now| s.unpause(&self.id, note, now))
     }
 
     /// Takes one action now, even while paused, with `overlap` (default: the schedule's).
@@ -90,7 +92,7 @@ impl ScheduleHandle {
     /// [`ScheduleError::NotFound`].
     pub fn trigger(&self, overlap: Option<ScheduleOverlapPolicy>) -> Result<(), ScheduleError> {
         self.inner
-            .with_scheduler(|s, now| s.trigger(&self.id, overlap, now))
+            .with_scheduler(&self.id, |s, now| s.trigger(&self.id, overlap, now))
     }
 
     /// Read-modify-write of the schedule, the loop Temporal's SDKs promise: `updater` gets the
@@ -139,9 +141,9 @@ impl ScheduleHandle {
             let Some(update) = updater(ScheduleUpdateInput { description }) else {
                 return Ok(());
             };
-            let result = self
-                .inner
-                .with_scheduler(|s, now| s.update_checked(&self.id, update.schedule, token, now));
+            let result = self.inner.with_scheduler(&self.id, |s, now| {
+                s.update_checked(&self.id, update.schedule, token, now)
+            });
             match result {
                 Err(ScheduleError::Conflict { .. }) => continue,
                 result => return result,

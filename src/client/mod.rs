@@ -5,9 +5,12 @@
 #[allow(clippy::module_inception)]
 mod client;
 mod clock;
+mod durable;
 mod executor;
 mod handle;
+mod hosted;
 mod registry;
+mod shared;
 mod worker;
 
 pub use client::{Client, ClientBuilder};

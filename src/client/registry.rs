@@ -19,7 +19,9 @@ use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::{CancelWorkflowAction, StartWorkflowAction, TerminateWorkflowAction, WorkflowOutcome};
+use crate::engine::{
+    CancelWorkflowAction, StartWorkflowAction, TerminateWorkflowAction, WorkflowOutcome,
+};
 
 use super::executor::{Completion, WorkflowExecutor};
 use crate::store::panic_message;

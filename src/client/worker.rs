@@ -19,11 +19,12 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
-use crate::Action;
+use crate::engine::Action;
 
-use super::client::{Client, Inner};
+use super::client::Client;
 use super::clock::ClockWaker;
 use super::executor::{Completion, CompletionSink, Report, WorkflowExecutor};
+use super::shared::Shared;
 
 /// While the executor takes its time over one poll's actions, completions reported meanwhile
 /// are applied at least this often (the fast path applies them once, after the batch).
@@ -164,7 +165,7 @@ struct Signals {
     stop: Arc<AtomicBool>,
 }
 
-fn run<E: WorkflowExecutor>(inner: Arc<Inner>, mut executor: E, signals: Signals) {
+fn run<E: WorkflowExecutor>(inner: Arc<Shared>, mut executor: E, signals: Signals) {
     let Signals { wake, settle, stop } = signals;
     let (report_tx, reports) = crossbeam_channel::unbounded::<Report>();
     let sink = Arc::new(CompletionSink::new(report_tx, inner.clone()));

@@ -1,45 +1,42 @@
 //! The sans-IO `Scheduler`: schedules, their overlap buffers, catch-up and counters. Time enters
 //! only as `now`; actions leave only through `poll(now)`.
+//!
+//! - The vocabulary: `schedule` (what a user creates), `action` (what the engine asks for and
+//!   is told), `description` (read models), `config`.
+//! - `scheduler`: the public verbs; `table`: the slot table they work on (slots, the wake-up
+//!   heap's upkeep, the id and workflow maps, the list of changed slots).
+//! - `entry/`: what happens to one schedule (iteration, overlap, events, read models) and to
+//!   one standalone workflow (`job`).
+//! - `compact/`: how state is kept small and fast (heap, id hash, workflow map, workflow-id
+//!   formatting, millis, recent ring, stored schedule); it knows nothing of schedules' rules.
+//! - `persist/`: the snapshot and change-feed records, restore and the feed.
 
 mod action;
-mod buffer;
+mod compact;
 mod config;
-mod cron_job;
-mod describe;
-mod error;
-mod hash;
-mod heap;
+mod description;
+mod entry;
 mod persist;
-mod process;
-mod query;
-mod recent;
 mod schedule;
 mod scheduler;
-mod signals;
-mod sink;
-mod snapshot;
-mod state;
-mod stored;
-mod workflow_id;
-mod workflows;
+mod table;
 
 pub use action::{
     Action, CancelWorkflowAction, StartWorkflowAction, StartWorkflowOptions,
     TerminateWorkflowAction, WorkflowOutcome,
 };
 pub use config::SchedulerConfig;
-pub use describe::{
+pub use description::{
     ScheduleActionExecution, ScheduleActionResult, ScheduleDescription, ScheduleInfo,
     ScheduleListDescription,
 };
-pub use error::ScheduleError;
+pub use persist::records::{
+    BackfillRecord, BufferedStartRecord, RunningRecord, ScheduleRecord, SchedulerSnapshot,
+    StateChange, WorkflowRecord,
+};
 pub use schedule::{
     CreateScheduleOptions, Schedule, ScheduleAction, ScheduleActionStartWorkflow, ScheduleBackfill,
     ScheduleOverlapPolicy, SchedulePolicy, ScheduleState, ScheduleUpdate, ScheduleUpdateInput,
     DEFAULT_CATCHUP_WINDOW, MIN_CATCHUP_WINDOW,
 };
 pub use scheduler::Scheduler;
-pub use snapshot::{
-    BackfillRecord, BufferedStartRecord, RunningRecord, ScheduleRecord, SchedulerSnapshot,
-    StateChange, WorkflowRecord,
-};

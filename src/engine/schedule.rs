@@ -13,9 +13,10 @@ use serde::de::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::spec::ScheduleSpec;
+use crate::error::ScheduleError;
+use crate::spec::{CompiledSpec, ScheduleSpec};
 
-use super::describe::ScheduleDescription;
+use super::description::ScheduleDescription;
 
 /// A schedule: what to start, when, how overlapping runs are handled, and its state.
 ///
@@ -391,4 +392,64 @@ pub struct ScheduleUpdateInput {
 pub struct ScheduleUpdate {
     /// The new schedule (action, spec, policy and state are all replaced).
     pub schedule: Schedule,
+}
+
+/// Longest note accepted (bytes).
+const MAX_NOTE_BYTES: usize = 1000;
+
+fn invalid(message: impl Into<String>) -> ScheduleError {
+    ScheduleError::InvalidArgument {
+        message: message.into(),
+    }
+}
+
+/// Checks a pause, unpause or state note.
+pub(crate) fn check_note(note: Option<&str>) -> Result<(), ScheduleError> {
+    match note {
+        Some(n) if n.len() > MAX_NOTE_BYTES => Err(invalid(format!(
+            "note is {} bytes, at most {MAX_NOTE_BYTES} are allowed",
+            n.len()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Validates a schedule for `id` and compiles its spec; the policy gets its effective
+/// catch-up window.
+pub(crate) fn prepare_schedule(
+    id: &str,
+    mut schedule: Schedule,
+) -> Result<(Schedule, CompiledSpec), ScheduleError> {
+    if id.is_empty() {
+        return Err(invalid("schedule id is empty"));
+    }
+    let action = schedule.action.start_workflow();
+    if action.workflow.is_empty() {
+        return Err(invalid("workflow type name is empty"));
+    }
+    if action.task_queue.is_empty() {
+        return Err(invalid("task queue is empty"));
+    }
+    if action.id.is_empty() {
+        return Err(invalid("action workflow id is empty"));
+    }
+    check_note(schedule.state.note.as_deref())?;
+    let compiled = schedule.spec.compile_with_jitter_seed(id)?;
+    if schedule.policy.catchup_window < MIN_CATCHUP_WINDOW {
+        schedule.policy.catchup_window = MIN_CATCHUP_WINDOW;
+    }
+    Ok((schedule, compiled))
+}
+
+/// Checks that every backfill range ends at or after its start.
+pub(crate) fn check_backfills(backfills: &[ScheduleBackfill]) -> Result<(), ScheduleError> {
+    for (i, b) in backfills.iter().enumerate() {
+        if b.end_at < b.start_at {
+            return Err(invalid(format!(
+                "backfill[{i}]: end_at {} is before start_at {}",
+                b.end_at, b.start_at
+            )));
+        }
+    }
+    Ok(())
 }

@@ -12,7 +12,7 @@
 //! `standard_cron` is the other dialect, cron jobs' (robfig's parser, the server's next-run rule).
 
 mod calendar;
-mod civil;
+pub(crate) mod civil;
 mod compiled;
 mod cron;
 mod cron_field;

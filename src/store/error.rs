@@ -159,6 +159,9 @@ impl fmt::Display for StoreErrorKind {
     }
 }
 
+/// The user's `on_store_error` callback.
+pub(crate) type StoreErrorHook = std::sync::Arc<dyn Fn(&StoreError) + Send + Sync>;
+
 /// The message of a panic payload (`&str` or `String`; anything else has none).
 pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
     if let Some(s) = panic.downcast_ref::<&str>() {

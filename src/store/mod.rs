@@ -3,7 +3,7 @@
 //! A [`Store`] is a small key/value interface: records are JSON text keyed by
 //! ([`RecordKind`], id), one record per schedule, per standalone workflow (cron job chain or
 //! delayed start) and per dispatched-but-unfinished action. The engine reports every state change
-//! it makes; the client turns each call's changes into one batch ([`journal`]) and hands it to
+//! it makes; the client turns each call's changes into one batch (the client's write-ahead journal) and hands it to
 //! [`Store::persist`], which applies it atomically. The user-facing guarantees are documented on
 //! [`Store`].
 //!
@@ -11,16 +11,14 @@
 //! the actions that batch (or an earlier one) recorded and whose runs are not yet closed.
 
 mod error;
-pub(crate) mod journal;
 mod memory;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
-pub(crate) use error::{contain, panic_message};
+pub(crate) use error::{contain, panic_message, StoreErrorHook};
 pub use error::{StoreError, StoreErrorKind};
-pub(crate) use journal::{Durable, Persistence, StoreErrorHook};
 pub use memory::MemoryStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteStore, SqliteSynchronous};

@@ -5,7 +5,7 @@
 //! Invariant: the actions of this poll are exactly `out[first..next]`; `finish` drops whatever
 //! older actions lie beyond them.
 
-use super::action::{Action, StartWorkflowAction};
+use crate::engine::action::{Action, StartWorkflowAction};
 
 /// The actions of one poll.
 pub(crate) struct ActionSink<'a> {

@@ -12,44 +12,23 @@
 //! times before the last update dropped), so a jittered action whose actual time is still
 //! ahead is never lost and a missed time is never counted twice.
 
+mod events;
+pub(crate) mod iterate;
+pub(crate) mod job;
+mod overlap;
+mod read;
+
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use smallvec::SmallVec;
 
-use super::recent::RecentRing;
-use super::schedule::{ScheduleBackfill, ScheduleOverlapPolicy};
-use super::stored::StoredSchedule;
+use crate::engine::compact::millis::{EPOCH_FLOOR_MS, MAX_MS, MIN_MS};
+use crate::engine::compact::recent::{Recent, RecentRing};
+use crate::engine::compact::stored_schedule::StoredSchedule;
+use crate::engine::compact::workflow_id::{is_workflow_id, workflow_id};
+use crate::engine::schedule::{ScheduleBackfill, ScheduleOverlapPolicy};
 use crate::spec::CompiledSpec;
-
-/// Schedules and standalone workflows share one slot space (and the heap).
-#[derive(Debug)]
-pub(crate) enum Entity {
-    /// A free slot.
-    Free,
-    /// A schedule.
-    Schedule(Box<ScheduleEntry>),
-    /// A cron job or one-off start.
-    Job(Box<super::cron_job::JobEntry>),
-}
-
-/// A slot: the entity, its wake time and the generation of its live heap entry.
-#[derive(Debug)]
-pub(crate) struct Slot {
-    /// Live heap key (`NEVER`: none).
-    pub(crate) wake: i64,
-    /// Generation of the live heap entry.
-    pub(crate) generation: u32,
-    /// The slot is in the scheduler's dirty list (so it is listed once, whichever entities
-    /// come and go in it before the next `take_changes`).
-    pub(crate) listed: bool,
-    /// The entity here has gone out in the change feed (or came from a restored snapshot), so
-    /// a consumer of the feed may hold its record: its removal must go out too.
-    pub(crate) emitted: bool,
-    /// What lives here.
-    pub(crate) entity: Entity,
-}
 
 /// One start waiting in the overlap buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,28 +60,6 @@ pub(crate) struct Running {
     pub(crate) cancel_requested: bool,
     /// Termination requested by the overlap policy.
     pub(crate) terminate_requested: bool,
-}
-
-/// One recent action, 24 bytes: its workflow id is rebuilt from the action id prefix and the
-/// nominal time, so no string is kept per action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Recent {
-    /// Nominal time (Unix seconds): the workflow id suffix.
-    pub(crate) nominal_s: i64,
-    /// When it started (millis).
-    pub(crate) started_ms: i64,
-    /// Actual (due) time minus nominal time, in millis (jitter, or the sub-second part of a
-    /// trigger time).
-    pub(crate) jitter_ms: u32,
-    /// Workflow id prefix: 0 = the current action id, k = `Extra::old_prefixes[k - 1]`.
-    pub(crate) prefix: u8,
-}
-
-impl Recent {
-    /// The actual time it was due (millis).
-    pub(crate) fn scheduled_ms(&self) -> i64 {
-        self.nominal_s * 1000 + i64::from(self.jitter_ms)
-    }
 }
 
 /// A backfill still being buffered.
@@ -172,7 +129,43 @@ pub(crate) struct ScheduleEntry {
     pub(crate) dirty: bool,
 }
 
+/// Ongoing backfill requests per schedule (Temporal: beyond it they are dropped and counted).
+const MAX_ONGOING_BACKFILLS: usize = 1000;
+
+/// A manual start at `now_ms`: nominal = `now` truncated to the second.
+pub(crate) fn manual_start(now_ms: i64, overlap: Option<ScheduleOverlapPolicy>) -> BufferedStart {
+    BufferedStart {
+        nominal_ms: now_ms.div_euclid(1000) * 1000,
+        actual_ms: now_ms,
+        overlap,
+        manual: true,
+    }
+}
+
 impl ScheduleEntry {
+    /// How many starts used up remaining actions since the description that `token` came
+    /// from; `None` if a change of configuration came since (or the token is not one of this
+    /// schedule's): see `Scheduler::update_checked`.
+    pub(crate) fn starts_since(&self, token: u64) -> Option<u64> {
+        (self.config_token..=self.conflict_token)
+            .contains(&token)
+            .then(|| self.conflict_token - token)
+    }
+
+    /// Queues backfill requests (beyond the ongoing limit they are dropped and counted).
+    pub(crate) fn add_backfills(&mut self, backfills: &[ScheduleBackfill]) {
+        for b in backfills {
+            if self.extra.as_ref().map_or(0, |x| x.backfills.len()) >= MAX_ONGOING_BACKFILLS {
+                self.counters.buffer_dropped = self.counters.buffer_dropped.saturating_add(1);
+                continue;
+            }
+            self.extra_mut().backfills.push_back(PendingBackfill {
+                request: b.clone(),
+                progress_ms: None,
+            });
+        }
+    }
+
     /// A change of configuration: moves both tokens (saturating: a token at `u64::MAX` stays).
     pub(crate) fn bump_config_token(&mut self) {
         self.conflict_token = self.conflict_token.saturating_add(1);
@@ -325,7 +318,7 @@ impl ScheduleEntry {
 
     /// The workflow id of a recent action.
     pub(crate) fn recent_id(&self, r: &Recent) -> String {
-        super::workflow_id::workflow_id(self.prefix(r.prefix), r.nominal_s)
+        workflow_id(self.prefix(r.prefix), r.nominal_s)
     }
 
     /// The spelled-out workflow id of run `r` (see [`Running`]).
@@ -341,7 +334,7 @@ impl ScheduleEntry {
         if r.spelled {
             String::from(self.spelled_id(r))
         } else {
-            super::workflow_id::workflow_id(self.schedule.action_id(), r.nominal_s)
+            workflow_id(self.schedule.action_id(), r.nominal_s)
         }
     }
 
@@ -350,7 +343,7 @@ impl ScheduleEntry {
         if r.spelled {
             self.spelled_id(r) == id
         } else {
-            super::workflow_id::is_workflow_id(id, self.schedule.action_id(), r.nominal_s)
+            is_workflow_id(id, self.schedule.action_id(), r.nominal_s)
         }
     }
 
@@ -403,10 +396,7 @@ impl ScheduleEntry {
         let mut spelled = Vec::new();
         let fresh = self.running.iter_mut().filter(|r| !r.spelled);
         for (key, r) in (first_key..).zip(fresh) {
-            spelled.push((
-                key,
-                super::workflow_id::workflow_id(&old, r.nominal_s).into(),
-            ));
+            spelled.push((key, workflow_id(&old, r.nominal_s).into()));
             r.nominal_s = key;
             r.spelled = true;
         }
@@ -448,31 +438,4 @@ impl ScheduleEntry {
         }
         x.old_prefixes = kept;
     }
-}
-
-/// Scheduled times start after this (1969-12-31T23:59:59Z), as Temporal's search does without
-/// a `start_at`: a `start_at` before 1970 does not reach back before the epoch in the engine.
-/// Before the epoch, interval searches round differently (Go's truncating division), which
-/// only walking could follow; from here on a clock jump is counted in one step.
-pub(crate) const EPOCH_FLOOR_MS: i64 = -1000;
-
-/// The earliest and latest Unix millis chrono represents.
-const MIN_MS: i64 = DateTime::<Utc>::MIN_UTC.timestamp_millis();
-const MAX_MS: i64 = DateTime::<Utc>::MAX_UTC.timestamp_millis();
-
-/// A `DateTime` from Unix millis (`None` out of chrono's range).
-pub(crate) fn from_ms(ms: i64) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp_millis(ms)
-}
-
-/// A `DateTime` from Unix millis, saturating at chrono's range.
-pub(crate) fn to_dt(ms: i64) -> DateTime<Utc> {
-    if let Some(t) = super::workflow_id::utc_from_millis(ms) {
-        return t;
-    }
-    from_ms(ms).unwrap_or(if ms < 0 {
-        DateTime::<Utc>::MIN_UTC
-    } else {
-        DateTime::<Utc>::MAX_UTC
-    })
 }

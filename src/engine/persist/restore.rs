@@ -16,19 +16,19 @@
 
 use std::sync::Arc;
 
-use super::config::SchedulerConfig;
-use super::cron_job::JobEntry;
-use super::describe::ScheduleActionResult;
-use super::heap::NEVER;
-use super::recent::RECENT_KEPT;
-use super::scheduler::Scheduler;
-use super::snapshot::{
+use super::records::{
     BackfillRecord, BufferedStartRecord, RunningRecord, ScheduleRecord, SchedulerSnapshot,
     StateChange,
 };
-use super::state::{
-    to_dt, BufferedStart, Counters, Entity, Extra, PendingBackfill, Recent, ScheduleEntry,
-};
+use crate::engine::compact::heap::NEVER;
+use crate::engine::compact::millis::to_dt;
+use crate::engine::compact::recent::{Recent, RECENT_KEPT};
+use crate::engine::config::SchedulerConfig;
+use crate::engine::description::ScheduleActionResult;
+use crate::engine::entry::job::JobEntry;
+use crate::engine::entry::{BufferedStart, Counters, Extra, PendingBackfill, ScheduleEntry};
+use crate::engine::scheduler::Scheduler;
+use crate::engine::table::{slot_owns, Entity};
 
 impl ScheduleEntry {
     /// The self-contained record of this schedule.
@@ -219,7 +219,7 @@ impl Scheduler {
     /// All state as self-contained records (schedules by id, workflows by workflow id).
     pub fn snapshot(&self) -> SchedulerSnapshot {
         let mut snap = SchedulerSnapshot::default();
-        for s in &self.slots {
+        for s in &self.table.slots {
             match &s.entity {
                 Entity::Schedule(e) => snap.schedules.push(e.record()),
                 Entity::Job(j) => snap.workflows.push(j.record()),
@@ -238,7 +238,7 @@ impl Scheduler {
     pub fn restore(snapshot: SchedulerSnapshot, config: SchedulerConfig) -> Self {
         let mut s = Scheduler::new(config);
         for r in snapshot.schedules {
-            if s.ids.contains_key(r.id.as_str()) {
+            if s.table.ids.contains_key(r.id.as_str()) {
                 continue;
             }
             let original = r.clone();
@@ -250,21 +250,21 @@ impl Scheduler {
             let ids: Vec<String> = e.running.iter().map(|r| e.run_id(r)).collect();
             let mut runs = Vec::new();
             for (r, w) in e.running.iter_mut().zip(ids) {
-                r.fingerprint = s.workflows.fingerprint(&w);
+                r.fingerprint = s.table.workflows.fingerprint(&w);
                 runs.push((w, r.fingerprint));
             }
-            let slot = s.alloc(Entity::Schedule(Box::new(e)));
+            let slot = s.table.alloc(Entity::Schedule(Box::new(e)));
             // The snapshot's owner holds this record: its removal must go out.
-            s.slots[slot as usize].emitted = true;
-            s.ids.insert(id, slot);
+            s.table.slots[slot as usize].emitted = true;
+            s.table.ids.insert(id, slot);
             s.track_restored_runs(slot, runs);
             if repaired {
-                s.touch(slot);
+                s.table.touch(slot);
             }
-            s.reschedule(slot);
+            s.table.reschedule(slot);
         }
         for r in snapshot.workflows {
-            if s.workflow_slot(&r.workflow_id).is_some() {
+            if s.table.workflow_slot(&r.workflow_id).is_some() {
                 // Skipped here but left in the store: deleting it would lose a cron job's
                 // definition for good, while kept it comes back at a restore after the run
                 // holding its id has closed.
@@ -272,12 +272,12 @@ impl Scheduler {
             }
             let j = JobEntry::from_record(r);
             let id = j.id.clone();
-            let slot = s.alloc(Entity::Job(Box::new(j)));
-            s.slots[slot as usize].emitted = true;
-            s.track_workflow(&id, slot);
-            s.reschedule(slot);
+            let slot = s.table.alloc(Entity::Job(Box::new(j)));
+            s.table.slots[slot as usize].emitted = true;
+            s.table.track_workflow(&id, slot);
+            s.table.reschedule(slot);
         }
-        s.clean_top();
+        s.table.clean_top();
         s
     }
 
@@ -290,33 +290,35 @@ impl Scheduler {
     fn track_restored_runs(&mut self, slot: u32, runs: Vec<(String, u64)>) {
         let mut unowned = Vec::new();
         for (i, (w, fp)) in runs.into_iter().enumerate() {
-            let slots = &self.slots;
-            if !self.workflows.insert(&w, fp, slot, |o, id| {
-                super::scheduler::slot_owns(slots, o, id, fp)
-            }) {
+            let slots = &self.table.slots;
+            if !self
+                .table
+                .workflows
+                .insert(&w, fp, slot, |o, id| slot_owns(slots, o, id, fp))
+            {
                 unowned.push(i);
             }
         }
         if unowned.is_empty() {
             return;
         }
-        if let Entity::Schedule(e) = &mut self.slots[slot as usize].entity {
+        if let Entity::Schedule(e) = &mut self.table.slots[slot as usize].entity {
             // From the back, so the indices still ahead stay valid.
             for &i in unowned.iter().rev() {
                 e.remove_run(i);
             }
             e.shrink_extra();
         }
-        self.touch(slot);
+        self.table.touch(slot);
     }
 
     /// The changes since the last call, for incremental persistence: removals first, then
     /// one upsert per changed entity. Cheap when nothing changed.
     pub fn take_changes(&mut self) -> Vec<StateChange> {
-        let mut out = std::mem::take(&mut self.removed);
-        let dirty = std::mem::take(&mut self.dirty);
+        let mut out = std::mem::take(&mut self.table.removed);
+        let dirty = std::mem::take(&mut self.table.dirty);
         for slot in &dirty {
-            let s = &mut self.slots[*slot as usize];
+            let s = &mut self.table.slots[*slot as usize];
             s.listed = false;
             match &mut s.entity {
                 Entity::Schedule(e) if e.dirty => {
@@ -333,8 +335,8 @@ impl Scheduler {
             }
         }
         // Keep the allocation for the next round.
-        self.dirty = dirty;
-        self.dirty.clear();
+        self.table.dirty = dirty;
+        self.table.dirty.clear();
         out
     }
 }
@@ -374,13 +376,13 @@ mod tests {
         snap.schedules[2].running.extend([own, first]);
         let s = Scheduler::restore(snap, SchedulerConfig::default());
         let mut tracked = Vec::new();
-        for (slot, x) in s.slots.iter().enumerate() {
+        for (slot, x) in s.table.slots.iter().enumerate() {
             let Entity::Schedule(e) = &x.entity else {
                 continue;
             };
             for r in &e.running {
                 let id = e.run_id(r);
-                assert_eq!(s.workflow_slot(&id), Some(slot as u32), "{id}");
+                assert_eq!(s.table.workflow_slot(&id), Some(slot as u32), "{id}");
                 tracked.push(id);
             }
         }

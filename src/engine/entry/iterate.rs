@@ -11,14 +11,16 @@
 //! - a started run is tracked in `running` and in the scheduler's workflow map until
 //!   `workflow_closed` reports it.
 
-use super::action::{Action, CancelWorkflowAction, TerminateWorkflowAction};
-use super::buffer::process_buffer;
-use super::heap::NEVER;
-use super::schedule::ScheduleOverlapPolicy;
-use super::sink::{set_str, ActionSink};
-use super::state::{to_dt, BufferedStart, Recent, Running, ScheduleEntry, Slot, EPOCH_FLOOR_MS};
-use super::workflow_id::write_workflow_id;
-use super::workflows::WorkflowMap;
+use super::overlap::process_buffer;
+use super::{BufferedStart, Running, ScheduleEntry};
+use crate::engine::action::{Action, CancelWorkflowAction, TerminateWorkflowAction};
+use crate::engine::compact::heap::NEVER;
+use crate::engine::compact::millis::{from_ms, to_dt, EPOCH_FLOOR_MS};
+use crate::engine::compact::recent::Recent;
+use crate::engine::compact::sink::{set_str, ActionSink};
+use crate::engine::compact::workflow_id::write_workflow_id;
+use crate::engine::compact::workflow_map::WorkflowMap;
+use crate::engine::schedule::ScheduleOverlapPolicy;
 
 /// Due times one call classifies one by one before it counts the rest of a stretch of one
 /// class in one step (see `count_stretch`); the usual poll never gets there.
@@ -44,8 +46,9 @@ const BACKFILL_CHUNK: usize = 10;
 pub(crate) struct Ctx<'a, 'b> {
     /// Workflow id -> slot of the schedule or job that started it.
     pub(crate) workflows: &'a mut WorkflowMap,
-    /// Every slot; the one being processed is empty meanwhile (its entity is borrowed out).
-    pub(crate) slots: &'a [Slot],
+    /// Whether another slot tracks a workflow id (its fingerprint given): confirms a hit of
+    /// the workflow map that is not this schedule's.
+    pub(crate) others: &'a dyn Fn(u32, &str, u64) -> bool,
     /// Actions for the caller.
     pub(crate) out: &'a mut ActionSink<'b>,
     /// Per-schedule buffer limit.
@@ -233,7 +236,7 @@ impl ScheduleEntry {
             let after = bf
                 .progress_ms
                 .unwrap_or_else(|| bf.request.start_at.timestamp_millis() - 1);
-            let next = super::state::from_ms(after).and_then(|a| spec.next_time(a));
+            let next = from_ms(after).and_then(|a| spec.next_time(a));
             match next {
                 Some(t) if t.actual <= bf.request.end_at => {
                     let nominal_ms = t.nominal.timestamp_millis();
@@ -348,7 +351,7 @@ impl ScheduleEntry {
             if other == slot {
                 self.runs(id, fingerprint)
             } else {
-                super::scheduler::slot_owns(ctx.slots, other, id, fingerprint)
+                (ctx.others)(other, id, fingerprint)
             }
         };
         if !ctx

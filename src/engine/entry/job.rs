@@ -19,12 +19,12 @@
 
 use std::sync::Arc;
 
-use super::action::{Action, StartWorkflowAction, StartWorkflowOptions, WorkflowOutcome};
-use super::error::ScheduleError;
-use super::heap::NEVER;
-use super::sink::ActionSink;
-use super::snapshot::WorkflowRecord;
-use super::state::{from_ms, to_dt};
+use crate::engine::action::{Action, StartWorkflowAction, StartWorkflowOptions, WorkflowOutcome};
+use crate::engine::compact::heap::NEVER;
+use crate::engine::compact::millis::{from_ms, to_dt};
+use crate::engine::compact::sink::ActionSink;
+use crate::engine::persist::records::WorkflowRecord;
+use crate::error::ScheduleError;
 use crate::spec::StandardCron;
 
 /// A cron job or one-off start.

@@ -1,6 +1,7 @@
 //! Why a schedule operation was refused.
 
 use crate::spec::SpecError;
+use crate::store::StoreError;
 
 /// A refused schedule operation. State is unchanged when one is returned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,5 +46,5 @@ pub enum ScheduleError {
     /// Durable storage failed (see `store`). For a mutation: the change is applied in memory
     /// and is written with the next batch that succeeds, but it is not durable yet.
     #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] StoreError),
 }

@@ -2,9 +2,9 @@
 //! pause-on-failure) and a full update. Both only change state; resulting starts come out of
 //! the next `poll`.
 
-use super::action::WorkflowOutcome;
-use super::schedule::Schedule;
-use super::state::ScheduleEntry;
+use super::ScheduleEntry;
+use crate::engine::action::WorkflowOutcome;
+use crate::engine::schedule::Schedule;
 use crate::spec::CompiledSpec;
 
 impl ScheduleEntry {
@@ -13,6 +13,14 @@ impl ScheduleEntry {
         if !self.buffer.is_empty() || self.has_backfills() {
             self.kick_ms = self.kick_ms.min(now_ms);
         }
+    }
+
+    /// Pauses or unpauses with `note`.
+    pub(crate) fn set_paused(&mut self, paused: bool, note: String, now_ms: i64) {
+        self.schedule.state.paused = paused;
+        self.schedule.state.note = Some(note);
+        self.bump_config_token();
+        self.kick_if_buffered(now_ms);
     }
 
     /// Tracked run `index` (workflow id `workflow_id`) closed: stop tracking it, keep its

@@ -4,11 +4,13 @@
 //! still show), capped by remaining actions, without times before the last update, and
 //! without due times that will not run (paused, or older than the catch-up window).
 
-use super::describe::{
+use super::ScheduleEntry;
+use crate::engine::compact::millis::to_dt;
+use crate::engine::compact::recent::Recent;
+use crate::engine::description::{
     ScheduleActionExecution, ScheduleActionResult, ScheduleDescription, ScheduleInfo,
     ScheduleListDescription,
 };
-use super::state::{to_dt, Recent, ScheduleEntry};
 
 /// Next times shown by describe / list.
 const DESCRIBE_NEXT: usize = 10;

@@ -4,7 +4,27 @@
 //! Invariant: `len <= RECENT_KEPT`; the oldest entry is at `head`, the newest at
 //! `(head + len - 1) % RECENT_KEPT`.
 
-use super::state::Recent;
+/// One recent action, 24 bytes: its workflow id is rebuilt from the action id prefix and the
+/// nominal time, so no string is kept per action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Recent {
+    /// Nominal time (Unix seconds): the workflow id suffix.
+    pub(crate) nominal_s: i64,
+    /// When it started (millis).
+    pub(crate) started_ms: i64,
+    /// Actual (due) time minus nominal time, in millis (jitter, or the sub-second part of a
+    /// trigger time).
+    pub(crate) jitter_ms: u32,
+    /// Workflow id prefix: 0 = the current action id, k = `Extra::old_prefixes[k - 1]`.
+    pub(crate) prefix: u8,
+}
+
+impl Recent {
+    /// The actual time it was due (millis).
+    pub(crate) fn scheduled_ms(&self) -> i64 {
+        self.nominal_s * 1000 + i64::from(self.jitter_ms)
+    }
+}
 
 /// How many recent actions are kept (describe shows 10, list 5).
 pub(crate) const RECENT_KEPT: usize = 10;

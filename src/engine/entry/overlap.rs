@@ -17,7 +17,7 @@
 
 use smallvec::SmallVec;
 
-use super::schedule::ScheduleOverlapPolicy;
+use crate::engine::schedule::ScheduleOverlapPolicy;
 
 /// What processing the buffer decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,7 +134,7 @@ mod tests {
     #[test]
     fn upstream_process_buffer_vectors() {
         use serde_json::Value;
-        let text = include_str!("../../tests/data/upstream-vectors-extra.json");
+        let text = include_str!("../../../tests/data/upstream-vectors-extra.json");
         let root: Value = serde_json::from_str(text).unwrap();
         let vectors = root["process_buffer"].as_array().unwrap();
         assert_eq!(vectors.len(), 14);

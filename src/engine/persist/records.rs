@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::describe::ScheduleActionResult;
-use super::schedule::{Schedule, ScheduleBackfill, ScheduleOverlapPolicy};
+use crate::engine::description::ScheduleActionResult;
+use crate::engine::schedule::{Schedule, ScheduleBackfill, ScheduleOverlapPolicy};
 
 /// Everything the engine knows of one schedule; enough to rebuild it exactly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

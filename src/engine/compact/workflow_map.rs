@@ -18,7 +18,7 @@
 //! finding it and dropping it are one array access each, with no probing and nothing to
 //! rehash. Runs whose place is taken go to `by_fingerprint`.
 
-use super::hash::{FingerprintMap, IdHashState, IdMap};
+use super::id_hash::{FingerprintMap, IdHashState, IdMap};
 
 /// Places in `front` (a power of two): 16 KiB.
 const FRONT: usize = 1024;

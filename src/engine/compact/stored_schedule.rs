@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::schedule::{
+use crate::engine::schedule::{
     Schedule, ScheduleAction, ScheduleActionStartWorkflow, SchedulePolicy, ScheduleState,
 };
 use crate::spec::{ScheduleIntervalSpec, ScheduleSpec};

@@ -1,0 +1,227 @@
+//! [`Persistence`]: what a `Client` with a [`Store`] does around every scheduler call.
+//!
+//! After each mutation or poll the client calls [`Persistence::commit`] under its lock. It turns
+//! the scheduler's change feed into store records, adds the actions the call produced as pending
+//! actions, and writes everything not yet durable as one atomic batch. Only when that batch is
+//! durable are actions released to the worker.
+//!
+//! Invariants:
+//! * `dirty` holds, per record key, the latest value not yet durable (`None` = delete). A failed
+//!   batch is put back, so nothing is lost and nothing is written twice in different versions.
+//! * `held` holds actions whose batch is not durable yet, plus, after a restart, the pending
+//!   actions found in the store. They leave only through a poll whose batch is durable.
+//! * A pending action is deleted in the same batch that records its run as no longer running
+//!   (the schedule's `running` list or the standalone workflow's `running` flag), so a restart
+//!   re-delivers exactly the actions whose outcome was never recorded.
+
+mod journal;
+mod load;
+mod outcome;
+mod pending;
+
+pub(crate) use outcome::Durable;
+
+use std::collections::{HashMap, HashSet};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use parking_lot::Mutex;
+
+use crate::engine::{
+    Action, ScheduleRecord, Scheduler, SchedulerConfig, SchedulerSnapshot, WorkflowRecord,
+};
+use crate::error::ScheduleError;
+use crate::store::{contain, panic_message, RecordKind, Store, StoreError, StoreErrorHook};
+
+use journal::Journal;
+use load::{check_key, decode};
+use pending::{pending_key, redelivery_order, PendingIndex};
+
+/// How soon a poll whose batch failed is retried.
+pub(crate) const STORE_RETRY: Duration = Duration::from_secs(1);
+
+/// The longest that changes recording no action wait to share a batch with the next ones.
+pub(crate) const MAX_DEFER: Duration = Duration::from_secs(1);
+
+/// Changes that record no action wait at most this many times what a batch costs the store
+/// (an average of recent batches, in real time), within [`MAX_DEFER`]: a busy store (big or
+/// slow batches) folds a run's close into the next start's batch, which halves its writes, and
+/// an idle one writes the close at once, which keeps the window in which a crash re-delivers a
+/// run that already closed to a few batch times. Batch writes for these changes then take at
+/// most a quarter of the store's time.
+const DEFER_PER_BATCH_COST: u32 = 4;
+
+/// Below this a wait is not worth a wake-up of the worker: the changes are written at once.
+const MIN_DEFER: Duration = Duration::from_millis(1);
+
+/// A client's store with what is not yet durable.
+pub(crate) struct Persistence {
+    journal: Mutex<Journal>,
+    on_error: Option<StoreErrorHook>,
+    /// Whether the last batch failed (the default report prints transitions only).
+    failing: Mutex<bool>,
+}
+
+impl Persistence {
+    /// Loads `store` and rebuilds the scheduler from it.
+    ///
+    /// # Errors
+    /// The store's own load error, or [`StoreErrorKind::InvalidRecord`] for a record that does
+    /// not decode: a store is used completely or not at all.
+    pub(crate) fn open(
+        mut store: Box<dyn Store>,
+        on_error: Option<StoreErrorHook>,
+        config: SchedulerConfig,
+    ) -> Result<(Persistence, Scheduler), StoreError> {
+        let records = contain(None, || store.load()).map_err(|mut e| {
+            if e.path.is_none() {
+                e.path = store.location().map(Path::to_path_buf);
+            }
+            e
+        })?;
+        let location = store.location();
+        let mut snapshot = SchedulerSnapshot::default();
+        let mut actions = Vec::new();
+        for record in &records {
+            match record.kind {
+                RecordKind::Schedule => {
+                    let schedule: ScheduleRecord = decode(location, record)?;
+                    check_key(location, record, &schedule.id)?;
+                    snapshot.schedules.push(schedule);
+                }
+                RecordKind::Workflow => {
+                    let workflow: WorkflowRecord = decode(location, record)?;
+                    check_key(location, record, &workflow.workflow_id)?;
+                    snapshot.workflows.push(workflow);
+                }
+                RecordKind::PendingAction => {
+                    let action: Action = decode(location, record)?;
+                    check_key(location, record, &pending_key(&action))?;
+                    actions.push(action);
+                }
+            }
+        }
+        snapshot.schedules.sort_by(|a, b| a.id.cmp(&b.id));
+        snapshot
+            .workflows
+            .sort_by(|a, b| a.workflow_id.cmp(&b.workflow_id));
+
+        let mut journal = Journal {
+            store,
+            dirty: HashMap::new(),
+            held: Vec::new(),
+            pending: PendingIndex::default(),
+            deferred_since: None,
+            batch_cost: Duration::ZERO,
+        };
+        for action in &actions {
+            journal.pending.insert(action);
+        }
+        // Drop pending actions the stored state says are finished (a store written by hand or
+        // by another implementation may disagree with itself; the state wins).
+        let finished: HashSet<String> = journal
+            .pending
+            .reconcile_all(&snapshot)
+            .into_iter()
+            .collect();
+        actions.retain(|a| !finished.contains(&pending_key(a)));
+        journal.drop_pending(finished);
+        actions.sort_by_key(redelivery_order);
+        journal.held = actions;
+
+        let mut scheduler = Scheduler::restore(snapshot, config);
+        // Restoring may normalise records; those versions are written with the first batch.
+        journal.absorb(scheduler.take_changes())?;
+        let persistence = Persistence {
+            journal: Mutex::new(journal),
+            on_error,
+            failing: Mutex::new(false),
+        };
+        Ok((persistence, scheduler))
+    }
+
+    /// Makes everything `result`'s call changed durable, then returns what the caller may see:
+    /// see [`Durable`]. A failure is returned too, to be [`report`](Persistence::report)ed once
+    /// the client's lock is released.
+    pub(crate) fn commit<R: Durable>(
+        &self,
+        scheduler: &mut Scheduler,
+        now: DateTime<Utc>,
+        result: R,
+    ) -> (R, Option<StoreError>) {
+        let mut journal = self.journal.lock();
+        let journal = &mut *journal;
+        let wait = (journal.batch_cost * DEFER_PER_BATCH_COST).min(MAX_DEFER);
+        if result.may_defer()
+            && wait >= MIN_DEFER
+            && journal.held.is_empty()
+            && journal.dirty.is_empty()
+        {
+            // A clock set back restarts the wait rather than stretching it.
+            let since = match journal.deferred_since {
+                Some(since) if since <= now => since,
+                _ => *journal.deferred_since.insert(now),
+            };
+            let flush_at = since + chrono::Duration::from_std(wait).unwrap_or_default();
+            if now < flush_at {
+                return (result.deferred(flush_at), None);
+            }
+        }
+        journal.deferred_since = None;
+        // The actions are recorded as pending even if some record failed to encode: they are
+        // held then, and must be redelivered after a crash once they go out.
+        let absorbed = journal.absorb(scheduler.take_changes());
+        let recorded = journal.add_pending(result.actions());
+        let outcome = absorbed.and(recorded).and_then(|()| journal.flush());
+        match outcome {
+            Ok(()) => (result.durable(&mut journal.held), None),
+            Err(e) => {
+                let retry_at = now + chrono::Duration::from_std(STORE_RETRY).unwrap_or_default();
+                let result = result.not_durable(&e, &mut journal.held, retry_at);
+                (result, Some(e))
+            }
+        }
+    }
+
+    /// Writes everything not yet durable (deferred changes included), as when the client goes
+    /// away.
+    pub(crate) fn flush(
+        &self,
+        scheduler: &mut Scheduler,
+        now: DateTime<Utc>,
+    ) -> Option<StoreError> {
+        let (_, failure) = self.commit(scheduler, now, Ok::<(), ScheduleError>(()));
+        failure
+    }
+
+    /// Tells the user about a failed batch: their hook, or standard error on the first failure
+    /// after a success.
+    pub(crate) fn report(&self, error: Option<StoreError>) {
+        let mut failing = self.failing.lock();
+        let Some(error) = error else {
+            *failing = false;
+            return;
+        };
+        let first = !*failing;
+        *failing = true;
+        drop(failing);
+        match &self.on_error {
+            // The hook's panic must not stop a worker (nor a mutation that already happened).
+            Some(hook) => {
+                if let Err(panic) = catch_unwind(AssertUnwindSafe(|| hook(&error))) {
+                    eprintln!(
+                        "schedule-engine: the on_store_error hook panicked ({}) on: {error}",
+                        panic_message(panic.as_ref())
+                    );
+                }
+            }
+            None if first => eprintln!(
+                "schedule-engine: {error}; actions are held until the store accepts writes \
+                 (set ClientBuilder::on_store_error to handle this)"
+            ),
+            None => {}
+        }
+    }
+}
