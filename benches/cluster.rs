@@ -23,7 +23,7 @@ use std::cell::RefCell;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
-use schedule_engine::{RecordKind, Store, StoreChange, StoredRecord};
+use schedule_engine::store::{RecordKind, Store, StoreChange, StoredRecord};
 
 use host::{connect, spawn_child, wait_until, Host};
 

@@ -1,9 +1,9 @@
 //! Engine benchmarks: creating 10 000 and 1 000 000 interval schedules, the cost per fired
-//! action of `poll` + `workflow_closed` (with `poll`, `poll_into` and `poll_reuse`), the floor
-//! for the latter (a bare
+//! action of `poll` + `workflow_closed`, the floor for the latter (a bare
 //! `BinaryHeap<Reverse<(i64, u32)>>` pop + push per fire at the same sizes), what `poll` cannot
-//! avoid on top of that floor (building and dropping the owned `Action` it returns), and the
-//! memory per schedule measured with a counting global allocator.
+//! avoid on top of that floor (building and dropping the `Action` it returns: its `Vec`, its
+//! workflow id and the shared handles), and the memory per schedule measured with a counting
+//! global allocator.
 //!
 //! Run: `cargo bench --bench engine`. Figures go to BENCHMARKS.md.
 
@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use schedule_engine::{
-    Action, Schedule, Scheduler, SchedulerConfig, StartWorkflowAction, WorkflowOutcome,
+    Action, Schedule, Scheduler, SchedulerConfig, SharedStr, StartWorkflowAction, WorkflowOutcome,
 };
 
 mod common;
@@ -77,18 +77,6 @@ fn populate(n: usize, ids: &[String]) -> Scheduler {
     s
 }
 
-/// How the bench's driver loop polls.
-#[derive(Clone, Copy)]
-enum Poll {
-    /// `poll`, the contract's verb: a new `Vec` per poll, new strings per action.
-    Fresh,
-    /// `poll_into` with one reused `Vec`, drained after each poll: new strings per action.
-    Into,
-    /// `poll_reuse` with one `Vec` read in place: the strings of the previous actions are
-    /// written over, nothing is allocated per action.
-    Reuse,
-}
-
 /// The instants of `count` consecutive seconds after `*second` (which moves past them),
 /// built before a measurement starts: the driver's clock is not part of what is measured.
 fn seconds(second: &mut i64, count: u64) -> Vec<DateTime<Utc>> {
@@ -101,9 +89,8 @@ fn seconds(second: &mut i64, count: u64) -> Vec<DateTime<Utc>> {
 }
 
 /// Fires one action per instant of `times`, closing each run right away.
-fn fire(s: &mut Scheduler, times: &[DateTime<Utc>], mode: Poll) -> u64 {
+fn fire(s: &mut Scheduler, times: &[DateTime<Utc>]) -> u64 {
     let mut fired = 0;
-    let mut actions = Vec::with_capacity(1);
     let closed = |s: &mut Scheduler, a: &Action, now| {
         if let Action::StartWorkflow(st) = a {
             s.workflow_closed(
@@ -118,24 +105,8 @@ fn fire(s: &mut Scheduler, times: &[DateTime<Utc>], mode: Poll) -> u64 {
         }
     };
     for &now in times {
-        match mode {
-            Poll::Fresh => {
-                for a in s.poll(now) {
-                    fired += closed(s, &a, now);
-                }
-            }
-            Poll::Into => {
-                s.poll_into(now, &mut actions);
-                for a in actions.drain(..) {
-                    fired += closed(s, &a, now);
-                }
-            }
-            Poll::Reuse => {
-                s.poll_reuse(now, &mut actions);
-                for a in &actions {
-                    fired += closed(s, a, now);
-                }
-            }
+        for a in s.poll(now) {
+            fired += closed(s, &a, now);
         }
     }
     fired
@@ -174,27 +145,22 @@ fn bench_create(c: &mut Criterion) {
 
 fn bench_fire(c: &mut Criterion) {
     let mut g = c.benchmark_group("fire");
-    let modes = [
-        ("poll", Poll::Fresh),
-        ("poll_into", Poll::Into),
-        ("poll_reuse", Poll::Reuse),
-    ];
     for n in SIZES {
         if n >= 1_000_000 {
             g.sample_size(20);
             g.measurement_time(Duration::from_secs(10));
         }
         g.throughput(Throughput::Elements(1));
-        for (name, mode) in modes {
+        {
             // Built on first use, so a filtered-out row costs nothing; dropped after its row.
             let mut state: Option<(Scheduler, i64)> = None;
-            g.bench_function(format!("{name}+closed/{n}"), |b| {
+            g.bench_function(format!("poll+closed/{n}"), |b| {
                 let (s, second) =
                     state.get_or_insert_with(|| (populate(n, &ids(n)), t0().timestamp()));
                 b.iter_custom(|iters| {
                     let times = seconds(second, iters);
                     let start = Instant::now();
-                    let fired = fire(s, &times, mode);
+                    let fired = fire(s, &times);
                     let took = start.elapsed();
                     assert_eq!(fired, iters);
                     took
@@ -213,46 +179,55 @@ fn bench_fire(c: &mut Criterion) {
             })
         });
         // What `poll` cannot avoid under the contract: the floor's pop + push, plus the one
-        // `Action` it must hand over (a new `Vec` and four owned strings: schedule id, workflow
-        // id, workflow type, task queue), built and dropped. No scheduling work at all: no
-        // time arithmetic, no id map, no state, no `workflow_closed`.
-        type Owned = (BinaryHeap<Reverse<(i64, u32)>>, Vec<(String, String)>);
+        // `Action` it must hand over (a new `Vec`, the workflow id, and handles to the
+        // schedule's shared strings, arguments and memo), built and dropped. No scheduling
+        // work at all: no time arithmetic, no id map, no state, no `workflow_closed`.
+        type Owned = (
+            BinaryHeap<Reverse<(i64, u32)>>,
+            Vec<(StartWorkflowAction, String)>,
+        );
         let mut owned: Option<Owned> = None;
         g.bench_function(format!("owned-action-floor/{n}"), |b| {
             let (heap, names) = owned.get_or_insert_with(|| {
                 let heap = (0..n).map(|i| Reverse((i as i64 + 1, i as u32))).collect();
-                // The schedule ids and action ids of `populate`'s schedules.
+                // The shared parts and action ids of `populate`'s schedules.
                 let names = ids(n)
                     .into_iter()
                     .enumerate()
-                    .map(|(i, id)| (id, format!("wf-{i}")))
+                    .map(|(i, id)| {
+                        let shared = StartWorkflowAction {
+                            schedule_id: Some(SharedStr::from(id)),
+                            workflow: SharedStr::from("report"),
+                            task_queue: SharedStr::from("queue"),
+                            ..Default::default()
+                        };
+                        (shared, format!("wf-{i}"))
+                    })
                     .collect();
                 (heap, names)
             });
             b.iter(|| {
                 let Reverse((due, slot)) = heap.pop().unwrap();
                 heap.push(Reverse((due + n as i64, slot)));
-                let (schedule_id, action_id) = &names[slot as usize];
-                black_box(owned_action(schedule_id, action_id))
+                let (shared, action_id) = &names[slot as usize];
+                black_box(owned_action(shared, action_id))
             })
         });
     }
     g.finish();
 }
 
-/// The action `poll` returns for one start, built as cheaply as its owned fields allow.
-fn owned_action(schedule_id: &str, action_id: &str) -> Vec<Action> {
+/// The action `poll` returns for one start, built as cheaply as its fields allow: its own
+/// workflow id, handles to the shared rest.
+fn owned_action(shared: &StartWorkflowAction, action_id: &str) -> Vec<Action> {
     let mut workflow_id = String::with_capacity(action_id.len() + 21);
     workflow_id.push_str(action_id);
     workflow_id.push_str("-2022-06-01T00:00:00Z");
     vec![Action::StartWorkflow(StartWorkflowAction {
-        schedule_id: Some(schedule_id.to_owned()),
         workflow_id,
-        workflow: "report".to_owned(),
-        task_queue: "queue".to_owned(),
         nominal_time: t0(),
         scheduled_at: t0(),
-        ..Default::default()
+        ..shared.clone()
     })]
 }
 
@@ -270,7 +245,7 @@ fn report_memory(_c: &mut Criterion) {
         let before = LIVE_BYTES.load(Ordering::Relaxed);
         let mut s = populate(n, &names);
         let created = LIVE_BYTES.load(Ordering::Relaxed) - before;
-        fire(&mut s, &times, Poll::Into);
+        fire(&mut s, &times);
         let fired = LIVE_BYTES.load(Ordering::Relaxed) - before;
         println!(
             "memory/{n}: {:.0} B per schedule after create, {:.0} B after one fire + close each",

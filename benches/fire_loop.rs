@@ -1,8 +1,7 @@
 //! A plain fire loop for profilers (callgrind, perf): no criterion, no counting allocator.
 //! It builds `SCHEDULES` interval schedules as `benches/engine.rs` does (one fires per
-//! second), fires each once to reach the steady state, then fires `FIRES` more with
-//! `poll_reuse` (or `MODE=poll` / `MODE=poll_into`), closing each run at once, and prints
-//! the time per fire (the driver's `DateTime::from_timestamp` per second included).
+//! second), fires each once to reach the steady state, then fires `FIRES` more, closing each
+//! run at once, and prints the time per fire (the driver's `DateTime::from_timestamp` per second included).
 //!
 //! Run: `SCHEDULES=100000 FIRES=100000 cargo bench --bench fire_loop`. Instruction counts and
 //! simulated cache misses of the measured loop alone:
@@ -17,13 +16,6 @@ use schedule_engine::{Action, Scheduler, SchedulerConfig, WorkflowOutcome};
 
 mod common;
 
-#[derive(Clone, Copy, PartialEq)]
-enum Mode {
-    Poll,
-    PollInto,
-    PollReuse,
-}
-
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -34,38 +26,29 @@ fn env_number(name: &str, default: u64) -> u64 {
 /// The first round: each schedule fires once (and allocates its recent-actions ring), so
 /// `fire` measures the steady state. A function of its own so profilers can leave it out.
 #[inline(never)]
-fn warm_up(s: &mut Scheduler, second: &mut i64, count: u64, mode: Mode) -> u64 {
-    fire_seconds(s, second, count, mode)
+fn warm_up(s: &mut Scheduler, second: &mut i64, count: u64) -> u64 {
+    fire_seconds(s, second, count)
 }
 
 /// The measured fires, and how long they took (timed in here, which also keeps the linker
 /// from folding this function and `warm_up` into one).
 #[inline(never)]
-fn fire(s: &mut Scheduler, second: &mut i64, count: u64, mode: Mode) -> (u64, Duration) {
+fn fire(s: &mut Scheduler, second: &mut i64, count: u64) -> (u64, Duration) {
     let start = Instant::now();
-    let fired = fire_seconds(s, second, count, mode);
+    let fired = fire_seconds(s, second, count);
     (fired, start.elapsed())
 }
 
 /// Fires one action per second for `count` seconds after `*second`, closing each run.
 #[inline(always)]
-fn fire_seconds(s: &mut Scheduler, second: &mut i64, count: u64, mode: Mode) -> u64 {
+fn fire_seconds(s: &mut Scheduler, second: &mut i64, count: u64) -> u64 {
     let mut fired = 0;
-    let mut actions: Vec<Action> = Vec::with_capacity(1);
     for _ in 0..count {
         *second += 1;
         let Some(now) = DateTime::<Utc>::from_timestamp(*second, 0) else {
             break;
         };
-        match mode {
-            Mode::Poll => actions = s.poll(now),
-            Mode::PollInto => {
-                actions.clear();
-                s.poll_into(now, &mut actions);
-            }
-            Mode::PollReuse => s.poll_reuse(now, &mut actions),
-        }
-        for a in &actions {
+        for a in &s.poll(now) {
             if let Action::StartWorkflow(st) = a {
                 let closed = s.workflow_closed(
                     &st.workflow_id,
@@ -82,11 +65,6 @@ fn fire_seconds(s: &mut Scheduler, second: &mut i64, count: u64, mode: Mode) -> 
 fn main() {
     let n = env_number("SCHEDULES", 100_000).max(1);
     let fires = env_number("FIRES", 1_000_000);
-    let mode = match std::env::var("MODE").as_deref() {
-        Ok("poll") => Mode::Poll,
-        Ok("poll_into") => Mode::PollInto,
-        _ => Mode::PollReuse,
-    };
     let t0 = 1_654_041_600; // 2022-06-01T00:00:00Z
     let created = DateTime::from_timestamp(t0, 0).unwrap_or_default();
     let mut s = Scheduler::new(SchedulerConfig::default());
@@ -98,8 +76,8 @@ fn main() {
         }
     }
     let mut second = t0;
-    let warm = warm_up(&mut s, &mut second, n, mode);
-    let (fired, took) = fire(&mut s, &mut second, fires, mode);
+    let warm = warm_up(&mut s, &mut second, n);
+    let (fired, took) = fire(&mut s, &mut second, fires);
     black_box(&s);
     println!(
         "{n} schedules: {warm} warm-up fires, then {fired} fires at {:.1} ns each",

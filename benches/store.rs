@@ -12,10 +12,11 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use schedule_engine::store::{MemoryStore, Store};
 use schedule_engine::{
-    CancelWorkflowAction, Client, Completion, ManualClock, MemoryStore, Schedule, ScheduleAction,
+    CancelWorkflowAction, Client, Completion, ManualClock, Schedule, ScheduleAction,
     ScheduleActionStartWorkflow, ScheduleIntervalSpec, ScheduleSpec, SqliteStore,
-    StartWorkflowAction, Store, TerminateWorkflowAction, Worker, WorkflowExecutor, WorkflowOutcome,
+    StartWorkflowAction, TerminateWorkflowAction, Worker, WorkflowExecutor, WorkflowOutcome,
 };
 
 const SCHEDULES: usize = 10_000;

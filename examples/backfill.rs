@@ -27,7 +27,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let handle = client.create_schedule(
         "hourly-aggregate",
         Schedule::new(
-            ScheduleActionStartWorkflow::new("aggregate", "aggregate", "analytics"),
+            ScheduleActionStartWorkflow::workflow("aggregate")
+                .id("aggregate")
+                .task_queue("analytics"),
             ScheduleSpec {
                 intervals: vec![ScheduleIntervalSpec::new(Duration::from_secs(3600))],
                 ..Default::default()

@@ -25,7 +25,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let handle = client.create_schedule(
         "export",
         Schedule::new(
-            ScheduleActionStartWorkflow::new("export", "export", "exports"),
+            ScheduleActionStartWorkflow::workflow("export")
+                .id("export")
+                .task_queue("exports"),
             ScheduleSpec {
                 intervals: vec![ScheduleIntervalSpec::new(Duration::from_secs(3600))],
                 ..Default::default()

@@ -20,7 +20,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let handle = client.create_schedule(
         "nightly-cleanup",
         Schedule::new(
-            ScheduleActionStartWorkflow::new("cleanup", "cleanup", "maintenance"),
+            ScheduleActionStartWorkflow::workflow("cleanup")
+                .id("cleanup")
+                .task_queue("maintenance"),
             ScheduleSpec {
                 intervals: vec![ScheduleIntervalSpec::new(Duration::from_secs(6 * 3600))],
                 ..Default::default()
@@ -37,7 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("schedule {}", d.id);
     println!(
         "  workflow:        {}",
-        d.schedule.action.start_workflow().workflow
+        d.schedule.action.start_workflow().unwrap().workflow
     );
     println!(
         "  every:           {:?}",

@@ -93,7 +93,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 fn heartbeat() -> Schedule {
     Schedule::new(
-        ScheduleActionStartWorkflow::new("beat", "heartbeat", "demo"),
+        ScheduleActionStartWorkflow::workflow("beat")
+            .id("heartbeat")
+            .task_queue("demo"),
         ScheduleSpec {
             intervals: vec![ScheduleIntervalSpec::new(Duration::from_secs(1))],
             ..Default::default()

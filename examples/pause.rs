@@ -25,7 +25,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let handle = client.create_schedule(
         "feed",
         Schedule::new(
-            ScheduleActionStartWorkflow::new("poll-feed", "feed", "feeds"),
+            ScheduleActionStartWorkflow::workflow("poll-feed")
+                .id("feed")
+                .task_queue("feeds"),
             ScheduleSpec {
                 intervals: vec![ScheduleIntervalSpec::new(Duration::from_secs(60))],
                 ..Default::default()

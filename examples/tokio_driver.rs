@@ -20,7 +20,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     scheduler.create_schedule(
         "heartbeat",
         Schedule::new(
-            ScheduleActionStartWorkflow::new("heartbeat", "heartbeat", "demo"),
+            ScheduleActionStartWorkflow::workflow("heartbeat")
+                .id("heartbeat")
+                .task_queue("demo"),
             ScheduleSpec {
                 intervals: vec![ScheduleIntervalSpec::new(Duration::from_secs(1))],
                 ..Default::default()

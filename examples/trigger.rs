@@ -33,7 +33,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 ..Default::default()
             },
             ..Schedule::new(
-                ScheduleActionStartWorkflow::new("rebuild-index", "index", "search"),
+                ScheduleActionStartWorkflow::workflow("rebuild-index")
+                    .id("index")
+                    .task_queue("search"),
                 ScheduleSpec {
                     intervals: vec![ScheduleIntervalSpec::new(Duration::from_secs(24 * 3600))],
                     ..Default::default()

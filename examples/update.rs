@@ -18,7 +18,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let handle = client.create_schedule(
         "digest",
         Schedule::new(
-            ScheduleActionStartWorkflow::new("send-digest", "digest", "mail"),
+            ScheduleActionStartWorkflow::workflow("send-digest")
+                .id("digest")
+                .task_queue("mail"),
             ScheduleSpec {
                 intervals: vec![ScheduleIntervalSpec::new(Duration::from_secs(3600))],
                 ..Default::default()

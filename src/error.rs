@@ -1,10 +1,15 @@
-//! Why a schedule operation was refused.
+//! Why a schedule operation was refused: [`ScheduleError`], shared by the engine and the client
+//! (it wraps the spec's and the store's errors, so neither layer reaches up for it).
+
+use serde::{Deserialize, Serialize};
 
 use crate::spec::SpecError;
 use crate::store::StoreError;
 
-/// A refused schedule operation. State is unchanged when one is returned.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// A refused schedule operation. State is unchanged when one is returned (a store failure
+/// excepted, see [`ScheduleError::Store`]). Serializable, so that a cluster node can return one
+/// as a command's result.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum ScheduleError {
     /// A schedule (or running workflow) with this id exists.
@@ -43,8 +48,10 @@ pub enum ScheduleError {
         /// The workflow id.
         workflow_id: String,
     },
-    /// Durable storage failed (see `store`). For a mutation: the change is applied in memory
-    /// and is written with the next batch that succeeds, but it is not durable yet.
+    /// Durable storage failed (see [`store`](crate::store)). Only a client with a store returns
+    /// it (its verbs and `ClientBuilder::build`); a [`Scheduler`](crate::Scheduler) never
+    /// does. For a mutation: the change is applied in memory and is written with the next
+    /// batch that succeeds, but it is not durable yet.
     #[error(transparent)]
     Store(#[from] StoreError),
 }

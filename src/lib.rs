@@ -56,7 +56,10 @@
 //! Contents: [the drive loop](#the-drive-loop) · [time model](#time-model) ·
 //! [time zones and DST](#time-zones-and-dst) · [calendars beyond
 //! Temporal](#calendars-beyond-temporal) · [overlap policies](#overlap-policies) ·
-//! [catch-up](#catch-up) · [threads and locks](#threads-and-locks) · [durability](#durability).
+//! [catch-up](#catch-up) · [threads and locks](#threads-and-locks) · [durability](#durability)
+//! · [features](#features) · [panics, errors and invariants](#panics-errors-and-invariants) ·
+//! [where things are](#where-things-are). The design and the semantics, rule by rule, are in
+//! [`_documentation`].
 //!
 //! ## The drive loop
 //!
@@ -73,10 +76,8 @@
 //! Polling early or twice is harmless: `poll` returns only what is due and never the same
 //! start twice. Mutations change state only; their actions come out of the next `poll`.
 //!
-//! A hot loop can keep one `Vec`: [`Scheduler::poll_into`] appends to it, and
-//! [`Scheduler::poll_reuse`] replaces its contents, writing each start action over an earlier
-//! one's strings, so a driver that reads the actions in place allocates nothing per fired
-//! action (`BENCHMARKS.md` has what each costs).
+//! A fired start shares its schedule's strings, arguments and memo ([`SharedStr`], `Arc`): the one
+//! allocation per start is its workflow id.
 //!
 //! ```
 //! use std::time::Duration;
@@ -250,7 +251,7 @@
 //! A cron job's first run starts at its first cron time after the start, plus the start's
 //! fraction of a second (the wait is whole seconds). Completed, failed and timed-out runs go
 //! on; a canceled or terminated run ends the chain; times that pass while a run is open are
-//! skipped, not queued. [`StandardCron`] is the dialect on its own (parse, next time, next run).
+//! skipped, not queued. [`standard_cron::StandardCron`] is the dialect on its own (parse, next time, next run).
 //!
 //! ```
 //! use chrono::{TimeZone, Utc};
@@ -365,13 +366,13 @@
 //!
 //! ## Durability
 //!
-//! Give the client builder a [`Store`] (`SqliteStore` with the `sqlite` feature) and its
+//! Give the client builder a [`store::Store`] (`SqliteStore` with the `sqlite` feature) and its
 //! schedules, counters, buffers, running runs, cron jobs and delayed starts survive restarts and
 //! crashes: every change is written before any action it records is dispatched (write-ahead),
 //! each nominal time is started at least once (a crash can make the executor see a workflow id
 //! twice; ids are deterministic, so it can de-duplicate), and times that came due while the
 //! process was down are handled by each schedule's catch-up window and overlap policy. See
-//! [`Store`] for the full list, including runs interrupted by a crash and store failures.
+//! [`store::Store`] for the full list, including runs interrupted by a crash and store failures.
 //!
 //! ```no_run
 //! # #[cfg(feature = "sqlite")] {
@@ -386,6 +387,35 @@
 //! # }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! ## Features
+//!
+//! - `sqlite`: [`SqliteStore`], durable storage in an embedded SQLite (bundled: no system
+//!   library needed).
+//! - `postgres`: [`PostgresCluster`] and the [`cluster`] module, one set of schedules shared by
+//!   many processes on PostgreSQL (phase 1: leases, fencing, balancing, the command queue).
+//!
+//! With no feature the crate has no C code and no database client.
+//!
+//! ## Panics, errors and invariants
+//!
+//! Input never panics: a bad argument, spec, cron string, config value or snapshot is a typed
+//! error ([`ScheduleError`], [`SpecError`], [`StoreError`]) whose message names the field and
+//! quotes the text, and a refused operation changes nothing. No clock jump, restored snapshot
+//! or saturated counter makes the engine panic, hang or grow without bound.
+//!
+//! A panic means a bug in this crate: the code fails fast where an internal invariant is broken
+//! (`expect("invariant: ...")`, each one stating what holds and why) rather than carrying on
+//! with state it cannot trust. The [`Scheduler`] holds no threads or locks, so a caller may
+//! contain such a panic with `catch_unwind` and drop the instance. The [`Worker`] contains the
+//! panics of user code (executors, stores, clocks) and goes on.
+//!
+//! ## Where things are
+//!
+//! The root holds what a typical program names. [`snapshot`] holds the records of a
+//! scheduler's state and change feed, [`store`] the storage interface and its plumbing,
+//! [`standard_cron`] the cron jobs' dialect on its own, and `cluster` (feature `postgres`) the
+//! cluster's storage layer.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -394,39 +424,73 @@ mod client;
 mod engine;
 mod error;
 mod spec;
-mod store;
+pub mod store;
 
 // The README's snippets are doctests (its durability snippet needs the sqlite feature).
 #[cfg(all(doctest, feature = "sqlite"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+// The root: what a typical program names (tests/architecture.rs holds the agreed list).
 pub use client::{
-    Client, ClientBuilder, Clock, ClockWaker, Completion, ManualClock, ScheduleHandle, SystemClock,
-    Worker, WorkflowContext, WorkflowError, WorkflowExecutor, WorkflowRegistry,
+    Client, ClientBuilder, Clock, Completion, ManualClock, ScheduleHandle, SystemClock, Worker,
+    WorkflowContext, WorkflowError, WorkflowExecutor, WorkflowRegistry,
 };
-
 pub use engine::{
     Action, CancelWorkflowAction, CreateScheduleOptions, Schedule, ScheduleAction,
     ScheduleActionExecution, ScheduleActionResult, ScheduleActionStartWorkflow, ScheduleBackfill,
     ScheduleDescription, ScheduleInfo, ScheduleListDescription, ScheduleOverlapPolicy,
-    SchedulePolicy, ScheduleState, ScheduleUpdate, ScheduleUpdateInput, SchedulerConfig,
-    StartWorkflowAction, StartWorkflowOptions, TerminateWorkflowAction, WorkflowOutcome,
-};
-pub use engine::{
-    BackfillRecord, BufferedStartRecord, RunningRecord, ScheduleRecord, Scheduler,
-    SchedulerSnapshot, StateChange, WorkflowRecord, DEFAULT_CATCHUP_WINDOW, MIN_CATCHUP_WINDOW,
+    SchedulePolicy, ScheduleState, ScheduleUpdate, ScheduleUpdateInput, Scheduler, SchedulerConfig,
+    SharedStr, StartWorkflowAction, StartWorkflowOptions, TerminateWorkflowAction, WorkflowOutcome,
 };
 pub use error::ScheduleError;
 pub use spec::{
     CompiledSpec, DstPolicy, IntervalAnchor, NonexistentTime, RepeatedTime, ScheduleCalendarSpec,
     ScheduleIntervalSpec, ScheduleRange, ScheduleSpec, ScheduledTime, SpecError,
 };
-pub use spec::{StandardCron, StandardCronError, StandardCronRun};
 #[cfg(feature = "postgres")]
-pub use store::postgres::{self as cluster, ClusterConfig, PostgresCluster};
-pub use store::{
-    MemoryStore, RecordKind, Store, StoreChange, StoreError, StoreErrorKind, StoredRecord,
-};
+pub use store::postgres::{ClusterConfig, PostgresCluster};
 #[cfg(feature = "sqlite")]
-pub use store::{SqliteStore, SqliteSynchronous};
+pub use store::SqliteStore;
+pub use store::StoreError;
+
+/// The records of a [`Scheduler`]'s state: a whole [`snapshot`](Scheduler::snapshot)
+/// ([`SchedulerSnapshot`](snapshot::SchedulerSnapshot)) and the change feed
+/// ([`StateChange`](snapshot::StateChange)s from [`Scheduler::take_changes`]). A store built on
+/// the engine directly keeps these; a [`Client`] with a [`store::Store`] keeps them for you.
+pub mod snapshot {
+    pub use crate::engine::{
+        BackfillRecord, BufferedStartRecord, RunningRecord, ScheduleRecord, SchedulerSnapshot,
+        StateChange, WorkflowRecord,
+    };
+}
+
+/// Cron jobs' dialect on its own: robfig/cron's standard parser and the Temporal server's
+/// next-run rule, as [`StartWorkflowOptions::cron_schedule`] reads them.
+pub mod standard_cron {
+    pub use crate::spec::{StandardCron, StandardCronError, StandardCronRun};
+}
+
+/// Several processes and machines sharing one set of schedules on PostgreSQL (feature
+/// `postgres`): leases with fencing, balancing, the database clock, the per-partition store and
+/// the command queue. `docs/cluster.md` describes the design.
+#[cfg(feature = "postgres")]
+pub mod cluster {
+    pub use crate::store::postgres::*;
+}
+
+/// The project's design and semantics notes, as rustdoc pages.
+pub mod _documentation {
+    /// How the crate is built and why: layers, decisions, the public contract, invariants,
+    /// glossary, module map.
+    #[doc = include_str!("../docs/design.md")]
+    pub mod design {}
+
+    /// What the engine computes, rule by rule, and where it differs from the Temporal server.
+    #[doc = include_str!("../docs/semantics.md")]
+    pub mod semantics {}
+
+    /// Several machines: partitions, leases, fencing, the command queue.
+    #[doc = include_str!("../docs/cluster.md")]
+    pub mod cluster {}
+}

@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
+use schedule_engine::snapshot::SchedulerSnapshot;
 use schedule_engine::{
     Action, Schedule, ScheduleAction, ScheduleActionStartWorkflow, ScheduleIntervalSpec,
-    SchedulePolicy, ScheduleSpec, Scheduler, SchedulerConfig, SchedulerSnapshot,
-    StartWorkflowOptions,
+    SchedulePolicy, ScheduleSpec, Scheduler, SchedulerConfig, StartWorkflowOptions,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -42,7 +42,7 @@ fn round_trips<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(va
 fn records_stored_by_earlier_versions_load_and_are_written_the_same() {
     let snapshot: SchedulerSnapshot = serde_json::from_str(OLD_SNAPSHOT).unwrap();
     let schedule = &snapshot.schedules[0].schedule;
-    let action = schedule.action.start_workflow();
+    let action = schedule.action.start_workflow().unwrap();
     assert_eq!(
         schedule.spec.intervals[0],
         ScheduleIntervalSpec::with_offset(secs(600), secs(90))
@@ -98,7 +98,9 @@ fn a_schedule_written_by_hand() {
             args: vec![json!(7)],
             run_timeout: Some(secs(600)),
             execution_timeout: Some(secs(3600)),
-            ..ScheduleActionStartWorkflow::new("report", "daily-report", "reports")
+            ..ScheduleActionStartWorkflow::workflow("report")
+                .id("daily-report")
+                .task_queue("reports")
         }),
         spec: ScheduleSpec {
             intervals: vec![ScheduleIntervalSpec::with_offset(secs(5400), secs(900))],
@@ -146,13 +148,16 @@ fn duration_fields() -> Vec<(&'static str, Value, Reader)> {
         (
             "execution_timeout",
             action(json!({"execution_timeout": "V"})),
-            |v| from_json::<Schedule>(v).map(|s| s.action.start_workflow().execution_timeout),
+            |v| {
+                from_json::<Schedule>(v)
+                    .map(|s| s.action.start_workflow().unwrap().execution_timeout)
+            },
         ),
         ("run_timeout", action(json!({"run_timeout": "V"})), |v| {
-            from_json::<Schedule>(v).map(|s| s.action.start_workflow().run_timeout)
+            from_json::<Schedule>(v).map(|s| s.action.start_workflow().unwrap().run_timeout)
         }),
         ("task_timeout", action(json!({"task_timeout": "V"})), |v| {
-            from_json::<Schedule>(v).map(|s| s.action.start_workflow().task_timeout)
+            from_json::<Schedule>(v).map(|s| s.action.start_workflow().unwrap().task_timeout)
         }),
         ("start_delay", json!({"start_delay": "V"}), |v| {
             from_json::<StartWorkflowOptions>(v).map(|o| o.start_delay)
@@ -258,7 +263,7 @@ fn the_action_reads_with_or_without_its_tag() {
     let plain: ScheduleAction = from_json(fields.clone()).unwrap();
     let tagged: ScheduleAction = from_json(json!({"StartWorkflow": fields})).unwrap();
     assert_eq!(plain, tagged);
-    assert_eq!(plain.start_workflow().task_timeout, Some(secs(10)));
+    assert_eq!(plain.start_workflow().unwrap().task_timeout, Some(secs(10)));
     // Written with its tag, as before.
     assert_eq!(
         serde_json::to_value(&plain).unwrap()["StartWorkflow"]["workflow"],
@@ -295,7 +300,9 @@ fn the_plain_action_knows_every_field() {
     // unknown key lists exactly those keys.
     let written = serde_json::to_value(ScheduleActionStartWorkflow {
         run_timeout: Some(secs(1)),
-        ..ScheduleActionStartWorkflow::new("w", "i", "q")
+        ..ScheduleActionStartWorkflow::workflow("w")
+            .id("i")
+            .task_queue("q")
     })
     .unwrap();
     let back: ScheduleAction = from_json(written.clone()).unwrap();
@@ -335,7 +342,7 @@ fn formats_with_their_own_enum_syntax_read_the_tagged_form() {
     let action =
         ScheduleAction::deserialize(EnumAccessDeserializer::new(MapAccessDeserializer::new(map)))
             .unwrap();
-    assert_eq!(action.start_workflow().run_timeout, Some(secs(60)));
+    assert_eq!(action.start_workflow().unwrap().run_timeout, Some(secs(60)));
 }
 
 #[test]
@@ -345,7 +352,9 @@ fn every_type_round_trips_with_durations_set() {
             execution_timeout: Some(Duration::new(3, 7)),
             run_timeout: Some(secs(0)),
             task_timeout: Some(secs(u64::MAX)),
-            ..ScheduleActionStartWorkflow::new("w", "i", "q")
+            ..ScheduleActionStartWorkflow::workflow("w")
+                .id("i")
+                .task_queue("q")
         }),
         spec: ScheduleSpec {
             intervals: vec![ScheduleIntervalSpec::with_offset(

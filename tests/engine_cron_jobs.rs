@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use engine_util::*;
+use schedule_engine::snapshot::SchedulerSnapshot;
 use schedule_engine::{
     ScheduleBackfill, ScheduleCalendarSpec, ScheduleError, ScheduleOverlapPolicy as P,
-    ScheduleRange, ScheduleSpec, ScheduleUpdate, Scheduler, SchedulerConfig, SchedulerSnapshot,
-    StartWorkflowOptions, WorkflowOutcome,
+    ScheduleRange, ScheduleSpec, ScheduleUpdate, Scheduler, SchedulerConfig, StartWorkflowOptions,
+    WorkflowOutcome,
 };
 
 fn cron_job(cron: &str) -> StartWorkflowOptions {
@@ -48,8 +49,8 @@ fn cron_job_runs_at_cron_times_and_skips_slots_passed_while_running() {
     let a = s.poll(t("2022-06-01T00:15:00Z"));
     assert_eq!(started_ids(&a), vec!["cronjob".to_string()]);
     assert_eq!(
-        starts(&a)[0].last_completion_result,
-        Some(serde_json::json!("r1"))
+        starts(&a)[0].last_completion_result.as_deref(),
+        Some(&serde_json::json!("r1"))
     );
     // Failed and TimedOut go on.
     s.workflow_closed(
@@ -103,7 +104,7 @@ fn terminated_ends_the_chain_and_a_running_cron_job_holds_its_id() {
         s.start_workflow(cron_job("@daily"), t("2022-06-01T00:31:00Z")),
         Err(schedule_engine::ScheduleError::InvalidArgument { .. })
     ));
-    s.poll(t("2022-06-01T01:00:00Z"));
+    let _ = s.poll(t("2022-06-01T01:00:00Z"));
     s.workflow_closed(
         "cronjob",
         WorkflowOutcome::Terminated,

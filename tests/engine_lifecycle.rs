@@ -84,7 +84,7 @@ fn describe_reports_everything() {
     assert_eq!(d.info.next_action_times, expected);
     for h in 0..12 {
         let now = t(&format!("2022-06-01T{h:02}:17:00Z"));
-        s.poll(now);
+        let _ = s.poll(now);
         s.workflow_closed(
             &format!("myid-2022-06-01T{h:02}:17:00Z"),
             WorkflowOutcome::Completed { result: None },
@@ -119,7 +119,7 @@ fn list_is_ordered_by_id_with_five_recent_and_five_next() {
     s.pause("b", Some("hold"), t("2022-06-01T00:00:00Z"))
         .unwrap();
     for h in 1..=7 {
-        s.poll(t(&format!("2022-06-01T{h:02}:00:00Z")));
+        let _ = s.poll(t(&format!("2022-06-01T{h:02}:00:00Z")));
     }
     let l = s.list_schedules(t("2022-06-01T07:00:00Z"));
     let names: Vec<_> = l.iter().map(|x| x.id.as_str()).collect();
@@ -140,8 +140,8 @@ fn list_is_ordered_by_id_with_five_recent_and_five_next() {
 #[test]
 fn delete_leaves_runs_running_and_drops_buffered_starts() {
     let mut s = scheduler_with("sched", interval(mins(5), mins(0), P::BufferAll));
-    s.poll(t("2022-06-01T00:05:00Z"));
-    s.poll(t("2022-06-01T00:10:00Z"));
+    let _ = s.poll(t("2022-06-01T00:05:00Z"));
+    let _ = s.poll(t("2022-06-01T00:10:00Z"));
     assert_eq!(
         describe(&s, "sched", t("2022-06-01T00:10:00Z"))
             .info

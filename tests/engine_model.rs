@@ -27,9 +27,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use engine_util::*;
 use proptest::prelude::*;
+use schedule_engine::snapshot::SchedulerSnapshot;
 use schedule_engine::{
     Action, ScheduleBackfill, ScheduleError, ScheduleOverlapPolicy as P, ScheduleUpdate, Scheduler,
-    SchedulerConfig, SchedulerSnapshot, WorkflowOutcome,
+    SchedulerConfig, WorkflowOutcome,
 };
 
 const SCHEDULES: usize = 3;
@@ -175,22 +176,12 @@ struct World {
     /// What a store fed by `take_changes` holds.
     store: SchedulerSnapshot,
     config: SchedulerConfig,
-    /// Every other poll goes through `poll_reuse` with this buffer, which still holds the
-    /// actions of its previous poll: reuse must not change what comes out.
-    reused: Vec<Action>,
-    polls: u64,
 }
 
 impl World {
-    /// Polls at `now`, alternating between `poll` and `poll_reuse`.
+    /// Polls at `now`.
     fn poll(&mut self) -> Vec<Action> {
-        self.polls += 1;
-        if self.polls.is_multiple_of(2) {
-            self.s.poll(at(self.now))
-        } else {
-            self.s.poll_reuse(at(self.now), &mut self.reused);
-            self.reused.clone()
-        }
+        self.s.poll(at(self.now))
     }
 
     fn id(idx: usize) -> String {
@@ -548,8 +539,6 @@ fn run(ops: Vec<Op>, max_buffer: usize) {
         orphans: Vec::new(),
         store: SchedulerSnapshot::default(),
         config,
-        reused: Vec::new(),
-        polls: 0,
     };
     // The engine's time starts where the model's does.
     assert!(w.poll().is_empty());

@@ -204,7 +204,7 @@ fn cancel_other_waits_for_the_close_then_starts() {
 #[test]
 fn terminate_other_terminates_then_starts_after_the_close() {
     let mut s = five_minutes(P::TerminateOther, SchedulerConfig::default());
-    s.poll(t("2022-06-01T00:05:00Z"));
+    let _ = s.poll(t("2022-06-01T00:05:00Z"));
     let a = s.poll(t("2022-06-01T00:10:00Z"));
     assert_eq!(terminate_ids(&a), ids(&["2022-06-01T00:05:00Z"]));
     assert!(started_ids(&a).is_empty());
@@ -293,9 +293,9 @@ fn allow_all_runs_concurrently_and_tracks_every_run() {
 #[test]
 fn an_update_of_the_policy_applies_to_starts_already_buffered() {
     let mut s = five_minutes(P::BufferAll, SchedulerConfig::default());
-    s.poll(t("2022-06-01T00:05:00Z"));
-    s.poll(t("2022-06-01T00:10:00Z"));
-    s.poll(t("2022-06-01T00:15:00Z"));
+    let _ = s.poll(t("2022-06-01T00:05:00Z"));
+    let _ = s.poll(t("2022-06-01T00:10:00Z"));
+    let _ = s.poll(t("2022-06-01T00:15:00Z"));
     assert_eq!(
         describe(&s, "sched", t("2022-06-01T00:15:00Z"))
             .info
@@ -325,7 +325,7 @@ fn an_update_of_the_policy_applies_to_starts_already_buffered() {
 fn terminate_wins_when_cancel_and_terminate_are_both_needed() {
     // docs/semantics.md#overlap-policies-and-the-buffer: terminate wins over cancel.
     let mut s = five_minutes(P::CancelOther, SchedulerConfig::default());
-    s.poll(t("2022-06-01T00:05:00Z"));
+    let _ = s.poll(t("2022-06-01T00:05:00Z"));
     s.trigger("sched", Some(P::TerminateOther), t("2022-06-01T00:06:00Z"))
         .unwrap();
     // Buffer: [00:06 TERMINATE_OTHER]; then 00:10 CANCEL_OTHER joins it.

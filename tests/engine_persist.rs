@@ -5,9 +5,10 @@ mod engine_util;
 use std::time::Duration;
 
 use engine_util::*;
+use schedule_engine::snapshot::{SchedulerSnapshot, StateChange};
 use schedule_engine::{
     Schedule, ScheduleBackfill, ScheduleIntervalSpec, ScheduleOverlapPolicy as P, Scheduler,
-    SchedulerConfig, SchedulerSnapshot, StartWorkflowOptions, StateChange, WorkflowOutcome,
+    SchedulerConfig, StartWorkflowOptions, WorkflowOutcome,
 };
 
 /// A scheduler with schedules "a" and "b" (action id `bid`), both created at 00:00.
@@ -37,9 +38,9 @@ fn busy_scheduler() -> Scheduler {
         t("2022-06-01T00:00:00Z"),
     )
     .unwrap();
-    s.poll(t("2022-06-01T00:05:00Z"));
-    s.poll(t("2022-06-01T00:10:00Z"));
-    s.poll(t("2022-06-01T00:15:00Z"));
+    let _ = s.poll(t("2022-06-01T00:05:00Z"));
+    let _ = s.poll(t("2022-06-01T00:10:00Z"));
+    let _ = s.poll(t("2022-06-01T00:15:00Z"));
     s.pause("b", None, t("2022-06-01T00:16:00Z")).unwrap();
     s.backfill(
         "a",
@@ -150,7 +151,7 @@ fn the_change_feed_rebuilds_the_snapshot() {
     )
     .unwrap();
     apply(&mut s, &mut store);
-    s.poll(t("2022-06-01T00:06:00Z"));
+    let _ = s.poll(t("2022-06-01T00:06:00Z"));
     apply(&mut s, &mut store);
     s.workflow_closed("now", WorkflowOutcome::Canceled, t("2022-06-01T00:07:00Z"))
         .unwrap();
@@ -179,7 +180,7 @@ fn a_spec_that_no_longer_compiles_keeps_its_schedule() {
     assert_eq!(d.info.running_actions.len(), 1);
     assert_eq!(d.info.buffer_size, 2);
     // It takes no scheduled action, is never removed, and a fixing update brings it back.
-    r.poll(t("2022-07-01T00:00:00Z"));
+    let _ = r.poll(t("2022-07-01T00:00:00Z"));
     assert!(r.describe("a", t("2022-07-01T00:00:00Z")).is_ok());
     r.update(
         "a",
@@ -207,7 +208,7 @@ fn renamed_between_two_starts() -> Scheduler {
         t("2022-06-01T00:00:00Z"),
     )
     .unwrap();
-    s.poll(t("2022-06-01T00:05:00Z"));
+    let _ = s.poll(t("2022-06-01T00:05:00Z"));
     s.update(
         "a",
         |input| {
@@ -218,7 +219,7 @@ fn renamed_between_two_starts() -> Scheduler {
         t("2022-06-01T00:06:00Z"),
     )
     .unwrap();
-    s.poll(t("2022-06-01T00:10:00Z"));
+    let _ = s.poll(t("2022-06-01T00:10:00Z"));
     s
 }
 

@@ -13,7 +13,7 @@ fn trigger_obeys_skip_while_running() {
     // TestTriggerImmediate: with the default SKIP and a run in progress, the trigger is
     // skipped and counted in overlap_skipped.
     let mut s = hourly_skip("sched");
-    s.poll(t("2022-06-01T01:00:00Z"));
+    let _ = s.poll(t("2022-06-01T01:00:00Z"));
     s.trigger("sched", None, t("2022-06-01T01:10:00Z")).unwrap();
     assert!(s.poll(t("2022-06-01T01:10:00Z")).is_empty());
     assert_eq!(

@@ -47,7 +47,7 @@ fn done_schedules_are_removed_after_retention() {
     sch.state.remaining_actions = Some(1);
     s.create_schedule("sched", sch, t("2022-06-01T00:00:00Z"))
         .unwrap();
-    s.poll(t("2022-06-01T00:03:00Z"));
+    let _ = s.poll(t("2022-06-01T00:03:00Z"));
     // 7 days after the last action.
     assert_eq!(s.next_wakeup(), Some(t("2022-06-08T00:03:00Z")));
     assert!(s.describe("sched", t("2022-06-08T00:02:59Z")).is_ok());
@@ -77,7 +77,7 @@ fn a_schedule_past_its_end_is_removed_after_retention_from_creation() {
         .next_action_times
         .is_empty());
     assert_eq!(s.next_wakeup(), Some(t("2022-06-01T01:00:00Z")));
-    s.poll(t("2022-06-01T01:00:00Z"));
+    let _ = s.poll(t("2022-06-01T01:00:00Z"));
     assert!(s.describe("sched", t("2022-06-01T01:00:00Z")).is_err());
     // The id is free again.
     s.create_schedule(
@@ -103,7 +103,7 @@ fn paused_schedules_never_expire() {
 #[test]
 fn update_replaces_the_schedule_and_is_not_retroactive() {
     let mut s = scheduler_with("sched", interval(mins(60), mins(0), P::AllowAll));
-    s.poll(t("2022-06-01T01:00:00Z"));
+    let _ = s.poll(t("2022-06-01T01:00:00Z"));
     // At 01:40 switch to every 15 minutes: 01:15 and 01:30 are before the update and never
     // run; 01:45 is the first.
     s.update(

@@ -131,7 +131,7 @@ fn a_schedule_run_holds_its_workflow_id_against_standalone_starts() {
         t("2022-06-01T00:00:00Z"),
     )
     .unwrap();
-    s.poll(t("2022-06-01T00:05:00Z"));
+    let _ = s.poll(t("2022-06-01T00:05:00Z"));
     assert!(matches!(
         s.start_workflow(opts("myid-2022-06-01T00:05:00Z"), t("2022-06-01T00:06:00Z")),
         Err(ScheduleError::InvalidArgument { .. })

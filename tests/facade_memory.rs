@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use alloc_util::live_bytes;
 use facade_util::{at, every};
-use schedule_engine::{Client, ManualClock, MemoryStore, Scheduler, SchedulerConfig};
+use schedule_engine::store::MemoryStore;
+use schedule_engine::{Client, ManualClock, Scheduler, SchedulerConfig};
 
 const IDS: usize = 1000;
 /// Growth allowed over the measured stretch: hash maps and vectors settle at their peak size
@@ -64,7 +65,10 @@ fn churn_with_a_store_keeps_memory_bounded() {
         .expect("client");
     let grown = growth(&client, 10_000);
     assert!(grown < SLACK, "grew {grown} bytes over 10,000 cycles");
-    assert_eq!(store.count(schedule_engine::RecordKind::Schedule), IDS);
+    assert_eq!(
+        store.count(schedule_engine::store::RecordKind::Schedule),
+        IDS
+    );
 }
 
 /// Defect 2, expiry. On 375dddf every schedule removed at the end of its retention left the

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use schedule_engine::StandardCron;
+use schedule_engine::standard_cron::StandardCron;
 
 fn vectors() -> Value {
     serde_json::from_str(include_str!("data/cron-job-vectors.json")).expect("vector JSON")

@@ -5,7 +5,8 @@
 use std::fs;
 use std::path::PathBuf;
 
-use schedule_engine::{RecordKind, SqliteStore, Store, StoreChange, StoreErrorKind, StoredRecord};
+use schedule_engine::store::{RecordKind, Store, StoreChange, StoreErrorKind, StoredRecord};
+use schedule_engine::SqliteStore;
 
 /// A fresh path in the temp directory, removed (with its WAL files) on drop.
 struct TempPath(PathBuf);

@@ -30,11 +30,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use schedule_engine::snapshot::ScheduleRecord;
 use schedule_engine::{
     CancelWorkflowAction, Client, Completion, Schedule, ScheduleAction,
     ScheduleActionStartWorkflow, ScheduleError, ScheduleIntervalSpec, ScheduleOverlapPolicy,
-    SchedulePolicy, ScheduleRecord, ScheduleSpec, SqliteStore, StartWorkflowAction,
-    TerminateWorkflowAction, Worker, WorkflowExecutor, WorkflowOutcome,
+    SchedulePolicy, ScheduleSpec, SqliteStore, StartWorkflowAction, TerminateWorkflowAction,
+    Worker, WorkflowExecutor, WorkflowOutcome,
 };
 
 const FINAL_RUN: Duration = Duration::from_secs(3);

@@ -10,9 +10,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{at, every, recv_ids, Recorder};
+use schedule_engine::snapshot::ScheduleRecord;
+use schedule_engine::store::{MemoryStore, RecordKind, Store, StoreChange, StoredRecord};
 use schedule_engine::{
-    Client, ManualClock, MemoryStore, RecordKind, ScheduleError, ScheduleOverlapPolicy,
-    ScheduleRecord, Store, StoreChange, StoreError, StoredRecord, Worker,
+    Client, ManualClock, ScheduleError, ScheduleOverlapPolicy, StoreError, Worker,
 };
 
 const MINUTE: Duration = Duration::from_secs(60);

@@ -16,9 +16,8 @@ mod common;
 use std::time::Duration;
 
 use common::{assert_no_more, at, every, recv_ids, wait_until, FlakyStore, Recorder};
-use schedule_engine::{
-    Client, ManualClock, MemoryStore, ScheduleError, ScheduleOverlapPolicy, Store, Worker,
-};
+use schedule_engine::store::{MemoryStore, Store};
+use schedule_engine::{Client, ManualClock, ScheduleError, ScheduleOverlapPolicy, Worker};
 
 const MINUTE: Duration = Duration::from_secs(60);
 const WINDOW: Duration = Duration::from_secs(600);
@@ -291,9 +290,9 @@ fn actions_wait_while_the_store_fails_and_go_out_once_after() {
 fn an_undecodable_record_fails_the_build() {
     let mut store = MemoryStore::new();
     store
-        .persist(&[schedule_engine::StoreChange::Put(
-            schedule_engine::StoredRecord {
-                kind: schedule_engine::RecordKind::Schedule,
+        .persist(&[schedule_engine::store::StoreChange::Put(
+            schedule_engine::store::StoredRecord {
+                kind: schedule_engine::store::RecordKind::Schedule,
                 id: "broken".into(),
                 data: "{\"id\":\"broken\",\"schedule\":".into(),
             },

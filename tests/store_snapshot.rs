@@ -8,9 +8,10 @@ mod common;
 use std::time::Duration;
 
 use common::{at, every};
+use schedule_engine::snapshot::SchedulerSnapshot;
 use schedule_engine::{
-    Action, ScheduleOverlapPolicy, Scheduler, SchedulerConfig, SchedulerSnapshot,
-    StartWorkflowOptions, WorkflowOutcome,
+    Action, ScheduleOverlapPolicy, Scheduler, SchedulerConfig, StartWorkflowOptions,
+    WorkflowOutcome,
 };
 
 fn ids(actions: &[Action]) -> Vec<String> {

@@ -21,12 +21,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use libfuzzer_sys::fuzz_target;
-use schedule_engine::{
-    Action, CompiledSpec, Schedule, ScheduleAction, ScheduleActionStartWorkflow, ScheduleBackfill,
-    ScheduleError, ScheduleIntervalSpec, ScheduleOverlapPolicy as P, SchedulePolicy,
-    ScheduleSpec, ScheduleUpdate, Scheduler, SchedulerConfig, SchedulerSnapshot,
-    WorkflowOutcome,
-};
+use schedule_engine::{Action, CompiledSpec, Schedule, ScheduleAction, ScheduleActionStartWorkflow, ScheduleBackfill, ScheduleError, ScheduleIntervalSpec, ScheduleOverlapPolicy as P, SchedulePolicy, ScheduleSpec, ScheduleUpdate, Scheduler, SchedulerConfig, WorkflowOutcome};
+use schedule_engine::snapshot::{SchedulerSnapshot};
 
 #[path = "bytes.rs"]
 mod bytes;

@@ -16,13 +16,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use libfuzzer_sys::fuzz_target;
-use schedule_engine::{
-    CancelWorkflowAction, Client, Completion, ManualClock, MemoryStore, RecordKind, Schedule,
-    ScheduleAction, ScheduleActionStartWorkflow, ScheduleIntervalSpec, ScheduleOverlapPolicy as P,
-    SchedulePolicy, ScheduleSpec, ScheduleUpdate, SchedulerConfig, StartWorkflowAction, Store,
-    StoreChange,
-    StoreError, StoredRecord, TerminateWorkflowAction, Worker, WorkflowExecutor, WorkflowOutcome,
-};
+use schedule_engine::{CancelWorkflowAction, Client, Completion, ManualClock, Schedule, ScheduleAction, ScheduleActionStartWorkflow, ScheduleIntervalSpec, ScheduleOverlapPolicy as P, SchedulePolicy, ScheduleSpec, ScheduleUpdate, SchedulerConfig, StartWorkflowAction, StoreError, TerminateWorkflowAction, Worker, WorkflowExecutor, WorkflowOutcome};
+use schedule_engine::store::{MemoryStore, RecordKind, Store, StoreChange, StoredRecord};
 
 #[path = "bytes.rs"]
 mod bytes;

@@ -15,12 +15,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use libfuzzer_sys::fuzz_target;
-use schedule_engine::{
-    BackfillRecord, BufferedStartRecord, RunningRecord, Schedule, ScheduleAction,
-    ScheduleActionStartWorkflow, ScheduleBackfill, ScheduleIntervalSpec, ScheduleOverlapPolicy,
-    SchedulePolicy, ScheduleSpec, Scheduler, SchedulerConfig, SchedulerSnapshot,
-    StartWorkflowOptions, WorkflowOutcome,
-};
+use schedule_engine::{Schedule, ScheduleAction, ScheduleActionStartWorkflow, ScheduleBackfill, ScheduleIntervalSpec, ScheduleOverlapPolicy, SchedulePolicy, ScheduleSpec, Scheduler, SchedulerConfig, StartWorkflowOptions, WorkflowOutcome};
+use schedule_engine::snapshot::{BackfillRecord, BufferedStartRecord, RunningRecord, SchedulerSnapshot};
 
 #[path = "bytes.rs"]
 mod bytes;

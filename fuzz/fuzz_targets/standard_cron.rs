@@ -6,7 +6,7 @@
 
 use chrono::DateTime;
 use libfuzzer_sys::fuzz_target;
-use schedule_engine::StandardCron;
+use schedule_engine::standard_cron::StandardCron;
 
 fuzz_target!(|input: (i64, u32, u32, &str)| {
     let (seconds, nanos, gap, text) = input;

@@ -15,7 +15,7 @@ use crate::engine::{
 use crate::error::ScheduleError;
 use crate::store::{Store, StoreError, StoreErrorHook};
 
-use super::clock::{Clock, SystemClock};
+use super::clock::{Clock, Pace, SystemClock};
 use super::durable::Persistence;
 use super::handle::ScheduleHandle;
 use super::hosted::HostedScheduler;
@@ -64,16 +64,19 @@ pub struct Client {
 
 impl Client {
     /// An in-memory client on the system clock with the default [`SchedulerConfig`].
+    #[must_use]
     pub fn new() -> Self {
         Client {
             inner: Arc::new(Shared::new(
                 Arc::new(SystemClock),
+                Pace::RealTime,
                 HostedScheduler::new(Scheduler::new(SchedulerConfig::default()), None),
             )),
         }
     }
 
     /// A builder to choose the clock and the scheduler's configuration.
+    #[must_use]
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
     }
@@ -112,11 +115,13 @@ impl Client {
 
     /// A handle to the schedule `id`. Like Temporal's, it does not check that the schedule
     /// exists: its verbs return [`ScheduleError::NotFound`] if it does not.
+    #[must_use]
     pub fn get_schedule_handle(&self, id: &str) -> ScheduleHandle {
         ScheduleHandle::new(self.inner.clone(), id.to_owned())
     }
 
     /// Every schedule, ordered by id, with its 5 most recent and 5 next actions.
+    #[must_use]
     pub fn list_schedules(&self) -> Vec<ScheduleListDescription> {
         self.inner.read_all(|s, now| s.list_schedules(now))
     }
@@ -135,6 +140,7 @@ impl Client {
     }
 
     /// The client's current time, read from its [`Clock`].
+    #[must_use]
     pub fn now(&self) -> DateTime<Utc> {
         self.inner.clock.now()
     }
@@ -161,7 +167,7 @@ impl fmt::Debug for Client {
 /// Builds a [`Client`]: `Client::builder().clock(c).config(cfg).build()`.
 #[derive(Default)]
 pub struct ClientBuilder {
-    clock: Option<Arc<dyn Clock>>,
+    clock: Option<(Arc<dyn Clock>, Pace)>,
     config: SchedulerConfig,
     store: Option<Box<dyn Store>>,
     on_store_error: Option<StoreErrorHook>,
@@ -169,12 +175,15 @@ pub struct ClientBuilder {
 
 impl ClientBuilder {
     /// Reads time from `clock` (default: [`SystemClock`]).
+    #[must_use]
     pub fn clock<C: Clock>(mut self, clock: C) -> Self {
-        self.clock = Some(Arc::new(clock));
+        let pace = Pace::of(&clock);
+        self.clock = Some((Arc::new(clock), pace));
         self
     }
 
     /// Configures the scheduler (default: [`SchedulerConfig::default`]).
+    #[must_use]
     pub fn config(mut self, config: SchedulerConfig) -> Self {
         self.config = config;
         self
@@ -183,6 +192,7 @@ impl ClientBuilder {
     /// Keeps the client's state in `store` (see the `store` module docs for the guarantees):
     /// `build` loads it, and every change is written to it before any action it records is
     /// dispatched. Default: none, state lives in memory only.
+    #[must_use]
     pub fn store<S: Store>(mut self, store: S) -> Self {
         self.store = Some(Box::new(store));
         self
@@ -192,6 +202,7 @@ impl ClientBuilder {
     /// batch of changes cannot be written to the store. Actions wait until a later batch
     /// succeeds; mutations meanwhile return [`ScheduleError::Store`]. Default: the first
     /// failure after a success is printed to standard error.
+    #[must_use]
     pub fn on_store_error<F: Fn(&StoreError) + Send + Sync + 'static>(mut self, hook: F) -> Self {
         self.on_store_error = Some(Arc::new(hook));
         self
@@ -202,7 +213,9 @@ impl ClientBuilder {
     /// # Errors
     /// [`ScheduleError::Store`] if the store cannot be loaded completely (nothing is skipped).
     pub fn build(self) -> Result<Client, ScheduleError> {
-        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let (clock, pace) = self
+            .clock
+            .unwrap_or_else(|| (Arc::new(SystemClock), Pace::RealTime));
         let (scheduler, persistence) = match self.store {
             Some(store) => {
                 let (persistence, scheduler) =
@@ -214,6 +227,7 @@ impl ClientBuilder {
         Ok(Client {
             inner: Arc::new(Shared::new(
                 clock,
+                pace,
                 HostedScheduler::new(scheduler, persistence),
             )),
         })

@@ -1,11 +1,13 @@
-//! Where the facade's `now` comes from: a [`Clock`].
+//! Where the facade's `now` comes from: a [`Clock`]; and how the worker waits on it: its
+//! [`Pace`].
 //!
 //! Every verb of [`Client`](crate::Client) reads its clock once, under the scheduler lock, so
-//! the scheduler sees `now` values in the order the verbs are applied. A [`Worker`](crate::Worker)
-//! asks the clock how long to sleep ([`Clock::real_time_until`]) and registers a
-//! [`ClockWaker`] so that a clock that jumps (a [`ManualClock`] being set or advanced) wakes it at
-//! once: a test that advances a manual clock never depends on real time passing.
+//! the scheduler sees `now` values in the order the verbs are applied. A
+//! [`Worker`](crate::Worker) sleeps as long as real time needs to reach the next wakeup, except
+//! on a [`ManualClock`], which moves only when told to: it wakes the worker at each jump, so a
+//! test that advances a manual clock never depends on real time passing.
 
+use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,46 +18,55 @@ use parking_lot::Mutex;
 /// A source of the current time (UTC) for a [`Client`](crate::Client).
 ///
 /// Implementations must be cheap and must not call into the `Client` (they are read while the
-/// scheduler lock is held).
+/// scheduler lock is held). A worker assumes that any clock but a [`ManualClock`] runs at the
+/// pace of real time (it reads the clock again at least every second, so a clock that jumps
+/// delays due work by at most that).
 pub trait Clock: Send + Sync + 'static {
     /// The current time.
     fn now(&self) -> DateTime<Utc>;
-
-    /// How long, in real time, until this clock reads `deadline`: zero if it already does, and
-    /// `None` if only an explicit jump moves the clock (then every [`ClockWaker`] given to
-    /// [`watch`](Clock::watch) is woken at each jump).
-    ///
-    /// The default assumes the clock runs at the pace of real time.
-    fn real_time_until(&self, deadline: DateTime<Utc>) -> Option<Duration> {
-        Some((deadline - self.now()).to_std().unwrap_or(Duration::ZERO))
-    }
-
-    /// Registers `waker`, to be woken whenever this clock jumps. Clocks that only run with real
-    /// time never jump, so the default drops it.
-    fn watch(&self, waker: ClockWaker) {
-        drop(waker);
-    }
 }
 
-/// A callback a jumping clock calls after each jump (see [`Clock::watch`]).
-pub struct ClockWaker(Box<dyn Fn() -> bool + Send + Sync>);
+/// A callback a [`ManualClock`] calls after each jump; `false` once nobody waits for it any
+/// more (the clock then forgets it).
+pub(crate) struct ClockWaker(Box<dyn Fn() -> bool + Send + Sync>);
 
-impl ClockWaker {
-    /// Wraps `wake`, which returns `false` once nobody waits for it any more (the clock then
-    /// forgets it).
-    pub fn new(wake: impl Fn() -> bool + Send + Sync + 'static) -> Self {
-        ClockWaker(Box::new(wake))
-    }
-
-    /// Wakes the waiting side; `false` means it is gone and this waker can be dropped.
-    pub fn wake(&self) -> bool {
-        (self.0)()
-    }
+/// How a worker waits for a time on its client's clock.
+pub(crate) enum Pace {
+    /// The clock runs with real time: sleep for the difference.
+    RealTime,
+    /// A [`ManualClock`]: only a jump moves it, and each jump wakes the worker.
+    Manual(ManualClock),
 }
 
-impl fmt::Debug for ClockWaker {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ClockWaker")
+impl Pace {
+    /// The pace of `clock`.
+    pub(crate) fn of<C: Clock>(clock: &C) -> Pace {
+        match (clock as &dyn Any).downcast_ref::<ManualClock>() {
+            Some(manual) => Pace::Manual(manual.clone()),
+            None => Pace::RealTime,
+        }
+    }
+
+    /// How long, in real time, until `clock` reads `deadline`: zero if it already does, and
+    /// `None` if only a jump moves it.
+    pub(crate) fn real_time_until(
+        &self,
+        clock: &dyn Clock,
+        deadline: DateTime<Utc>,
+    ) -> Option<Duration> {
+        let left = deadline - clock.now();
+        match self {
+            Pace::RealTime => Some(left.to_std().unwrap_or(Duration::ZERO)),
+            Pace::Manual(_) => (left <= chrono::Duration::zero()).then_some(Duration::ZERO),
+        }
+    }
+
+    /// Calls `wake` after each jump of the clock, until it returns `false`. Clocks that run
+    /// with real time never jump.
+    pub(crate) fn on_jump(&self, wake: impl Fn() -> bool + Send + Sync + 'static) {
+        if let Pace::Manual(clock) = self {
+            clock.shared.wakers.lock().push(ClockWaker(Box::new(wake)));
+        }
     }
 }
 
@@ -98,6 +109,7 @@ struct ManualShared {
 
 impl ManualClock {
     /// A clock reading `now` until moved.
+    #[must_use]
     pub fn new(now: DateTime<Utc>) -> Self {
         ManualClock {
             shared: Arc::new(ManualShared {
@@ -129,25 +141,13 @@ impl ManualClock {
 
     fn wake_all(&self) {
         // The callbacks only signal channels; they never take the time lock, which is released.
-        self.shared.wakers.lock().retain(ClockWaker::wake);
+        self.shared.wakers.lock().retain(|w| (w.0)());
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
         *self.shared.now.lock()
-    }
-
-    fn real_time_until(&self, deadline: DateTime<Utc>) -> Option<Duration> {
-        if deadline <= self.now() {
-            Some(Duration::ZERO)
-        } else {
-            None
-        }
-    }
-
-    fn watch(&self, waker: ClockWaker) {
-        self.shared.wakers.lock().push(waker);
     }
 }
 
@@ -186,16 +186,17 @@ mod tests {
         let clock = ManualClock::new(t0());
         let woken = Arc::new(AtomicUsize::new(0));
         let w = woken.clone();
-        clock.watch(ClockWaker::new(move || {
+        let pace = Pace::of(&clock);
+        pace.on_jump(move || {
             w.fetch_add(1, Ordering::SeqCst);
             true
-        }));
+        });
         let gone = Arc::new(AtomicUsize::new(0));
         let g = gone.clone();
-        clock.watch(ClockWaker::new(move || {
+        pace.on_jump(move || {
             g.fetch_add(1, Ordering::SeqCst);
             false
-        }));
+        });
         clock.advance(Duration::from_secs(1));
         clock.set(t0());
         assert_eq!(woken.load(Ordering::SeqCst), 2);
@@ -205,9 +206,10 @@ mod tests {
     #[test]
     fn manual_clock_waits_for_jumps_only() {
         let clock = ManualClock::new(t0());
-        assert_eq!(clock.real_time_until(t0()), Some(Duration::ZERO));
+        let pace = Pace::of(&clock);
+        assert_eq!(pace.real_time_until(&clock, t0()), Some(Duration::ZERO));
         assert_eq!(
-            clock.real_time_until(t0() + chrono::Duration::seconds(5)),
+            pace.real_time_until(&clock, t0() + chrono::Duration::seconds(5)),
             None
         );
     }
@@ -222,12 +224,13 @@ mod tests {
     #[test]
     fn system_clock_sleeps_real_time() {
         let c = SystemClock;
-        let d = c
-            .real_time_until(c.now() + chrono::Duration::seconds(30))
+        let pace = Pace::of(&c);
+        let d = pace
+            .real_time_until(&c, c.now() + chrono::Duration::seconds(30))
             .unwrap();
         assert!(d <= Duration::from_secs(30) && d > Duration::from_secs(29));
         assert_eq!(
-            c.real_time_until(c.now() - chrono::Duration::seconds(30)),
+            pace.real_time_until(&c, c.now() - chrono::Duration::seconds(30)),
             Some(Duration::ZERO)
         );
     }

@@ -29,6 +29,7 @@ impl ScheduleHandle {
     }
 
     /// The schedule id.
+    #[must_use]
     pub fn id(&self) -> &str {
         &self.id
     }

@@ -14,7 +14,7 @@ mod shared;
 mod worker;
 
 pub use client::{Client, ClientBuilder};
-pub use clock::{Clock, ClockWaker, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use executor::{Completion, WorkflowExecutor};
 pub use handle::ScheduleHandle;
 pub use registry::{WorkflowContext, WorkflowError, WorkflowRegistry};

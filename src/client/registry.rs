@@ -74,6 +74,7 @@ pub struct WorkflowRegistry {
 
 impl WorkflowRegistry {
     /// An empty registry with a pool of 4 threads, started at the first run.
+    #[must_use]
     pub fn new() -> Self {
         WorkflowRegistry {
             workflows: BTreeMap::new(),
@@ -84,6 +85,7 @@ impl WorkflowRegistry {
     }
 
     /// Registers `workflow` under the workflow type name `name` (replacing any earlier one).
+    #[must_use]
     pub fn register<F, T>(mut self, name: impl Into<String>, workflow: F) -> Self
     where
         F: Fn(WorkflowContext) -> Result<T, WorkflowError> + Send + Sync + 'static,
@@ -105,6 +107,7 @@ impl WorkflowRegistry {
     /// tests and simulations on a [`ManualClock`](crate::ManualClock) fully deterministic. (A
     /// cancel or terminate can only reach a run that is still going, so inline runs never see
     /// one.)
+    #[must_use]
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = threads;
         self
@@ -122,7 +125,7 @@ impl WorkflowRegistry {
 
 impl WorkflowExecutor for WorkflowRegistry {
     fn start_workflow(&mut self, action: StartWorkflowAction, completion: Completion) {
-        let Some(workflow) = self.workflows.get(&action.workflow).cloned() else {
+        let Some(workflow) = self.workflows.get(&*action.workflow).cloned() else {
             let names: Vec<&str> = self.workflow_names().collect();
             completion.complete(WorkflowOutcome::Failed {
                 message: format!(
@@ -279,7 +282,7 @@ impl WorkflowContext {
 
     /// The result of the schedule's last successful run, if any.
     pub fn last_completion_result(&self) -> Option<&serde_json::Value> {
-        self.action.last_completion_result.as_ref()
+        self.action.last_completion_result.as_deref()
     }
 
     /// The whole action: timeouts, memo, scheduled time, whether the start was manual, ...

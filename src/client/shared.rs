@@ -16,22 +16,25 @@ use parking_lot::Mutex;
 
 use crate::engine::{Action, Scheduler, WorkflowOutcome};
 
-use super::clock::Clock;
+use super::clock::{Clock, Pace};
 use super::durable::Durable;
 use super::hosted::HostedScheduler;
 
 /// What clients, handles, completions and workers share.
 pub(crate) struct Shared {
     pub(crate) clock: Arc<dyn Clock>,
+    /// How the workers wait on `clock`.
+    pub(crate) pace: Pace,
     /// One wake channel per running worker (capacity 1: a pending wake is enough).
     wakers: Mutex<Vec<Sender<()>>>,
     hosted: HostedScheduler,
 }
 
 impl Shared {
-    pub(crate) fn new(clock: Arc<dyn Clock>, hosted: HostedScheduler) -> Self {
+    pub(crate) fn new(clock: Arc<dyn Clock>, pace: Pace, hosted: HostedScheduler) -> Self {
         Shared {
             clock,
+            pace,
             wakers: Mutex::new(Vec::new()),
             hosted,
         }

@@ -22,7 +22,6 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 use crate::engine::Action;
 
 use super::client::Client;
-use super::clock::ClockWaker;
 use super::executor::{Completion, CompletionSink, Report, WorkflowExecutor};
 use super::shared::Shared;
 
@@ -73,13 +72,14 @@ impl Worker {
     ///
     /// # Panics
     /// If the operating system cannot spawn a thread.
+    #[must_use = "dropping a Worker stops it"]
     pub fn start<E: WorkflowExecutor>(client: &Client, executor: E) -> Worker {
         let inner = client.inner().clone();
         let (wake, wake_rx) = inner.register_worker();
         let clock_wake = wake.clone();
-        inner.clock.watch(ClockWaker::new(move || {
+        inner.pace.on_jump(move || {
             !matches!(clock_wake.try_send(()), Err(TrySendError::Disconnected(())))
-        }));
+        });
         let stop = Arc::new(AtomicBool::new(false));
         let (settle, settle_rx) = crossbeam_channel::unbounded();
         let signals = Signals {
@@ -205,7 +205,7 @@ fn run<E: WorkflowExecutor>(inner: Arc<Shared>, mut executor: E, signals: Signal
                 Some(MAX_SLEEP)
             } else {
                 next_wakeup
-                    .and_then(|t| inner.clock.real_time_until(t))
+                    .and_then(|t| inner.pace.real_time_until(&*inner.clock, t))
                     .map(|d| d.min(MAX_SLEEP))
             }
         })

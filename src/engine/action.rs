@@ -2,10 +2,13 @@
 //! ([`WorkflowOutcome`]), and standalone workflow starts ([`StartWorkflowOptions`]).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+use super::shared_str::SharedStr;
 
 /// Something the caller must do, returned by `Scheduler::poll`.
 // The contract fixes `Action::StartWorkflow(StartWorkflowAction)`; boxing it would break that
@@ -23,18 +26,23 @@ pub enum Action {
 }
 
 /// Start a workflow run. Report its end with `Scheduler::workflow_closed(workflow_id, ..)`.
+///
+/// What every run of a schedule shares (its id, workflow type, task queue, arguments, memo, last
+/// result) is shared, not copied: the string fields are [`SharedStr`]s (read them as
+/// `&*action.workflow`, `action.schedule_id.as_deref()`), the rest `Arc`s. The workflow id is
+/// the action's own. Serialized, it is the plain JSON object of its fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StartWorkflowAction {
     /// The schedule that started it; `None` for cron jobs and delayed starts.
-    pub schedule_id: Option<String>,
+    pub schedule_id: Option<SharedStr>,
     /// Deterministic workflow id: `<action id>-<nominal time>` for schedules.
     pub workflow_id: String,
     /// Workflow type name.
-    pub workflow: String,
+    pub workflow: SharedStr,
     /// Arguments.
-    pub args: Vec<serde_json::Value>,
+    pub args: Arc<[serde_json::Value]>,
     /// Task queue.
-    pub task_queue: String,
+    pub task_queue: SharedStr,
     /// The nominal (un-jittered) time this run is for.
     pub nominal_time: DateTime<Utc>,
     /// The actual (jittered) time it was due.
@@ -57,35 +65,42 @@ pub struct StartWorkflowAction {
     )]
     pub task_timeout: Option<Duration>,
     /// Memo.
-    pub memo: BTreeMap<String, serde_json::Value>,
+    pub memo: Arc<BTreeMap<String, serde_json::Value>>,
     /// Result of the schedule's last successful run, if any.
-    pub last_completion_result: Option<serde_json::Value>,
+    pub last_completion_result: Option<Arc<serde_json::Value>>,
     /// Failure message of the schedule's last run, if it failed after the last success.
-    pub last_failure: Option<String>,
+    pub last_failure: Option<SharedStr>,
 }
 
-/// No strings, epoch times, nothing set: a start action before it is filled in. Nothing is
-/// allocated, and the times are constants (chrono's own `Default` for `DateTime` is computed,
-/// and `poll` builds one of these per fired action).
+/// No strings, epoch times, nothing set.
 impl Default for StartWorkflowAction {
     fn default() -> Self {
         StartWorkflowAction {
             schedule_id: None,
             workflow_id: String::new(),
-            workflow: String::new(),
-            args: Vec::new(),
-            task_queue: String::new(),
+            workflow: SharedStr::default(),
+            args: Arc::from(Vec::new()),
+            task_queue: SharedStr::default(),
             nominal_time: DateTime::<Utc>::UNIX_EPOCH,
             scheduled_at: DateTime::<Utc>::UNIX_EPOCH,
             manual: false,
             execution_timeout: None,
             run_timeout: None,
             task_timeout: None,
-            memo: BTreeMap::new(),
+            memo: Arc::default(),
             last_completion_result: None,
             last_failure: None,
         }
     }
+}
+
+/// Appends `action` to a poll's output. Most polls yield one action; a fresh `Vec`'s default
+/// first capacity (4 actions) would take malloc's slow path on every such poll.
+pub(crate) fn push_action(out: &mut Vec<Action>, action: Action) {
+    if out.capacity() == 0 {
+        out.reserve_exact(1);
+    }
+    out.push(action);
 }
 
 /// Request cancellation of a running workflow.
@@ -148,7 +163,7 @@ pub struct StartWorkflowOptions {
     /// Cron string in robfig/cron's standard dialect, as the Temporal server reads cron jobs
     /// (five fields, either day field matches, `@every` counts from the start; not the
     /// schedule dialect): run on this schedule, one run at a time. See
-    /// [`StandardCron`](crate::StandardCron).
+    /// [`StandardCron`](crate::standard_cron::StandardCron).
     pub cron_schedule: Option<String>,
     /// Start once, this long after the call.
     #[serde(default, deserialize_with = "crate::spec::serde_duration::start_delay")]

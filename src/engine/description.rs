@@ -103,3 +103,17 @@ pub struct ScheduleListDescription {
     /// The next 5 actual times.
     pub next_action_times: Vec<DateTime<Utc>>,
 }
+
+/// What an update callback is given: the schedule as it is now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleUpdateInput {
+    /// The current description.
+    pub description: ScheduleDescription,
+}
+
+/// What an update callback returns: the schedule that replaces the current one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleUpdate {
+    /// The new schedule (action, spec, policy and state are all replaced).
+    pub schedule: Schedule,
+}

@@ -18,7 +18,9 @@ mod description;
 mod entry;
 mod persist;
 mod schedule;
+mod schedule_action;
 mod scheduler;
+mod shared_str;
 mod table;
 
 pub use action::{
@@ -28,15 +30,16 @@ pub use action::{
 pub use config::SchedulerConfig;
 pub use description::{
     ScheduleActionExecution, ScheduleActionResult, ScheduleDescription, ScheduleInfo,
-    ScheduleListDescription,
+    ScheduleListDescription, ScheduleUpdate, ScheduleUpdateInput,
 };
 pub use persist::records::{
     BackfillRecord, BufferedStartRecord, RunningRecord, ScheduleRecord, SchedulerSnapshot,
     StateChange, WorkflowRecord,
 };
 pub use schedule::{
-    CreateScheduleOptions, Schedule, ScheduleAction, ScheduleActionStartWorkflow, ScheduleBackfill,
-    ScheduleOverlapPolicy, SchedulePolicy, ScheduleState, ScheduleUpdate, ScheduleUpdateInput,
-    DEFAULT_CATCHUP_WINDOW, MIN_CATCHUP_WINDOW,
+    CreateScheduleOptions, Schedule, ScheduleBackfill, ScheduleOverlapPolicy, SchedulePolicy,
+    ScheduleState,
 };
+pub use schedule_action::{ScheduleAction, ScheduleActionStartWorkflow};
 pub use scheduler::Scheduler;
+pub use shared_str::SharedStr;

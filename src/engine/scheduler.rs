@@ -16,14 +16,15 @@ use chrono::{DateTime, Utc};
 
 use super::action::{Action, StartWorkflowOptions, WorkflowOutcome};
 use super::compact::millis::to_dt;
-use super::compact::sink::ActionSink;
+use super::compact::stored_schedule::StoredSchedule;
 use super::config::SchedulerConfig;
 use super::description::{ScheduleDescription, ScheduleListDescription};
+use super::description::{ScheduleUpdate, ScheduleUpdateInput};
 use super::entry::job::JobEntry;
 use super::entry::{manual_start, Counters, ScheduleEntry};
 use super::schedule::{
     check_backfills, check_note, prepare_schedule, CreateScheduleOptions, Schedule,
-    ScheduleBackfill, ScheduleOverlapPolicy, ScheduleUpdate, ScheduleUpdateInput,
+    ScheduleBackfill, ScheduleOverlapPolicy,
 };
 use super::table::{Entity, SlotTable};
 use crate::engine::compact::heap::NEVER;
@@ -36,6 +37,26 @@ const UNPAUSE_NOTE: &str = "Unpaused via schedule-engine";
 
 /// Temporal's schedules as a pure state machine: time enters only as `now`, actions leave only
 /// through [`Scheduler::poll`], and [`Scheduler::next_wakeup`] says when `poll` next has work.
+///
+/// Its methods come in four families:
+/// - **getters** (`&self`): [`describe`](Self::describe),
+///   [`list_schedules`](Self::list_schedules), [`next_wakeup`](Self::next_wakeup),
+///   [`snapshot`](Self::snapshot), [`config`](Self::config),
+///   [`schedule_count`](Self::schedule_count);
+/// - **the handler** of what the caller reports: [`workflow_closed`](Self::workflow_closed);
+/// - **mutators**: [`create_schedule`](Self::create_schedule) (and `_with_options`),
+///   [`pause`](Self::pause), [`unpause`](Self::unpause), [`trigger`](Self::trigger),
+///   [`backfill`](Self::backfill), [`update`](Self::update),
+///   [`update_checked`](Self::update_checked), [`delete`](Self::delete),
+///   [`start_workflow`](Self::start_workflow); [`take_changes`](Self::take_changes) drains the
+///   change feed;
+/// - **the poll**: [`poll`](Self::poll), every action due at `now`.
+///
+/// Mutators and the handler change state only; their actions come out of the next `poll`.
+/// `next_wakeup` may change after any mutator, after `workflow_closed` (a closed run releases
+/// a buffered start, or plans a cron job's next run) and after `poll`: read it again after each
+/// before sleeping. Every method that takes `now` treats an earlier `now` than one it has seen
+/// as the latest one.
 #[derive(Debug)]
 pub struct Scheduler {
     config: SchedulerConfig,
@@ -57,6 +78,7 @@ fn invalid(message: impl Into<String>) -> ScheduleError {
 
 impl Scheduler {
     /// An empty scheduler.
+    #[must_use]
     pub fn new(config: SchedulerConfig) -> Self {
         let retention_ms = i64::try_from(config.retention.as_millis()).unwrap_or(i64::MAX);
         let table = SlotTable::new(retention_ms, config.max_buffer_size);
@@ -68,11 +90,13 @@ impl Scheduler {
     }
 
     /// The limits it runs with.
+    #[must_use]
     pub fn config(&self) -> &SchedulerConfig {
         &self.config
     }
 
     /// Number of schedules.
+    #[must_use]
     pub fn schedule_count(&self) -> usize {
         self.table.ids.len()
     }
@@ -107,7 +131,7 @@ impl Scheduler {
         let id: Arc<str> = Arc::from(id);
         let mut e = Box::new(ScheduleEntry {
             id: id.clone(),
-            schedule: schedule.into(),
+            schedule: StoredSchedule::new(&id, schedule),
             compiled: Some(compiled),
             conflict_token: 1,
             config_token: 1,
@@ -137,33 +161,19 @@ impl Scheduler {
         Ok(())
     }
 
-    /// Everything due at `now`. Calling early or twice is harmless.
+    /// Everything due at `now`: the actions to carry out, in order. Calling early or twice is
+    /// harmless (nothing is returned twice); the actions are not kept, so dropping them loses
+    /// them.
+    #[must_use = "the actions due are returned once: a dropped start never runs"]
     pub fn poll(&mut self, now: DateTime<Utc>) -> Vec<Action> {
         let mut out = Vec::new();
-        self.poll_into(now, &mut out);
+        let now_ms = self.clamp(now);
+        self.table.poll(now_ms, &mut out);
         out
     }
 
-    /// [`Scheduler::poll`], appending to `out` (lets a driver loop reuse one buffer).
-    pub fn poll_into(&mut self, now: DateTime<Utc>, out: &mut Vec<Action>) {
-        let mut sink = ActionSink::appending(out);
-        let now_ms = self.clamp(now);
-        self.table.poll(now_ms, &mut sink);
-        sink.finish();
-    }
-
-    /// [`Scheduler::poll`], replacing the contents of `actions` with the actions due at
-    /// `now`. A start action written where the previous poll left a start action reuses that
-    /// action's strings, so a driver that keeps one `Vec`, reads the actions in place and
-    /// polls again allocates nothing per fired action.
-    pub fn poll_reuse(&mut self, now: DateTime<Utc>, actions: &mut Vec<Action>) {
-        let mut sink = ActionSink::reusing(actions);
-        let now_ms = self.clamp(now);
-        self.table.poll(now_ms, &mut sink);
-        sink.finish();
-    }
-
     /// When `poll` next has work; `None` when nothing is pending.
+    #[must_use]
     pub fn next_wakeup(&self) -> Option<DateTime<Utc>> {
         self.table.heap.peek().map(|(due, _, _)| to_dt(due))
     }
@@ -198,6 +208,7 @@ impl Scheduler {
     }
 
     /// All schedules, ordered by id.
+    #[must_use]
     pub fn list_schedules(&self, now: DateTime<Utc>) -> Vec<ScheduleListDescription> {
         let now_ms = self.peek_now(now);
         let mut ids: Vec<&Arc<str>> = self.table.ids.keys().collect();

@@ -14,9 +14,9 @@
 
 use std::sync::Arc;
 
+use super::action::Action;
 use super::compact::heap::{WakeHeap, NEVER};
 use super::compact::id_hash::IdMap;
-use super::compact::sink::ActionSink;
 use super::compact::workflow_map::WorkflowMap;
 use super::entry::iterate::Ctx;
 use super::entry::job::JobEntry;
@@ -154,7 +154,7 @@ impl SlotTable {
     }
 
     /// Everything due by `now_ms`, written to `out`.
-    pub(crate) fn poll(&mut self, now_ms: i64, out: &mut ActionSink<'_>) {
+    pub(crate) fn poll(&mut self, now_ms: i64, out: &mut Vec<Action>) {
         let mut again = Vec::new();
         while let Some((due, slot, generation)) = self.heap.peek() {
             if due > now_ms {
@@ -181,7 +181,7 @@ impl SlotTable {
         self.clean_top();
     }
 
-    fn process_slot(&mut self, slot: u32, now_ms: i64, out: &mut ActionSink<'_>) {
+    fn process_slot(&mut self, slot: u32, now_ms: i64, out: &mut Vec<Action>) {
         match &mut self.slots[slot as usize].entity {
             Entity::Schedule(e) => {
                 if e.expired(now_ms, self.retention_ms) {

@@ -365,6 +365,7 @@ impl CompiledSpec {
     /// Feeding `actual` back as `after` yields the following time: the jitter never reaches the
     /// next raw time. Calling it with `nominal <= after < actual` skips that time, as in
     /// Temporal.
+    #[must_use]
     pub fn next_time(&self, after: DateTime<Utc>) -> Option<ScheduledTime> {
         let (nominal, delay) = self.next_time_unix(after.timestamp())?;
         // Built from integers: chrono's `DateTime + TimeDelta` costs more than the search.

@@ -6,8 +6,10 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
+
 /// A failure of durable storage: opening, loading, or writing a batch of changes.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub struct StoreError {
     /// The file the store lives in, when it has one.
     pub path: Option<PathBuf>,
@@ -16,7 +18,7 @@ pub struct StoreError {
 }
 
 /// What is wrong with a store.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum StoreErrorKind {
     /// The file is not a SQLite database at all (random bytes, a text file, a damaged header).

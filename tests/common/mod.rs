@@ -7,11 +7,11 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use schedule_engine::store::{MemoryStore, Store, StoreChange, StoredRecord};
 use schedule_engine::{
-    CancelWorkflowAction, Completion, MemoryStore, Schedule, ScheduleAction,
-    ScheduleActionStartWorkflow, ScheduleIntervalSpec, ScheduleOverlapPolicy, SchedulePolicy,
-    ScheduleSpec, StartWorkflowAction, Store, StoreChange, StoreError, StoredRecord,
-    TerminateWorkflowAction, WorkflowOutcome,
+    CancelWorkflowAction, Completion, Schedule, ScheduleAction, ScheduleActionStartWorkflow,
+    ScheduleIntervalSpec, ScheduleOverlapPolicy, SchedulePolicy, ScheduleSpec, StartWorkflowAction,
+    StoreError, TerminateWorkflowAction, WorkflowOutcome,
 };
 
 pub fn at(rfc3339: &str) -> DateTime<Utc> {

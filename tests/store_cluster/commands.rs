@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use schedule_engine::{PostgresCluster, RecordKind, StoreErrorKind};
+use schedule_engine::store::{RecordKind, StoreErrorKind};
+use schedule_engine::PostgresCluster;
 
 use super::host::Host;
 use super::pg_util::PgServer;

@@ -5,9 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use schedule_engine::cluster::{ClusterEvent, Lease};
-use schedule_engine::{
-    PostgresCluster, RecordKind, Store, StoreChange, StoreError, StoreErrorKind, StoredRecord,
-};
+use schedule_engine::store::{RecordKind, Store, StoreChange, StoreErrorKind, StoredRecord};
+use schedule_engine::{PostgresCluster, StoreError};
 
 use super::host::spawn_child;
 use super::pg_util::PgServer;

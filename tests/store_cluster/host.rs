@@ -19,9 +19,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use schedule_engine::cluster::{ClusterEvent, Command as Queued, Lease, PartitionStore};
-use schedule_engine::{
-    ClusterConfig, PostgresCluster, RecordKind, Store, StoreChange, StoreErrorKind, StoredRecord,
-};
+use schedule_engine::store::{RecordKind, Store, StoreChange, StoreErrorKind, StoredRecord};
+use schedule_engine::{ClusterConfig, PostgresCluster};
 
 pub const CHILD_MODE: &str = "SE_CLUSTER_CHILD";
 const CHILD_URL: &str = "SE_CLUSTER_URL";

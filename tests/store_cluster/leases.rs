@@ -5,9 +5,8 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use schedule_engine::cluster::Lease;
-use schedule_engine::{
-    PostgresCluster, RecordKind, Store, StoreChange, StoreErrorKind, StoredRecord,
-};
+use schedule_engine::store::{RecordKind, Store, StoreChange, StoreErrorKind, StoredRecord};
+use schedule_engine::PostgresCluster;
 
 use super::pg_util::PgServer;
 use super::{config, connect};

@@ -164,7 +164,9 @@ impl Persistence {
                 Some(since) if since <= now => since,
                 _ => *journal.deferred_since.insert(now),
             };
-            let flush_at = since + chrono::Duration::from_std(wait).unwrap_or_default();
+            let wait = chrono::Duration::from_std(wait)
+                .expect("invariant: a deferral is at most MAX_DEFER");
+            let flush_at = since + wait;
             if now < flush_at {
                 return (result.deferred(flush_at), None);
             }
@@ -178,7 +180,9 @@ impl Persistence {
         match outcome {
             Ok(()) => (result.durable(&mut journal.held), None),
             Err(e) => {
-                let retry_at = now + chrono::Duration::from_std(STORE_RETRY).unwrap_or_default();
+                let retry = chrono::Duration::from_std(STORE_RETRY)
+                    .expect("invariant: STORE_RETRY is a second");
+                let retry_at = now + retry;
                 let result = result.not_durable(&e, &mut journal.held, retry_at);
                 (result, Some(e))
             }

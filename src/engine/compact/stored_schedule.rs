@@ -1,27 +1,22 @@
-//! A schedule as the engine keeps it: the user's [`Schedule`] in a compact form (about 150
-//! bytes instead of 400 plus, for an interval schedule, nothing boxed but its strings and
-//! intervals). Parts that are usually empty (arguments, timeouts, memo; calendars, cron
-//! strings, skips, bounds, jitter, time zone) live in boxes that exist only when set.
+//! A schedule as the engine keeps it: the user's [`Schedule`] in a compact form. The action's
+//! strings, arguments and memo are its [`StartTemplate`] (what every fired start shares); the
+//! parts of the spec that are usually empty (calendars, cron strings, skips, bounds, jitter,
+//! time zone) live in a box that exists only when one is set.
 //!
-//! Invariant: `to_schedule(from(s)) == s` for every schedule `s`.
+//! Invariant: `to_schedule(new(id, s)) == s` for every schedule `s`.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::engine::schedule::{
-    Schedule, ScheduleAction, ScheduleActionStartWorkflow, SchedulePolicy, ScheduleState,
-};
+use super::start_template::{StartTemplate, TemplateParts};
+use crate::engine::schedule::{Schedule, SchedulePolicy, ScheduleState};
+use crate::engine::schedule_action::{ScheduleAction, ScheduleActionStartWorkflow};
 use crate::spec::{ScheduleIntervalSpec, ScheduleSpec};
 
 /// The compact form of a [`Schedule`].
 #[derive(Debug, Clone)]
 pub(crate) struct StoredSchedule {
-    /// Workflow type, action id and task queue in one allocation (one cache miss per fire
-    /// instead of three): `strings[..ends[0]]`, `[ends[0]..ends[1]]`, `[ends[1]..]`.
-    strings: Box<str>,
-    ends: [u32; 2],
-    /// Arguments, timeouts and memo (its strings empty), when any is set.
-    action_more: Option<Box<ScheduleActionStartWorkflow>>,
+    /// The action: what every start of the schedule shares.
+    template: StartTemplate,
     intervals: Box<[ScheduleIntervalSpec]>,
     /// The spec without its intervals, when anything else is set.
     spec_more: Option<Box<ScheduleSpec>>,
@@ -31,32 +26,31 @@ pub(crate) struct StoredSchedule {
     pub(crate) state: ScheduleState,
 }
 
-impl From<Schedule> for StoredSchedule {
-    fn from(s: Schedule) -> Self {
-        let ScheduleAction::StartWorkflow(mut a) = s.action;
-        let mut strings = std::mem::take(&mut a.workflow);
-        // Lengths beyond u32 cannot occur for ids a user sends; saturating keeps this total.
-        let end0 = u32::try_from(strings.len()).unwrap_or(u32::MAX);
-        strings.push_str(&std::mem::take(&mut a.id));
-        let end1 = u32::try_from(strings.len()).unwrap_or(u32::MAX);
-        strings.push_str(&std::mem::take(&mut a.task_queue));
-        let action_more = (a != ScheduleActionStartWorkflow::default()).then(|| Box::new(a));
+impl StoredSchedule {
+    /// Schedule `id`'s compact form.
+    pub(crate) fn new(id: &str, s: Schedule) -> Self {
+        let ScheduleAction::StartWorkflow(a) = s.action;
+        let template = StartTemplate::new(TemplateParts {
+            schedule_id: Some(id),
+            workflow: &a.workflow,
+            action_id: &a.id,
+            task_queue: &a.task_queue,
+            args: a.args,
+            memo: a.memo,
+            timeouts: [a.execution_timeout, a.run_timeout, a.task_timeout],
+        });
         let mut spec = s.spec;
         let intervals = std::mem::take(&mut spec.intervals).into_boxed_slice();
         let spec_more = (spec != ScheduleSpec::default()).then(|| Box::new(spec));
         StoredSchedule {
-            strings: strings.into_boxed_str(),
-            ends: [end0, end1],
-            action_more,
+            template,
             intervals,
             spec_more,
             policy: s.policy,
             state: s.state,
         }
     }
-}
 
-impl StoredSchedule {
     /// The user's schedule.
     pub(crate) fn to_schedule(&self) -> Schedule {
         Schedule {
@@ -69,11 +63,18 @@ impl StoredSchedule {
 
     /// The start-workflow action.
     pub(crate) fn action(&self) -> ScheduleActionStartWorkflow {
-        let mut a = self.action_more.as_deref().cloned().unwrap_or_default();
-        a.workflow = self.workflow().to_owned();
-        a.id = self.action_id().to_owned();
-        a.task_queue = self.task_queue().to_owned();
-        a
+        let t = &self.template;
+        let [execution_timeout, run_timeout, task_timeout] = t.timeouts();
+        ScheduleActionStartWorkflow {
+            workflow: t.workflow().to_owned(),
+            args: t.args().to_vec(),
+            id: t.action_id().to_owned(),
+            task_queue: t.task_queue().to_owned(),
+            execution_timeout,
+            run_timeout,
+            task_timeout,
+            memo: t.memo().clone(),
+        }
     }
 
     /// The spec.
@@ -83,48 +84,19 @@ impl StoredSchedule {
         s
     }
 
-    fn part(&self, from: u32, to: Option<u32>) -> &str {
-        let from = from as usize;
-        let to = to.map_or(self.strings.len(), |t| t as usize);
-        // The bounds are char boundaries by construction; `get` keeps this total anyway.
-        self.strings.get(from..to).unwrap_or("")
+    /// What every start shares.
+    pub(crate) fn template(&self) -> &StartTemplate {
+        &self.template
     }
 
     /// Workflow id prefix.
     pub(crate) fn action_id(&self) -> &str {
-        self.part(self.ends[0], Some(self.ends[1]))
+        self.template.action_id()
     }
 
     /// Workflow type name.
     pub(crate) fn workflow(&self) -> &str {
-        self.part(0, Some(self.ends[0]))
-    }
-
-    /// Task queue.
-    pub(crate) fn task_queue(&self) -> &str {
-        self.part(self.ends[1], None)
-    }
-
-    /// Arguments.
-    pub(crate) fn args(&self) -> &[serde_json::Value] {
-        self.action_more.as_deref().map_or(&[], |a| &a.args)
-    }
-
-    /// Execution, run and task timeouts.
-    pub(crate) fn timeouts(&self) -> [Option<Duration>; 3] {
-        self.action_more.as_deref().map_or([None; 3], |a| {
-            [a.execution_timeout, a.run_timeout, a.task_timeout]
-        })
-    }
-
-    /// Sets `to` to the memo (no work when both are empty).
-    pub(crate) fn memo_into(&self, to: &mut BTreeMap<String, serde_json::Value>) {
-        match self.action_more.as_deref() {
-            Some(a) => to.clone_from(&a.memo),
-            // `clear` on an empty map still builds and drops an iterator.
-            None if to.is_empty() => {}
-            None => to.clear(),
-        }
+        self.template.workflow()
     }
 
     /// The spec's jitter.
@@ -154,7 +126,7 @@ mod tests {
         full.spec.jitter = Some(Duration::from_secs(3));
         full.state.note = Some("n".into());
         for s in [Schedule::default(), plain, full] {
-            let stored = StoredSchedule::from(s.clone());
+            let stored = StoredSchedule::new("id", s.clone());
             assert_eq!(stored.to_schedule(), s);
         }
     }

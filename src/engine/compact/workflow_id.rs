@@ -25,27 +25,6 @@ pub(crate) fn workflow_id(prefix: &str, secs: i64) -> String {
     s
 }
 
-/// Sets `s` to `prefix-YYYY-MM-DDTHH:MM:SSZ`, keeping its buffer when it is large enough.
-pub(crate) fn write_workflow_id(s: &mut String, prefix: &str, secs: i64) {
-    s.clear();
-    let len = prefix.len() + 21;
-    if s.capacity() < len {
-        s.reserve_exact(len);
-    }
-    s.push_str(prefix);
-    s.push('-');
-    match rfc3339_bytes(secs) {
-        Some(buf) => {
-            s.push_str(std::str::from_utf8(&buf).expect("invariant: an RFC 3339 time is ASCII"))
-        }
-        None => {
-            if let Some(t) = chrono::DateTime::from_timestamp(secs, 0) {
-                s.push_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-            }
-        }
-    }
-}
-
 /// Whether `id` is `prefix-<secs as RFC 3339>`, without building the id.
 #[inline]
 pub(crate) fn is_workflow_id(id: &str, prefix: &str, secs: i64) -> bool {

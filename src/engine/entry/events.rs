@@ -4,8 +4,12 @@
 
 use super::ScheduleEntry;
 use crate::engine::action::WorkflowOutcome;
+use crate::engine::compact::stored_schedule::StoredSchedule;
 use crate::engine::schedule::Schedule;
+use crate::engine::schedule_action::ScheduleAction;
+use crate::engine::shared_str::SharedStr;
 use crate::spec::CompiledSpec;
+use std::sync::Arc;
 
 impl ScheduleEntry {
     /// Processes the buffer at the next poll if anything waits in it.
@@ -38,19 +42,19 @@ impl ScheduleEntry {
             WorkflowOutcome::Completed { result } => {
                 if result.is_some() || self.extra.is_some() {
                     let x = self.extra_mut();
-                    x.last_completion_result = result.clone();
+                    x.last_completion_result = result.clone().map(Arc::new);
                     x.last_failure = None;
                 }
                 None
             }
             WorkflowOutcome::Failed { message } => {
-                self.extra_mut().last_failure = Some(message.clone());
+                self.extra_mut().last_failure = Some(SharedStr::from(message.as_str()));
                 Some(format!(
                     "paused due to workflow failure: {workflow_id}: {message}"
                 ))
             }
             WorkflowOutcome::TimedOut => {
-                self.extra_mut().last_failure = Some("workflow timed out".to_owned());
+                self.extra_mut().last_failure = Some(SharedStr::from("workflow timed out"));
                 Some(format!("paused due to workflow timeout: {workflow_id}"))
             }
             // Canceled and Terminated neither count as failures nor pause (Temporal's
@@ -70,10 +74,11 @@ impl ScheduleEntry {
 
     /// Replaces action, spec, policy and state (already validated and compiled).
     pub(crate) fn apply_update(&mut self, schedule: Schedule, compiled: CompiledSpec, now_ms: i64) {
-        if schedule.action.start_workflow().id != self.schedule.action_id() {
+        let ScheduleAction::StartWorkflow(action) = &schedule.action;
+        if action.id != self.schedule.action_id() {
             self.retire_prefix();
         }
-        self.schedule = schedule.into();
+        self.schedule = StoredSchedule::new(&self.id, schedule);
         self.compiled = Some(compiled);
         if let Some(x) = self.extra.as_mut() {
             x.invalid_spec_error = None;

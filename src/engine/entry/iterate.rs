@@ -12,13 +12,10 @@
 //!   `workflow_closed` reports it.
 
 use super::overlap::process_buffer;
-use super::{BufferedStart, Running, ScheduleEntry};
-use crate::engine::action::{Action, CancelWorkflowAction, TerminateWorkflowAction};
+use super::{BufferedStart, ScheduleEntry};
+use crate::engine::action::Action;
 use crate::engine::compact::heap::NEVER;
-use crate::engine::compact::millis::{from_ms, to_dt, EPOCH_FLOOR_MS};
-use crate::engine::compact::recent::Recent;
-use crate::engine::compact::sink::{set_str, ActionSink};
-use crate::engine::compact::workflow_id::write_workflow_id;
+use crate::engine::compact::millis::{from_ms, EPOCH_FLOOR_MS};
 use crate::engine::compact::workflow_map::WorkflowMap;
 use crate::engine::schedule::ScheduleOverlapPolicy;
 
@@ -43,14 +40,14 @@ enum Class {
 const BACKFILL_CHUNK: usize = 10;
 
 /// What an iteration may touch outside the schedule.
-pub(crate) struct Ctx<'a, 'b> {
+pub(crate) struct Ctx<'a> {
     /// Workflow id -> slot of the schedule or job that started it.
     pub(crate) workflows: &'a mut WorkflowMap,
     /// Whether another slot tracks a workflow id (its fingerprint given): confirms a hit of
     /// the workflow map that is not this schedule's.
     pub(crate) others: &'a dyn Fn(u32, &str, u64) -> bool,
     /// Actions for the caller.
-    pub(crate) out: &'a mut ActionSink<'b>,
+    pub(crate) out: &'a mut Vec<Action>,
     /// Per-schedule buffer limit.
     pub(crate) max_buffer: usize,
 }
@@ -149,7 +146,7 @@ impl ScheduleEntry {
     }
 
     /// One full iteration at `now_ms`: time range, backfills, buffer.
-    pub(crate) fn process(&mut self, slot: u32, now_ms: i64, ctx: &mut Ctx<'_, '_>) {
+    pub(crate) fn process(&mut self, slot: u32, now_ms: i64, ctx: &mut Ctx<'_>) {
         if self.start_single_due(slot, now_ms, ctx) {
             return;
         }
@@ -184,7 +181,7 @@ impl ScheduleEntry {
     /// buffered, backfilling or (unless the policy is ALLOW_ALL) running. Buffering that time and processing the buffer would start it
     /// under every overlap policy, so it starts directly. Returns `false`, having changed
     /// nothing, when the case does not apply.
-    fn start_single_due(&mut self, slot: u32, now_ms: i64, ctx: &mut Ctx<'_, '_>) -> bool {
+    fn start_single_due(&mut self, slot: u32, now_ms: i64, ctx: &mut Ctx<'_>) -> bool {
         let Some((nominal, actual)) = self.next else {
             return false;
         };
@@ -260,7 +257,7 @@ impl ScheduleEntry {
 
     /// Resolves the buffer with the overlap policies until nothing more can start now.
     /// Returns whether anything left the buffer.
-    pub(crate) fn run_buffer(&mut self, slot: u32, now_ms: i64, ctx: &mut Ctx<'_, '_>) -> bool {
+    pub(crate) fn run_buffer(&mut self, slot: u32, now_ms: i64, ctx: &mut Ctx<'_>) -> bool {
         let mut progressed = false;
         while !self.buffer.is_empty() {
             let before = self.buffer.len();
@@ -292,132 +289,5 @@ impl ScheduleEntry {
             }
         }
         progressed
-    }
-
-    /// Asks for every running run to be terminated (or cancelled), once per run.
-    fn request_stop(&mut self, terminate: bool, ctx: &mut Ctx<'_, '_>) {
-        for i in 0..self.running.len() {
-            let workflow_id = self.run_id(&self.running[i]);
-            let r = &mut self.running[i];
-            if r.terminate_requested || (!terminate && r.cancel_requested) {
-                continue;
-            }
-            let schedule_id = Some(String::from(&*self.id));
-            if terminate {
-                r.terminate_requested = true;
-                ctx.out
-                    .push(Action::TerminateWorkflow(TerminateWorkflowAction {
-                        schedule_id,
-                        workflow_id,
-                        reason: "terminated by schedule overlap policy".into(),
-                    }));
-            } else {
-                r.cancel_requested = true;
-                ctx.out.push(Action::CancelWorkflow(CancelWorkflowAction {
-                    schedule_id,
-                    workflow_id,
-                    reason: "cancelled by schedule overlap policy".into(),
-                }));
-            }
-        }
-    }
-
-    /// Starts one run; returns whether it started.
-    fn start_run(
-        &mut self,
-        slot: u32,
-        s: BufferedStart,
-        now_ms: i64,
-        ctx: &mut Ctx<'_, '_>,
-    ) -> bool {
-        if !s.manual && self.scheduled_blocked() {
-            // Temporal discards a buffered scheduled start when paused or out of actions.
-            self.counters.dropped_paused = self.counters.dropped_paused.saturating_add(1);
-            return false;
-        }
-        let nominal_s = s.nominal_ms.div_euclid(1000);
-        // The id is written straight into the action (reusing its buffer when the caller
-        // polls with `poll_reuse`); the action is taken back if the start is a duplicate.
-        let Some(action) = ctx.out.start() else {
-            return false;
-        };
-        write_workflow_id(
-            &mut action.workflow_id,
-            self.schedule.action_id(),
-            nominal_s,
-        );
-        let fingerprint = ctx.workflows.fingerprint(&action.workflow_id);
-        let owns = |other: u32, id: &str| {
-            if other == slot {
-                self.runs(id, fingerprint)
-            } else {
-                (ctx.others)(other, id, fingerprint)
-            }
-        };
-        if !ctx
-            .workflows
-            .insert(&action.workflow_id, fingerprint, slot, owns)
-        {
-            // Temporal's start fails with "already started" and the start is dropped.
-            ctx.out.retract();
-            self.counters.duplicate_dropped = self.counters.duplicate_dropped.saturating_add(1);
-            return false;
-        }
-        let sch = &self.schedule;
-        match &mut action.schedule_id {
-            Some(id) => set_str(id, &self.id),
-            None => action.schedule_id = Some(String::from(&*self.id)),
-        }
-        set_str(&mut action.workflow, sch.workflow());
-        set_str(&mut action.task_queue, sch.task_queue());
-        if !action.args.is_empty() || !sch.args().is_empty() {
-            action.args.clear();
-            action.args.extend_from_slice(sch.args());
-        }
-        // Without jitter both times are equal: one conversion instead of two.
-        action.nominal_time = to_dt(s.nominal_ms);
-        action.scheduled_at = if s.actual_ms == s.nominal_ms {
-            action.nominal_time
-        } else {
-            to_dt(s.actual_ms)
-        };
-        action.manual = s.manual;
-        [
-            action.execution_timeout,
-            action.run_timeout,
-            action.task_timeout,
-        ] = sch.timeouts();
-        sch.memo_into(&mut action.memo);
-        // Both are usually `None` on both sides: no drop and no clone then.
-        let extra = self.extra.as_deref();
-        let result = extra.and_then(|e| e.last_completion_result.as_ref());
-        if result.is_some() || action.last_completion_result.is_some() {
-            action.last_completion_result = result.cloned();
-        }
-        let failure = extra.and_then(|e| e.last_failure.as_deref());
-        if failure.is_some() || action.last_failure.is_some() {
-            action.last_failure = failure.map(String::from);
-        }
-        if !s.manual {
-            if let Some(r) = self.schedule.state.remaining_actions.as_mut() {
-                *r = r.saturating_sub(1);
-                self.bump_action_token();
-            }
-        }
-        self.running.push(Running {
-            fingerprint,
-            nominal_s,
-            spelled: false,
-            cancel_requested: false,
-            terminate_requested: false,
-        });
-        self.push_recent(Recent {
-            nominal_s,
-            started_ms: now_ms,
-            jitter_ms: u32::try_from(s.actual_ms - nominal_s * 1000).unwrap_or(0),
-            prefix: 0,
-        });
-        self.counters.actions = self.counters.actions.saturating_add(1);
-        true
     }
 }

@@ -19,11 +19,12 @@
 
 use std::sync::Arc;
 
-use crate::engine::action::{Action, StartWorkflowAction, StartWorkflowOptions, WorkflowOutcome};
+use crate::engine::action::{push_action, Action, StartWorkflowOptions, WorkflowOutcome};
 use crate::engine::compact::heap::NEVER;
 use crate::engine::compact::millis::{from_ms, to_dt};
-use crate::engine::compact::sink::ActionSink;
+use crate::engine::compact::start_template::{Fire, StartTemplate, TemplateParts};
 use crate::engine::persist::records::WorkflowRecord;
+use crate::engine::shared_str::SharedStr;
 use crate::error::ScheduleError;
 use crate::spec::StandardCron;
 
@@ -31,8 +32,11 @@ use crate::spec::StandardCron;
 #[derive(Debug)]
 pub(crate) struct JobEntry {
     pub(crate) id: Arc<str>,
-    /// As given (cron string and delay kept for the record).
+    /// As given (cron string and delay kept for the record), without its arguments and memo,
+    /// which are in `template`.
     pub(crate) options: StartWorkflowOptions,
+    /// What its starts share.
+    template: StartTemplate,
     /// The parsed cron string (cron jobs only; `None` too for a restored string that robfig
     /// rejects, whose chain ends with its next close).
     pub(crate) cron: Option<StandardCron>,
@@ -44,9 +48,26 @@ pub(crate) struct JobEntry {
     /// Scheduled time of the running or last run (what the next run is planned from).
     pub(crate) last_scheduled_ms: Option<i64>,
     pub(crate) running: bool,
-    pub(crate) last_completion_result: Option<serde_json::Value>,
-    pub(crate) last_failure: Option<String>,
+    pub(crate) last_completion_result: Option<Arc<serde_json::Value>>,
+    pub(crate) last_failure: Option<SharedStr>,
     pub(crate) dirty: bool,
+}
+
+/// The template of `options`' starts; its arguments and memo move into it.
+fn template(options: &mut StartWorkflowOptions) -> StartTemplate {
+    StartTemplate::new(TemplateParts {
+        schedule_id: None,
+        workflow: &options.workflow,
+        action_id: &options.id,
+        task_queue: &options.task_queue,
+        args: std::mem::take(&mut options.args),
+        memo: std::mem::take(&mut options.memo),
+        timeouts: [
+            options.execution_timeout,
+            options.run_timeout,
+            options.task_timeout,
+        ],
+    })
 }
 
 fn invalid(message: impl Into<String>) -> ScheduleError {
@@ -74,7 +95,10 @@ fn plan(cron: &StandardCron, scheduled_ms: i64, now_ms: i64) -> Option<(i64, i64
 
 impl JobEntry {
     /// Validates `options` and plans the first start at `now_ms`.
-    pub(crate) fn new(options: StartWorkflowOptions, now_ms: i64) -> Result<Self, ScheduleError> {
+    pub(crate) fn new(
+        mut options: StartWorkflowOptions,
+        now_ms: i64,
+    ) -> Result<Self, ScheduleError> {
         if options.id.is_empty() {
             return Err(invalid("workflow id is empty"));
         }
@@ -112,6 +136,7 @@ impl JobEntry {
         };
         Ok(JobEntry {
             id: Arc::from(options.id.as_str()),
+            template: template(&mut options),
             options,
             cron,
             next: Some(next),
@@ -133,7 +158,7 @@ impl JobEntry {
     }
 
     /// Starts the run if it is due at `now_ms`.
-    pub(crate) fn poll(&mut self, now_ms: i64, out: &mut ActionSink<'_>) {
+    pub(crate) fn poll(&mut self, now_ms: i64, out: &mut Vec<Action>) {
         let Some((nominal, actual)) = self.next else {
             return;
         };
@@ -144,23 +169,15 @@ impl JobEntry {
         self.running = true;
         self.last_nominal_ms = Some(nominal);
         self.last_scheduled_ms = Some(actual);
-        let o = &self.options;
-        out.push(Action::StartWorkflow(StartWorkflowAction {
-            schedule_id: None,
-            workflow_id: o.id.clone(),
-            workflow: o.workflow.clone(),
-            args: o.args.clone(),
-            task_queue: o.task_queue.clone(),
-            nominal_time: to_dt(nominal),
-            scheduled_at: to_dt(actual),
+        let action = self.template.start(Fire {
+            workflow_id: self.options.id.clone(),
+            nominal_ms: nominal,
+            scheduled_ms: actual,
             manual: false,
-            execution_timeout: o.execution_timeout,
-            run_timeout: o.run_timeout,
-            task_timeout: o.task_timeout,
-            memo: o.memo.clone(),
             last_completion_result: self.last_completion_result.clone(),
             last_failure: self.last_failure.clone(),
-        }));
+        });
+        push_action(out, Action::StartWorkflow(action));
     }
 
     /// The run closed; returns whether the job goes on (a cron job's next run is planned).
@@ -168,10 +185,12 @@ impl JobEntry {
         self.running = false;
         match outcome {
             WorkflowOutcome::Completed { result } => {
-                self.last_completion_result = result.clone();
+                self.last_completion_result = result.clone().map(Arc::new);
                 self.last_failure = None;
             }
-            WorkflowOutcome::Failed { message } => self.last_failure = Some(message.clone()),
+            WorkflowOutcome::Failed { message } => {
+                self.last_failure = Some(SharedStr::from(message.as_str()));
+            }
             WorkflowOutcome::TimedOut => self.last_failure = Some("workflow timed out".into()),
             _ => return false,
         }
@@ -188,20 +207,20 @@ impl JobEntry {
         WorkflowRecord {
             workflow_id: o.id.clone(),
             workflow: o.workflow.clone(),
-            args: o.args.clone(),
+            args: self.template.args().to_vec(),
             task_queue: o.task_queue.clone(),
             cron_schedule: o.cron_schedule.clone(),
             execution_timeout: o.execution_timeout,
             run_timeout: o.run_timeout,
             task_timeout: o.task_timeout,
-            memo: o.memo.clone(),
+            memo: self.template.memo().clone(),
             next_start: self.next.map(|(n, _)| to_dt(n)),
             next_scheduled_at: self.next.map(|(_, a)| to_dt(a)),
             last_nominal: self.last_nominal_ms.map(to_dt),
             last_scheduled_at: self.last_scheduled_ms.map(to_dt),
             running: self.running,
-            last_completion_result: self.last_completion_result.clone(),
-            last_failure: self.last_failure.clone(),
+            last_completion_result: self.last_completion_result.as_deref().cloned(),
+            last_failure: self.last_failure.as_deref().map(String::from),
         }
     }
 
@@ -220,27 +239,29 @@ impl JobEntry {
             (n.timestamp_millis(), at.timestamp_millis())
         });
         let last_scheduled = r.last_scheduled_at.or(r.last_nominal);
+        let mut options = StartWorkflowOptions {
+            workflow: r.workflow,
+            args: r.args,
+            id: r.workflow_id,
+            task_queue: r.task_queue,
+            cron_schedule: r.cron_schedule,
+            start_delay: None,
+            execution_timeout: r.execution_timeout,
+            run_timeout: r.run_timeout,
+            task_timeout: r.task_timeout,
+            memo: r.memo,
+        };
         JobEntry {
-            id: Arc::from(r.workflow_id.as_str()),
-            options: StartWorkflowOptions {
-                workflow: r.workflow,
-                args: r.args,
-                id: r.workflow_id,
-                task_queue: r.task_queue,
-                cron_schedule: r.cron_schedule,
-                start_delay: None,
-                execution_timeout: r.execution_timeout,
-                run_timeout: r.run_timeout,
-                task_timeout: r.task_timeout,
-                memo: r.memo,
-            },
+            id: Arc::from(options.id.as_str()),
+            template: template(&mut options),
+            options,
             cron,
             next,
             last_nominal_ms: r.last_nominal.map(|t| t.timestamp_millis()),
             last_scheduled_ms: last_scheduled.map(|t| t.timestamp_millis()),
             running: r.running,
-            last_completion_result: r.last_completion_result,
-            last_failure: r.last_failure,
+            last_completion_result: r.last_completion_result.map(Arc::new),
+            last_failure: r.last_failure.map(SharedStr::from),
             dirty: false,
         }
     }

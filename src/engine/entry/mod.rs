@@ -17,6 +17,7 @@ pub(crate) mod iterate;
 pub(crate) mod job;
 mod overlap;
 mod read;
+mod start;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use crate::engine::compact::recent::{Recent, RecentRing};
 use crate::engine::compact::stored_schedule::StoredSchedule;
 use crate::engine::compact::workflow_id::{is_workflow_id, workflow_id};
 use crate::engine::schedule::{ScheduleBackfill, ScheduleOverlapPolicy};
+use crate::engine::shared_str::SharedStr;
 use crate::spec::CompiledSpec;
 
 /// One start waiting in the overlap buffer.
@@ -87,8 +89,8 @@ pub(crate) struct Counters {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Extra {
     pub(crate) backfills: VecDeque<PendingBackfill>,
-    pub(crate) last_completion_result: Option<serde_json::Value>,
-    pub(crate) last_failure: Option<String>,
+    pub(crate) last_completion_result: Option<Arc<serde_json::Value>>,
+    pub(crate) last_failure: Option<SharedStr>,
     pub(crate) invalid_spec_error: Option<String>,
     /// Action ids replaced by updates that recent actions still name.
     pub(crate) old_prefixes: Vec<Box<str>>,
@@ -312,7 +314,8 @@ impl ScheduleEntry {
                 .extra
                 .as_ref()
                 .and_then(|x| x.old_prefixes.get(usize::from(k)))
-                .map_or("", |b| b),
+                .map(|b| &**b)
+                .expect("invariant: a recent action's prefix names a kept old prefix"),
         }
     }
 
@@ -326,7 +329,8 @@ impl ScheduleEntry {
         self.extra
             .as_ref()
             .and_then(|x| x.spelled_runs.iter().find(|(k, _)| *k == r.nominal_s))
-            .map_or("", |(_, id)| id)
+            .map(|(_, id)| &**id)
+            .expect("invariant: a spelled run's key names its kept workflow id")
     }
 
     /// The workflow id of run `r`.

@@ -23,11 +23,13 @@ use super::records::{
 use crate::engine::compact::heap::NEVER;
 use crate::engine::compact::millis::to_dt;
 use crate::engine::compact::recent::{Recent, RECENT_KEPT};
+use crate::engine::compact::stored_schedule::StoredSchedule;
 use crate::engine::config::SchedulerConfig;
 use crate::engine::description::ScheduleActionResult;
 use crate::engine::entry::job::JobEntry;
 use crate::engine::entry::{BufferedStart, Counters, Extra, PendingBackfill, ScheduleEntry};
 use crate::engine::scheduler::Scheduler;
+use crate::engine::shared_str::SharedStr;
 use crate::engine::table::{slot_owns, Entity};
 
 impl ScheduleEntry {
@@ -80,8 +82,9 @@ impl ScheduleEntry {
                 })
                 .collect(),
             recent_actions: self.recent.iter().map(|r| self.result_of(r)).collect(),
-            last_completion_result: extra.and_then(|x| x.last_completion_result.clone()),
-            last_failure: extra.and_then(|x| x.last_failure.clone()),
+            last_completion_result: extra
+                .and_then(|x| x.last_completion_result.as_deref().cloned()),
+            last_failure: extra.and_then(|x| x.last_failure.as_deref().map(String::from)),
         }
     }
 
@@ -100,8 +103,8 @@ impl ScheduleEntry {
                     progress_ms: b.progress.map(|t| t.timestamp_millis()),
                 })
                 .collect(),
-            last_completion_result: r.last_completion_result,
-            last_failure: r.last_failure,
+            last_completion_result: r.last_completion_result.map(Arc::new),
+            last_failure: r.last_failure.map(SharedStr::from),
             invalid_spec_error,
             old_prefixes: Vec::new(),
             spelled_runs: Vec::new(),
@@ -109,7 +112,7 @@ impl ScheduleEntry {
         let skip = r.recent_actions.len().saturating_sub(RECENT_KEPT);
         let mut e = ScheduleEntry {
             id: Arc::from(r.id.as_str()),
-            schedule: r.schedule.into(),
+            schedule: StoredSchedule::new(&r.id, r.schedule),
             compiled,
             conflict_token: r.conflict_token,
             config_token: r.conflict_token,
@@ -217,6 +220,7 @@ impl ScheduleEntry {
 
 impl Scheduler {
     /// All state as self-contained records (schedules by id, workflows by workflow id).
+    #[must_use]
     pub fn snapshot(&self) -> SchedulerSnapshot {
         let mut snap = SchedulerSnapshot::default();
         for s in &self.table.slots {
@@ -235,6 +239,7 @@ impl Scheduler {
     /// Rebuilds a scheduler from a snapshot. Never panics: a spec that no longer compiles
     /// keeps its schedule (describe reports `invalid_spec_error`); a duplicated id keeps the
     /// first record.
+    #[must_use]
     pub fn restore(snapshot: SchedulerSnapshot, config: SchedulerConfig) -> Self {
         let mut s = Scheduler::new(config);
         for r in snapshot.schedules {
@@ -314,6 +319,7 @@ impl Scheduler {
 
     /// The changes since the last call, for incremental persistence: removals first, then
     /// one upsert per changed entity. Cheap when nothing changed.
+    #[must_use]
     pub fn take_changes(&mut self) -> Vec<StateChange> {
         let mut out = std::mem::take(&mut self.table.removed);
         let dirty = std::mem::take(&mut self.table.dirty);
@@ -346,7 +352,8 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::engine::schedule::{Schedule, ScheduleActionStartWorkflow};
+    use crate::engine::schedule::Schedule;
+    use crate::engine::schedule_action::ScheduleActionStartWorkflow;
     use crate::spec::{ScheduleIntervalSpec, ScheduleSpec};
 
     /// Schedules `s0`, `s1`, `s2` (action ids `a0`, `a1`, `a2`), each with one run started.
@@ -358,7 +365,9 @@ mod tests {
                 intervals: vec![ScheduleIntervalSpec::new(Duration::from_secs(60))],
                 ..Default::default()
             };
-            let action = ScheduleActionStartWorkflow::new("wf", format!("a{k}"), "q");
+            let action = ScheduleActionStartWorkflow::workflow("wf")
+                .id(format!("a{k}"))
+                .task_queue("q");
             s.create_schedule(&format!("s{k}"), Schedule::new(action, spec), t0)
                 .unwrap();
         }

@@ -47,7 +47,7 @@ enum Kind {
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};
-/// use schedule_engine::StandardCron;
+/// use schedule_engine::standard_cron::StandardCron;
 ///
 /// // Day of month and day of week both restricted: either matches (Vixie cron's rule).
 /// let cron = StandardCron::parse("0 0 13 * 5")?;
@@ -58,7 +58,7 @@ enum Kind {
 /// let every = StandardCron::parse("@every 1h")?;
 /// let start = Utc.with_ymd_and_hms(2026, 12, 3, 10, 23, 0).unwrap();
 /// assert_eq!(every.next(start), Some(Utc.with_ymd_and_hms(2026, 12, 3, 11, 23, 0).unwrap()));
-/// # Ok::<(), schedule_engine::StandardCronError>(())
+/// # Ok::<(), schedule_engine::standard_cron::StandardCronError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StandardCron {

@@ -1,5 +1,5 @@
 //! The cluster's storage on PostgreSQL (feature `postgres`): partition leases with fencing
-//! tokens, balancing, the database clock, the per-partition [`Store`](crate::Store), and the
+//! tokens, balancing, the database clock, the per-partition [`Store`](crate::store::Store), and the
 //! command queue.
 //!
 //! This module knows nothing of the engine: it stores [`StoredRecord`]s and carries commands as

@@ -7,7 +7,7 @@
 //!   (database clock), and `batch_seq`, bumped by every batch written under the lease so that
 //!   a batch whose commit was cut off can be told apart from one that was never committed.
 //! * `se_nodes`: the live members, for balancing (an expiry renewed with the leases).
-//! * `se_records`: the [`Store`](crate::Store) records, keyed by (partition, kind, id).
+//! * `se_records`: the [`Store`](crate::store::Store) records, keyed by (partition, kind, id).
 //! * `se_commands`: verbs for a partition, queued by nodes that do not own it.
 //!
 //! Invariants: every statement here runs in one transaction under a transaction-scoped advisory
