@@ -1,5 +1,5 @@
-//! The cluster's first figures, against a throwaway PostgreSQL on this machine (`tests/pg_util`:
-//! unix socket, `fsync=off`), with the test host of `tests/store_cluster/host.rs` as the owner
+//! The cluster's first figures, against a throwaway PostgreSQL on this machine (`tests/util/pg.rs`:
+//! unix socket, `fsync=off`), with the test host of `tests/integration/cluster/host.rs` as the owner
 //! (one record written per command, in the command's fenced transaction).
 //!
 //! * `cluster/fenced_persist` (anchor): the owner writes one record of a random key through its
@@ -14,9 +14,9 @@
 //!
 //! `cargo bench --bench cluster --features postgres`
 
-#[path = "../tests/store_cluster/host.rs"]
+#[path = "../tests/integration/cluster/host.rs"]
 mod host;
-#[path = "../tests/pg_util/mod.rs"]
+#[path = "../tests/util/pg.rs"]
 mod pg_util;
 
 use std::cell::RefCell;
@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use criterion::Criterion;
 use schedule_engine::store::{RecordKind, Store, StoreChange, StoredRecord};
 
-use host::{connect, spawn_child, wait_until, Host};
+use host::{connect, spawn_child, wait_within, Host};
 
 const PARTITIONS: u32 = 4;
 const KEYS: u64 = 1_000;
@@ -52,7 +52,7 @@ fn commands(c: &mut Criterion, server: &pg_util::PgServer) {
     let url = server.create_database();
     let owner = Host::start(connect(&url, "owner", 10_000, PARTITIONS), Duration::ZERO);
     let caller = connect(&url, "caller", 10_000, PARTITIONS);
-    wait_until(
+    wait_within(
         Duration::from_secs(10),
         "the owner holds every partition",
         || owner.cluster.leases().len() == PARTITIONS as usize,
@@ -117,7 +117,7 @@ fn commands(c: &mut Criterion, server: &pg_util::PgServer) {
 fn two_nodes(url: &str) -> (host::ChildNode, Host) {
     let child = spawn_child("node", url, TAKEOVER_LEASE_MS, PARTITIONS);
     let observer = connect(url, "observer", TAKEOVER_LEASE_MS, PARTITIONS);
-    wait_until(
+    wait_within(
         Duration::from_secs(10),
         "the child holds every partition",
         || {
@@ -130,7 +130,7 @@ fn two_nodes(url: &str) -> (host::ChildNode, Host) {
         connect(url, "survivor", TAKEOVER_LEASE_MS, PARTITIONS),
         Duration::ZERO,
     );
-    wait_until(Duration::from_secs(10), "the partitions are shared", || {
+    wait_within(Duration::from_secs(10), "the partitions are shared", || {
         node.cluster.leases().len() == PARTITIONS as usize / 2
     });
     (child, node)
@@ -149,7 +149,7 @@ fn takeovers(c: &mut Criterion, server: &pg_util::PgServer) {
             for _ in 0..iters {
                 let (child, node) = two_nodes(&url);
                 child.signal("KILL");
-                total += wait_until(Duration::from_secs(30), "takeover", || {
+                total += wait_within(Duration::from_secs(30), "takeover", || {
                     node.cluster.leases().len() == PARTITIONS as usize
                 });
                 node.shutdown();
@@ -165,19 +165,19 @@ fn takeovers(c: &mut Criterion, server: &pg_util::PgServer) {
                     connect(&url, "leaving", TAKEOVER_LEASE_MS, PARTITIONS),
                     Duration::ZERO,
                 );
-                wait_until(Duration::from_secs(10), "the first node holds all", || {
+                wait_within(Duration::from_secs(10), "the first node holds all", || {
                     leaving.cluster.leases().len() == PARTITIONS as usize
                 });
                 let node = Host::start(
                     connect(&url, "survivor", TAKEOVER_LEASE_MS, PARTITIONS),
                     Duration::ZERO,
                 );
-                wait_until(Duration::from_secs(10), "the partitions are shared", || {
+                wait_within(Duration::from_secs(10), "the partitions are shared", || {
                     node.cluster.leases().len() == PARTITIONS as usize / 2
                 });
                 let start = Instant::now();
                 leaving.cluster.leave();
-                wait_until(Duration::from_secs(30), "handover", || {
+                wait_within(Duration::from_secs(30), "handover", || {
                     node.cluster.leases().len() == PARTITIONS as usize
                 });
                 total += start.elapsed();

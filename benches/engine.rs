@@ -7,14 +7,9 @@
 //!
 //! Run: `cargo bench --bench engine`. Figures go to BENCHMARKS.md.
 
-// A counting allocator needs `unsafe impl GlobalAlloc`; it only forwards to `System`.
-#![allow(unsafe_code)]
-
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::hint::black_box;
-use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -24,36 +19,9 @@ use schedule_engine::{
 };
 
 mod common;
-
-struct Counting;
-
-static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
-/// Counting is on only while memory is measured, so timed runs pay no atomic per allocation.
-static COUNTING: AtomicBool = AtomicBool::new(false);
-
-fn count(delta: isize) {
-    if COUNTING.load(Ordering::Relaxed) {
-        LIVE_BYTES.fetch_add(delta, Ordering::Relaxed);
-    }
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count(layout.size() as isize);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        count(-(layout.size() as isize));
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count(new_size as isize - layout.size() as isize);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOC: Counting = Counting;
+// The tests' counting allocator: per-thread counts (the bench builds and fires on one thread).
+#[path = "../tests/util/counting_alloc.rs"]
+mod counting_alloc;
 
 const SIZES: [usize; 2] = [10_000, 1_000_000];
 
@@ -241,12 +209,11 @@ fn report_memory(_c: &mut Criterion) {
         let names = ids(n);
         // The bench's own inputs are made before counting starts.
         let times = seconds(&mut t0().timestamp(), n as u64);
-        COUNTING.store(true, Ordering::Relaxed);
-        let before = LIVE_BYTES.load(Ordering::Relaxed);
+        let before = counting_alloc::live_bytes();
         let mut s = populate(n, &names);
-        let created = LIVE_BYTES.load(Ordering::Relaxed) - before;
+        let created = counting_alloc::live_bytes() - before;
         fire(&mut s, &times);
-        let fired = LIVE_BYTES.load(Ordering::Relaxed) - before;
+        let fired = counting_alloc::live_bytes() - before;
         println!(
             "memory/{n}: {:.0} B per schedule after create, {:.0} B after one fire + close each",
             created as f64 / n as f64,
@@ -254,7 +221,6 @@ fn report_memory(_c: &mut Criterion) {
         );
         black_box(&s);
         drop(s);
-        COUNTING.store(false, Ordering::Relaxed);
         drop(times);
     }
 }

@@ -1,7 +1,7 @@
 //! Bytes decoded into a sequence of engine operations on a `Scheduler` (create, update, pause,
 //! unpause, trigger, backfill, delete, workflow_closed, poll, snapshot and restore, counters
 //! pushed to near `u64::MAX`) with `now` moving forward by seconds to years, and backward. After
-//! every step the invariants of `tests/engine_model.rs` are checked:
+//! every step the invariants of `tests/integration/engine/model.rs` are checked:
 //! - no panic, and no step takes long (libFuzzer's `-timeout` catches a hang);
 //! - no scheduled start before its time, none started twice (action ids are unique per
 //!   creation), its workflow id `<action id>-<nominal>`; cancels and terminates name open runs;

@@ -357,9 +357,10 @@ mod tests {
 
     /// A context around a real action, polled from a scheduler.
     fn ctx(args: Vec<serde_json::Value>) -> WorkflowContext {
-        let mut scheduler = crate::Scheduler::new(crate::SchedulerConfig::default());
+        let mut scheduler =
+            crate::engine::Scheduler::new(crate::engine::SchedulerConfig::default());
         let now = DateTime::<Utc>::UNIX_EPOCH;
-        let options = crate::StartWorkflowOptions {
+        let options = crate::engine::StartWorkflowOptions {
             workflow: "wf".into(),
             id: "id".into(),
             task_queue: "q".into(),
@@ -367,7 +368,8 @@ mod tests {
             ..Default::default()
         };
         scheduler.start_workflow(options, now).unwrap();
-        let Some(crate::Action::StartWorkflow(action)) = scheduler.poll(now).into_iter().next()
+        let Some(crate::engine::Action::StartWorkflow(action)) =
+            scheduler.poll(now).into_iter().next()
         else {
             panic!("a start at once")
         };

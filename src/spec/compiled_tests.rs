@@ -437,17 +437,17 @@ fn specs_saved_before_the_new_fields_still_load() {
     // `nearest_weekday` existed.
     let old = r#"{"calendars":[{"second":[{"start":0,"end":0,"step":0}],"minute":[{"start":30,"end":0,"step":0}],"hour":[{"start":2,"end":0,"step":0}],"day_of_month":[{"start":1,"end":31,"step":1}],"month":[{"start":1,"end":12,"step":1}],"year":[],"day_of_week":[{"start":0,"end":6,"step":1}],"comment":null}],"intervals":[],"cron_expressions":["0 9 * * *"],"skip":[],"start_at":null,"end_at":null,"jitter":null,"time_zone_name":"America/New_York"}"#;
     let spec: ScheduleSpec = serde_json::from_str(old).unwrap();
-    assert_eq!(spec.dst, crate::DstPolicy::default());
-    assert_eq!(spec.interval_anchor, crate::IntervalAnchor::Epoch);
+    assert_eq!(spec.dst, crate::spec::DstPolicy::default());
+    assert_eq!(spec.interval_anchor, crate::spec::IntervalAnchor::Epoch);
     assert!(spec.calendars[0].week_of_month.is_empty());
     assert!(!spec.calendars[0].nearest_weekday);
     // The new fields round-trip under their Rust names.
     let new = ScheduleSpec {
-        dst: crate::DstPolicy {
-            nonexistent: crate::NonexistentTime::RunAfterGap,
-            repeated: crate::RepeatedTime::First,
+        dst: crate::spec::DstPolicy {
+            nonexistent: crate::spec::NonexistentTime::RunAfterGap,
+            repeated: crate::spec::RepeatedTime::First,
         },
-        interval_anchor: crate::IntervalAnchor::At(t("2026-01-01T00:00:00Z")),
+        interval_anchor: crate::spec::IntervalAnchor::At(t("2026-01-01T00:00:00Z")),
         ..spec.clone()
     };
     let json = serde_json::to_string(&new).unwrap();

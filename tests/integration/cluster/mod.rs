@@ -1,0 +1,27 @@
+//! The cluster's storage against a real PostgreSQL (a throwaway server per test binary, see
+//! `tests/util/pg.rs`): leases and fencing, balancing, the command queue, faults.
+//!
+//! Each test uses a database of its own on the shared server, except the restart test, which
+//! restarts a server of its own. Nodes are `PostgresCluster`s in this process, or child
+//! processes (this test binary run again on its `child_process` entry) where a node must be
+//! killed or paused.
+use crate::util::pg as pg_util;
+
+mod balance;
+mod commands;
+mod faults;
+mod host;
+mod leases;
+
+pub use host::{config, connect, wait_within};
+
+/// Entry point of the child node processes that the fault and balancing tests start (this
+/// binary, run again with `--ignored --exact cluster::child_process`); it does nothing when run
+/// otherwise.
+#[test]
+#[ignore = "entry point of child processes, started by the tests themselves"]
+fn child_process() {
+    if let Ok(mode) = std::env::var(host::CHILD_MODE) {
+        host::run_child(&mode);
+    }
+}

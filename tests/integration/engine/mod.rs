@@ -1,0 +1,16 @@
+//! The sans-IO engine, scenario by scenario (Temporal's timelines), plus a model test of its
+//! conservation laws.
+
+mod catchup;
+mod clock_jumps;
+mod config;
+mod cron_jobs;
+mod lifecycle;
+mod model;
+mod overlap;
+mod pause;
+mod persist;
+mod trigger_backfill;
+mod update_limits;
+mod workflow_ids;
+mod workflows;
