@@ -9,6 +9,8 @@
 //! cargo bench --bench client
 //! ```
 
+#![allow(clippy::disallowed_methods)] // a bench times itself and drives real threads
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

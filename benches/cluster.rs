@@ -14,6 +14,8 @@
 //!
 //! `cargo bench --bench cluster --features postgres`
 
+#![allow(clippy::disallowed_methods)] // a bench times itself and drives real threads
+
 #[path = "../tests/integration/cluster/host.rs"]
 mod host;
 #[path = "../tests/util/pg.rs"]

@@ -7,6 +7,8 @@
 //!
 //! Run: `cargo bench --bench engine`. Figures go to BENCHMARKS.md.
 
+#![allow(clippy::disallowed_methods)] // a bench times itself and drives real threads
+
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::hint::black_box;

@@ -8,6 +8,8 @@
 //! `valgrind --tool=callgrind --cache-sim=yes --LL=8388608,16,64 --toggle-collect='fire_loop::fire' <the binary cargo bench --bench fire_loop --no-run names>`
 //! (the warm-up round runs in `warm_up`, outside the count: divide by `FIRES`).
 
+#![allow(clippy::disallowed_methods)] // a bench times itself and drives real threads
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 

@@ -9,6 +9,8 @@
 //! cargo run --example durable --features sqlite -- --db my.db   # keep the file: run it again
 //! ```
 
+#![allow(clippy::disallowed_methods)] // an example runs on the real clock
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 

@@ -17,6 +17,8 @@
 //! Options: `--tz <IANA zone>` (default UTC), `-n <count>` (default 10), `--after <RFC 3339>`
 //! (default now). Bad input prints the error and exits with status 2.
 
+#![allow(clippy::disallowed_methods)] // an example runs on the real clock
+
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};

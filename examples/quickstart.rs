@@ -4,6 +4,8 @@
 //!
 //! Run it with `cargo run --example quickstart`.
 
+#![allow(clippy::disallowed_methods)] // an example runs on the real clock
+
 use std::time::{Duration, Instant};
 
 use schedule_engine::{

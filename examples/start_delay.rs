@@ -1,6 +1,8 @@
 //! Start a workflow after a delay (Temporal: `client.start_workflow(..., start_delay=...)`): one
 //! run, once, when the delay has passed. Real time: it takes a second.
 
+#![allow(clippy::disallowed_methods)] // an example runs on the real clock
+
 use std::time::{Duration, Instant};
 
 use schedule_engine::{Client, StartWorkflowOptions, Worker, WorkflowContext, WorkflowRegistry};

@@ -3,6 +3,8 @@
 //!
 //! This is the whole drive loop; any runtime (or a plain thread) can host it the same way.
 
+#![allow(clippy::disallowed_methods)] // an example runs on the real clock
+
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};

@@ -20,6 +20,8 @@
 //! The child is this test binary itself, re-invoked on the ignored test `crash_child` with
 //! `SE_CRASH_DIR` and `SE_CRASH_WORKLOAD` set. Set `SE_CRASH_SEED` to replay a sequence of
 //! kill delays.
+
+#![allow(clippy::disallowed_methods)] // tests time themselves and run real threads
 #![cfg(feature = "sqlite")]
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -321,6 +321,10 @@ impl Pool {
         let threads = (0..n)
             .map(|i| {
                 let rx = rx.clone();
+                #[allow(
+                    clippy::disallowed_methods,
+                    reason = "the registry's pool runs closures"
+                )]
                 std::thread::Builder::new()
                     .name(format!("schedule-engine-workflow-{i}"))
                     .spawn(move || rx.iter().for_each(|job| job()))

@@ -87,6 +87,7 @@ impl Worker {
             settle: settle_rx,
             stop: stop.clone(),
         };
+        #[allow(clippy::disallowed_methods, reason = "a Worker is a thread")]
         let thread = std::thread::Builder::new()
             .name("schedule-engine-worker".into())
             .spawn(move || run(inner, executor, signals))
@@ -165,6 +166,10 @@ struct Signals {
     stop: Arc<AtomicBool>,
 }
 
+#[allow(
+    clippy::disallowed_methods,
+    reason = "completions are applied during a long dispatch every few milliseconds of real time"
+)]
 fn run<E: WorkflowExecutor>(inner: Arc<Shared>, mut executor: E, signals: Signals) {
     let Signals { wake, settle, stop } = signals;
     let (report_tx, reports) = crossbeam_channel::unbounded::<Report>();

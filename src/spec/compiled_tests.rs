@@ -427,8 +427,8 @@ fn the_day_rules_and_policies_cost_plain_specs_no_memory() {
     // The engine keeps one compiled spec per schedule (its `Inner` behind an `Arc`, with one
     // calendar inline): the day rules live in a box and the policy in the jitter's spare bytes,
     // so both stay the size they were before them.
-    assert!(std::mem::size_of::<super::Calendar>() <= 56);
-    assert!(std::mem::size_of::<super::Inner>() <= 160);
+    assert!(size_of::<super::Calendar>() <= 56);
+    assert!(size_of::<super::Inner>() <= 160);
 }
 
 #[test]

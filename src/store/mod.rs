@@ -12,7 +12,13 @@
 
 mod error;
 mod memory;
+// The cluster's leases are real time by nature (a lease is held until a deadline of the
+// database's clock and of this host's monotonic clock), and a keeper thread renews them.
 #[cfg(feature = "postgres")]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "leases need the host's clocks, and their keeper its own thread"
+)]
 pub(crate) mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;

@@ -4,6 +4,8 @@
 //! architecture. The tests that need a global allocator of their own are in `tests/alloc/`, the
 //! crash test (which kills processes) in `tests/crash.rs`.
 
+#![allow(clippy::disallowed_methods)] // tests time themselves and run real threads
+
 #[path = "../architecture.rs"]
 mod architecture;
 #[cfg(feature = "postgres")]

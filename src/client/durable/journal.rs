@@ -127,6 +127,7 @@ impl Journal {
         // A panicking store is a failed batch: the batch goes back, as for an error, and the
         // panic stops here (it would otherwise lose the batch and unwind through the client).
         let store = &mut self.store;
+        #[allow(clippy::disallowed_methods, reason = "a batch's cost is real time")]
         let started = Instant::now();
         let persisted = contain(None, || store.persist(&batch));
         // A moving average over about four batches.

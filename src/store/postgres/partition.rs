@@ -58,6 +58,14 @@ pub struct PartitionStore {
     lease: Lease,
 }
 
+impl std::fmt::Debug for PartitionStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PartitionStore")
+            .field("lease", &self.lease)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What one transaction did.
 enum Written {
     Committed,

@@ -100,7 +100,7 @@ fn terminated_ends_the_chain_and_a_running_cron_job_holds_its_id() {
         .unwrap();
     assert!(matches!(
         s.start_workflow(cron_job("@daily"), t("2022-06-01T00:31:00Z")),
-        Err(schedule_engine::ScheduleError::InvalidArgument { .. })
+        Err(ScheduleError::InvalidArgument { .. })
     ));
     let _ = s.poll(t("2022-06-01T01:00:00Z"));
     s.workflow_closed(
