@@ -10,8 +10,6 @@
 //! - After every `&mut self` method, the heap's top entry is live (see `compact::heap`), so
 //!   `next_wakeup` is exact.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 
 use super::action::{Action, StartWorkflowOptions, WorkflowOutcome};
@@ -26,6 +24,7 @@ use super::schedule::{
     check_backfills, check_note, prepare_schedule, CreateScheduleOptions, Schedule,
     ScheduleBackfill, ScheduleOverlapPolicy,
 };
+use super::shared_str::SharedStr;
 use super::table::{Entity, SlotTable};
 use crate::engine::compact::heap::NEVER;
 use crate::error::ScheduleError;
@@ -128,10 +127,11 @@ impl Scheduler {
             }
         }
         self.clamp(now);
-        let id: Arc<str> = Arc::from(id);
+        let schedule = StoredSchedule::new(id, schedule);
+        let id = schedule.id();
         let mut e = Box::new(ScheduleEntry {
             id: id.clone(),
-            schedule: StoredSchedule::new(&id, schedule),
+            schedule,
             compiled: Some(compiled),
             conflict_token: 1,
             config_token: 1,
@@ -211,7 +211,7 @@ impl Scheduler {
     #[must_use]
     pub fn list_schedules(&self, now: DateTime<Utc>) -> Vec<ScheduleListDescription> {
         let now_ms = self.peek_now(now);
-        let mut ids: Vec<&Arc<str>> = self.table.ids.keys().collect();
+        let mut ids: Vec<&SharedStr> = self.table.ids.keys().collect();
         ids.sort_unstable();
         ids.into_iter()
             .filter_map(|id| self.table.schedule_ref(id, now_ms).ok())
@@ -306,7 +306,9 @@ impl Scheduler {
         let (schedule, compiled) = prepare_schedule(id, update.schedule)?;
         self.mutate(id, now, move |e, now_ms| {
             e.apply_update(schedule, compiled, now_ms)
-        })
+        })?;
+        self.rekey(id);
+        Ok(())
     }
 
     /// Compare-and-swap update: replaces action, spec, policy and state with `schedule` (as
@@ -346,7 +348,9 @@ impl Scheduler {
         let (schedule, compiled) = prepare_schedule(id, schedule)?;
         self.mutate(id, now, move |e, now_ms| {
             e.apply_update(schedule, compiled, now_ms)
-        })
+        })?;
+        self.rekey(id);
+        Ok(())
     }
 
     /// Deletes a schedule; its started workflows keep running (and are no longer tracked),
@@ -393,6 +397,13 @@ impl Scheduler {
     /// moving its clock.
     fn peek_now(&self, now: DateTime<Utc>) -> i64 {
         self.last_now_ms.max(now.timestamp_millis())
+    }
+
+    /// Points the id map's key of schedule `id` at its current strings (after an update).
+    fn rekey(&mut self, id: &str) {
+        if let Some(&slot) = self.table.ids.get(id) {
+            self.table.rekey(slot);
+        }
     }
 
     /// Runs `f` on schedule `id` after processing its elapsed time range at `now`.

@@ -12,8 +12,6 @@
 //! - `dirty` lists every slot changed since the last `take_changes` once (`Slot::listed`), so
 //!   it never outgrows the slot table.
 
-use std::sync::Arc;
-
 use super::action::Action;
 use super::compact::heap::{WakeHeap, NEVER};
 use super::compact::id_hash::IdMap;
@@ -23,6 +21,7 @@ use super::entry::job::JobEntry;
 use super::entry::ScheduleEntry;
 use super::persist::records::StateChange;
 use crate::engine::action::WorkflowOutcome;
+use crate::engine::shared_str::SharedStr;
 use crate::error::ScheduleError;
 
 /// Schedules and standalone workflows share one slot space (and the heap).
@@ -63,7 +62,8 @@ pub(crate) struct SlotTable {
     pub(crate) slots: Vec<Slot>,
     free: Vec<u32>,
     live: usize,
-    pub(crate) ids: IdMap<Arc<str>, u32>,
+    /// Schedule id -> slot; each key shares its schedule's strings (`ScheduleEntry::id`).
+    pub(crate) ids: IdMap<SharedStr, u32>,
     pub(crate) workflows: WorkflowMap,
     pub(crate) heap: WakeHeap,
     pub(crate) dirty: Vec<u32>,
@@ -144,6 +144,15 @@ impl SlotTable {
             f(e);
         }
         self.settle(slot);
+    }
+
+    /// Re-keys the id map after the schedule in `slot` got new strings (an update), so that
+    /// the key shares them and the old ones are freed.
+    pub(crate) fn rekey(&mut self, slot: u32) {
+        if let Entity::Schedule(e) = &self.slots[slot as usize].entity {
+            self.ids.remove(&*e.id);
+            self.ids.insert(e.id.clone(), slot);
+        }
     }
 
     /// After a change of `slot`: listed for the feed, heap entry updated, top cleaned.

@@ -10,7 +10,7 @@
 //! workflow's own workflow id) and the task queue.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -25,11 +25,24 @@ pub(crate) struct StartTemplate {
     ends: [u32; 3],
     /// Whether the starts belong to a schedule (`schedule_id` is then set).
     scheduled: bool,
+    /// Arguments, memo and timeouts, when any is set (most schedules have none).
+    more: Option<Box<More>>,
+}
+
+/// The parts of a template that are usually empty.
+#[derive(Debug, Clone)]
+struct More {
     args: Arc<[serde_json::Value]>,
     memo: Arc<BTreeMap<String, serde_json::Value>>,
     /// Execution, run and task timeouts.
     timeouts: [Option<Duration>; 3],
 }
+
+/// The arguments and memo of every start that has none: one allocation per process, so a
+/// schedule without them costs none and a fire only moves a reference count.
+static EMPTY_ARGS: LazyLock<Arc<[serde_json::Value]>> = LazyLock::new(|| Arc::from(Vec::new()));
+static EMPTY_MEMO: LazyLock<Arc<BTreeMap<String, serde_json::Value>>> =
+    LazyLock::new(|| Arc::new(BTreeMap::new()));
 
 /// The strings and options a template is made of.
 pub(crate) struct TemplateParts<'a> {
@@ -66,13 +79,18 @@ impl StartTemplate {
             *end = boundary(&text, text.len());
         }
         text.push_str(parts.task_queue);
+        let empty = parts.args.is_empty() && parts.memo.is_empty() && parts.timeouts == [None; 3];
         StartTemplate {
             strings: Arc::from(text),
             ends,
             scheduled: parts.schedule_id.is_some(),
-            args: Arc::from(parts.args),
-            memo: Arc::new(parts.memo),
-            timeouts: parts.timeouts,
+            more: (!empty).then(|| {
+                Box::new(More {
+                    args: Arc::from(parts.args),
+                    memo: Arc::new(parts.memo),
+                    timeouts: parts.timeouts,
+                })
+            }),
         }
     }
 
@@ -89,6 +107,11 @@ impl StartTemplate {
 
     fn len(&self) -> u32 {
         boundary(&self.strings, self.strings.len())
+    }
+
+    /// The schedule id, shared (empty for a standalone workflow).
+    pub(crate) fn schedule_id(&self) -> SharedStr {
+        self.shared(0, self.ends[0])
     }
 
     /// Workflow type name.
@@ -108,17 +131,17 @@ impl StartTemplate {
 
     /// Arguments.
     pub(crate) fn args(&self) -> &[serde_json::Value] {
-        &self.args
+        self.more.as_deref().map_or(&[], |m| &m.args)
     }
 
     /// Memo.
     pub(crate) fn memo(&self) -> &BTreeMap<String, serde_json::Value> {
-        &self.memo
+        self.more.as_deref().map_or(&EMPTY_MEMO, |m| &m.memo)
     }
 
     /// Execution, run and task timeouts.
     pub(crate) fn timeouts(&self) -> [Option<Duration>; 3] {
-        self.timeouts
+        self.more.as_deref().map_or([None; 3], |m| m.timeouts)
     }
 
     /// One start: the template's shared parts and what is its own.
@@ -130,12 +153,16 @@ impl StartTemplate {
         } else {
             to_time(fire.scheduled_ms)
         };
-        let [execution_timeout, run_timeout, task_timeout] = self.timeouts;
+        let [execution_timeout, run_timeout, task_timeout] = self.timeouts();
+        let (args, memo) = match self.more.as_deref() {
+            Some(m) => (m.args.clone(), m.memo.clone()),
+            None => (EMPTY_ARGS.clone(), EMPTY_MEMO.clone()),
+        };
         StartWorkflowAction {
-            schedule_id: self.scheduled.then(|| self.shared(0, self.ends[0])),
+            schedule_id: self.scheduled.then(|| self.schedule_id()),
             workflow_id: fire.workflow_id,
             workflow: self.shared(self.ends[0], self.ends[1]),
-            args: self.args.clone(),
+            args,
             task_queue: self.shared(self.ends[2], self.len()),
             nominal_time,
             scheduled_at,
@@ -143,7 +170,7 @@ impl StartTemplate {
             execution_timeout,
             run_timeout,
             task_timeout,
-            memo: self.memo.clone(),
+            memo,
             last_completion_result: fire.last_completion_result,
             last_failure: fire.last_failure,
         }

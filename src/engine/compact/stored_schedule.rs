@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::start_template::{StartTemplate, TemplateParts};
 use crate::engine::schedule::{Schedule, SchedulePolicy, ScheduleState};
 use crate::engine::schedule_action::{ScheduleAction, ScheduleActionStartWorkflow};
+use crate::engine::shared_str::SharedStr;
 use crate::spec::{ScheduleIntervalSpec, ScheduleSpec};
 
 /// The compact form of a [`Schedule`].
@@ -82,6 +83,11 @@ impl StoredSchedule {
         let mut s = self.spec_more.as_deref().cloned().unwrap_or_default();
         s.intervals = self.intervals.to_vec();
         s
+    }
+
+    /// The schedule's id, a handle into its shared strings.
+    pub(crate) fn id(&self) -> SharedStr {
+        self.template.schedule_id()
     }
 
     /// What every start shares.

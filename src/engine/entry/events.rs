@@ -79,6 +79,8 @@ impl ScheduleEntry {
             self.retire_prefix();
         }
         self.schedule = StoredSchedule::new(&self.id, schedule);
+        // The id now points into the new strings (the id map's key is moved by the table).
+        self.id = self.schedule.id();
         self.compiled = Some(compiled);
         if let Some(x) = self.extra.as_mut() {
             x.invalid_spec_error = None;

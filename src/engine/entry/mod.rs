@@ -1,14 +1,17 @@
-//! Per-schedule state, kept compact: one boxed [`ScheduleEntry`] per schedule, times as Unix
-//! milliseconds, the schedule in its compact stored form, running runs as fingerprint +
-//! nominal time (their workflow id is rebuilt from the action id), recent actions as 24-byte records whose workflow id is rebuilt
-//! from the action id and the nominal time, rarely used parts in a boxed [`Extra`].
+//! One schedule's state and semantics. This file: the state, kept compact (one boxed
+//! [`ScheduleEntry`] per schedule, times as Unix milliseconds, the schedule in its compact
+//! stored form, running runs as fingerprint + nominal time, rarely used parts in a boxed
+//! [`Extra`]), its tokens, next time, wake time and expiry. Beside it: `iterate` (one
+//! iteration), `start` (starting runs), `overlap` (the buffer), `events` (a run closing, pause,
+//! update), `read` (describe and list), `run_ids` (workflow ids of runs and recent actions),
+//! `job` (cron jobs and delayed starts).
 //!
 //! High-water mark invariant: `hwm_ms` is the last *processed nominal* time (the creation time
 //! before any). Every nominal time `<= hwm_ms` has been classified exactly once (buffered,
 //! missed by the catch-up window, dropped while paused, or discarded as before an update); no
 //! nominal time `> hwm_ms` has. A long stretch of times of one class is counted in one step
 //! (`advance`), exactly, so the counters are exact after a clock jump of any size. Scheduled
-//! times start after the epoch ([`EPOCH_FLOOR_MS`]). `next` caches `spec.next_time(hwm)` (with
+//! times start after the epoch (`EPOCH_FLOOR_MS`). `next` caches `spec.next_time(hwm)` (with
 //! times before the last update dropped), so a jittered action whose actual time is still
 //! ahead is never lost and a missed time is never counted twice.
 
@@ -17,6 +20,7 @@ pub(crate) mod iterate;
 pub(crate) mod job;
 mod overlap;
 mod read;
+mod run_ids;
 mod start;
 
 use std::collections::VecDeque;
@@ -25,9 +29,8 @@ use std::sync::Arc;
 use smallvec::SmallVec;
 
 use crate::engine::compact::millis::{EPOCH_FLOOR_MS, MAX_MS, MIN_MS};
-use crate::engine::compact::recent::{Recent, RecentRing};
+use crate::engine::compact::recent::RecentRing;
 use crate::engine::compact::stored_schedule::StoredSchedule;
-use crate::engine::compact::workflow_id::{is_workflow_id, workflow_id};
 use crate::engine::schedule::{ScheduleBackfill, ScheduleOverlapPolicy};
 use crate::engine::shared_str::SharedStr;
 use crate::spec::CompiledSpec;
@@ -101,7 +104,9 @@ pub(crate) struct Extra {
 /// Everything the engine keeps for one schedule.
 #[derive(Debug)]
 pub(crate) struct ScheduleEntry {
-    pub(crate) id: Arc<str>,
+    /// The schedule id: a handle into the action's shared strings (`StoredSchedule::id`), as
+    /// is the key of the scheduler's id map.
+    pub(crate) id: SharedStr,
     /// As created/updated; `policy.catchup_window` holds the effective window.
     pub(crate) schedule: StoredSchedule,
     /// `None` when the spec no longer compiles (see `Extra::invalid_spec_error`).
@@ -296,150 +301,5 @@ impl ScheduleEntry {
     /// Whether the schedule has expired at `now_ms`.
     pub(crate) fn expired(&self, now_ms: i64, retention_ms: i64) -> bool {
         self.is_done() && now_ms >= self.expiry_ms(retention_ms)
-    }
-
-    /// Appends a recent action, keeping the last [`RECENT_KEPT`].
-    pub(crate) fn push_recent(&mut self, r: Recent) {
-        self.recent.push(r);
-        if self.extra.is_some() {
-            self.prune_prefixes();
-        }
-    }
-
-    /// The workflow id prefix `p` of a recent action.
-    pub(crate) fn prefix(&self, p: u8) -> &str {
-        match p.checked_sub(1) {
-            None => self.schedule.action_id(),
-            Some(k) => self
-                .extra
-                .as_ref()
-                .and_then(|x| x.old_prefixes.get(usize::from(k)))
-                .map(|b| &**b)
-                .expect("invariant: a recent action's prefix names a kept old prefix"),
-        }
-    }
-
-    /// The workflow id of a recent action.
-    pub(crate) fn recent_id(&self, r: &Recent) -> String {
-        workflow_id(self.prefix(r.prefix), r.nominal_s)
-    }
-
-    /// The spelled-out workflow id of run `r` (see [`Running`]).
-    fn spelled_id(&self, r: &Running) -> &str {
-        self.extra
-            .as_ref()
-            .and_then(|x| x.spelled_runs.iter().find(|(k, _)| *k == r.nominal_s))
-            .map(|(_, id)| &**id)
-            .expect("invariant: a spelled run's key names its kept workflow id")
-    }
-
-    /// The workflow id of run `r`.
-    pub(crate) fn run_id(&self, r: &Running) -> String {
-        if r.spelled {
-            String::from(self.spelled_id(r))
-        } else {
-            workflow_id(self.schedule.action_id(), r.nominal_s)
-        }
-    }
-
-    /// Whether the workflow id of run `r` is `id`.
-    pub(crate) fn run_is(&self, r: &Running, id: &str) -> bool {
-        if r.spelled {
-            self.spelled_id(r) == id
-        } else {
-            is_workflow_id(id, self.schedule.action_id(), r.nominal_s)
-        }
-    }
-
-    /// Tracks a run whose workflow id is spelled out.
-    pub(crate) fn push_spelled_run(&mut self, id: Box<str>, fingerprint: u64) -> &mut Running {
-        let x = self.extra.get_or_insert_with(Box::default);
-        let key = x.spelled_runs.iter().map(|(k, _)| k + 1).max().unwrap_or(0);
-        x.spelled_runs.push((key, id));
-        self.running.push(Running {
-            fingerprint,
-            nominal_s: key,
-            spelled: true,
-            cancel_requested: false,
-            terminate_requested: false,
-        });
-        let last = self.running.len() - 1;
-        &mut self.running[last]
-    }
-
-    /// Stops tracking run `i`.
-    pub(crate) fn remove_run(&mut self, i: usize) {
-        let r = self.running.remove(i);
-        if r.spelled {
-            if let Some(x) = self.extra.as_mut() {
-                x.spelled_runs.retain(|(k, _)| *k != r.nominal_s);
-            }
-        }
-    }
-
-    /// Whether a tracked run has the workflow id `id` (whose fingerprint is `fingerprint`).
-    pub(crate) fn runs(&self, id: &str, fingerprint: u64) -> bool {
-        self.run_index(id, fingerprint).is_some()
-    }
-
-    /// The tracked run with the workflow id `id` (whose fingerprint is `fingerprint`).
-    pub(crate) fn run_index(&self, id: &str, fingerprint: u64) -> Option<usize> {
-        self.running
-            .iter()
-            .position(|r| r.fingerprint == fingerprint && self.run_is(r, id))
-    }
-
-    /// Before the action id changes: recent actions and running runs keep naming the old one.
-    pub(crate) fn retire_prefix(&mut self) {
-        let old: Box<str> = self.schedule.action_id().into();
-        let first_key = self
-            .extra
-            .as_ref()
-            .and_then(|x| x.spelled_runs.iter().map(|(k, _)| k + 1).max())
-            .unwrap_or(0);
-        let mut spelled = Vec::new();
-        let fresh = self.running.iter_mut().filter(|r| !r.spelled);
-        for (key, r) in (first_key..).zip(fresh) {
-            spelled.push((key, workflow_id(&old, r.nominal_s).into()));
-            r.nominal_s = key;
-            r.spelled = true;
-        }
-        if !spelled.is_empty() {
-            self.extra_mut().spelled_runs.extend(spelled);
-        }
-        if !self.recent.iter().any(|r| r.prefix == 0) {
-            return;
-        }
-        let x = self.extra_mut();
-        x.old_prefixes.push(old);
-        let k = u8::try_from(x.old_prefixes.len()).unwrap_or(u8::MAX);
-        for r in self.recent.iter_mut_unordered().filter(|r| r.prefix == 0) {
-            r.prefix = k;
-        }
-        self.prune_prefixes();
-    }
-
-    /// Drops old prefixes no recent action names (there are at most `RECENT_KEPT`).
-    fn prune_prefixes(&mut self) {
-        let Some(x) = self.extra.as_mut() else {
-            return;
-        };
-        if x.old_prefixes.is_empty() {
-            return;
-        }
-        let mut kept: Vec<Box<str>> = Vec::new();
-        let mut map = [0u8; 256];
-        for r in self.recent.iter_mut_unordered().filter(|r| r.prefix != 0) {
-            let i = usize::from(r.prefix);
-            if map[i] == 0 {
-                let Some(p) = x.old_prefixes.get(i - 1) else {
-                    continue;
-                };
-                kept.push(p.clone());
-                map[i] = u8::try_from(kept.len()).unwrap_or(u8::MAX);
-            }
-            r.prefix = map[i];
-        }
-        x.old_prefixes = kept;
     }
 }

@@ -110,9 +110,10 @@ impl ScheduleEntry {
             spelled_runs: Vec::new(),
         };
         let skip = r.recent_actions.len().saturating_sub(RECENT_KEPT);
+        let schedule = StoredSchedule::new(&r.id, r.schedule);
         let mut e = ScheduleEntry {
-            id: Arc::from(r.id.as_str()),
-            schedule: StoredSchedule::new(&r.id, r.schedule),
+            id: schedule.id(),
+            schedule,
             compiled,
             conflict_token: r.conflict_token,
             config_token: r.conflict_token,
