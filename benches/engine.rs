@@ -1,5 +1,6 @@
 //! Engine benchmarks: creating 10 000 and 1 000 000 interval schedules, the cost per fired
-//! action of `poll` + `workflow_closed`, the floor for the latter (a bare
+//! action of `poll` + `workflow_closed` (schedules firing in creation order, and in a random
+//! order: `-random`), the floor for the latter (a bare
 //! `BinaryHeap<Reverse<(i64, u32)>>` pop + push per fire at the same sizes), what `poll` cannot
 //! avoid on top of that floor (building and dropping the `Action` it returns: its `Vec`, its
 //! workflow id and the shared handles), and the memory per schedule measured with a counting
@@ -40,11 +41,35 @@ fn ids(n: usize) -> Vec<String> {
 }
 
 fn populate(n: usize, ids: &[String]) -> Scheduler {
+    populate_in_order(n, ids, &(0..n).collect::<Vec<_>>())
+}
+
+/// Schedule `k` (created `k`-th, so in slot `k`) gets the offset `offsets[k]`: with a shuffled
+/// permutation the schedules fire in an order unrelated to where they live in memory.
+fn populate_in_order(n: usize, ids: &[String], offsets: &[usize]) -> Scheduler {
     let mut s = Scheduler::new(SchedulerConfig::default());
-    for (i, id) in ids.iter().enumerate().take(n) {
+    for (id, &i) in ids.iter().zip(offsets).take(n) {
         s.create_schedule(id, schedule(i, n), t0()).unwrap();
     }
     s
+}
+
+/// A fixed pseudo-random permutation of `0..n` (SplitMix64 driving Fisher-Yates).
+fn shuffled(n: usize) -> Vec<usize> {
+    let mut state = 0x5eed_u64;
+    let mut next = || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let mut v: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        let j = (next() % (i as u64 + 1)) as usize;
+        v.swap(i, j);
+    }
+    v
 }
 
 /// The instants of `count` consecutive seconds after `*second` (which moves past them),
@@ -121,12 +146,20 @@ fn bench_fire(c: &mut Criterion) {
             g.measurement_time(Duration::from_secs(10));
         }
         g.throughput(Throughput::Elements(1));
-        {
+        // Fired in creation order (each fire's slot next to the last one's), then in an order
+        // unrelated to the slots (the general case: every fire's entry is a cache miss).
+        for (row, random) in [("poll+closed", false), ("poll+closed-random", true)] {
             // Built on first use, so a filtered-out row costs nothing; dropped after its row.
             let mut state: Option<(Scheduler, i64)> = None;
-            g.bench_function(format!("poll+closed/{n}"), |b| {
-                let (s, second) =
-                    state.get_or_insert_with(|| (populate(n, &ids(n)), t0().timestamp()));
+            g.bench_function(format!("{row}/{n}"), |b| {
+                let (s, second) = state.get_or_insert_with(|| {
+                    let order = if random {
+                        shuffled(n)
+                    } else {
+                        (0..n).collect()
+                    };
+                    (populate_in_order(n, &ids(n), &order), t0().timestamp())
+                });
                 b.iter_custom(|iters| {
                     let times = seconds(second, iters);
                     let start = Instant::now();
