@@ -55,3 +55,12 @@ pub enum ScheduleError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+impl ScheduleError {
+    /// An [`InvalidArgument`](ScheduleError::InvalidArgument) saying `message`.
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
+        ScheduleError::InvalidArgument {
+            message: message.into(),
+        }
+    }
+}

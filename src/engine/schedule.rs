@@ -174,16 +174,10 @@ pub struct CreateScheduleOptions {
 /// Longest note accepted (bytes).
 const MAX_NOTE_BYTES: usize = 1000;
 
-fn invalid(message: impl Into<String>) -> ScheduleError {
-    ScheduleError::InvalidArgument {
-        message: message.into(),
-    }
-}
-
 /// Checks a pause, unpause or state note.
 pub(crate) fn check_note(note: Option<&str>) -> Result<(), ScheduleError> {
     match note {
-        Some(n) if n.len() > MAX_NOTE_BYTES => Err(invalid(format!(
+        Some(n) if n.len() > MAX_NOTE_BYTES => Err(ScheduleError::invalid(format!(
             "note is {} bytes, at most {MAX_NOTE_BYTES} are allowed",
             n.len()
         ))),
@@ -198,17 +192,17 @@ pub(crate) fn prepare_schedule(
     mut schedule: Schedule,
 ) -> Result<(Schedule, CompiledSpec), ScheduleError> {
     if id.is_empty() {
-        return Err(invalid("schedule id is empty"));
+        return Err(ScheduleError::invalid("schedule id is empty"));
     }
     let ScheduleAction::StartWorkflow(action) = &schedule.action;
     if action.workflow.is_empty() {
-        return Err(invalid("workflow type name is empty"));
+        return Err(ScheduleError::invalid("workflow type name is empty"));
     }
     if action.task_queue.is_empty() {
-        return Err(invalid("task queue is empty"));
+        return Err(ScheduleError::invalid("task queue is empty"));
     }
     if action.id.is_empty() {
-        return Err(invalid("action workflow id is empty"));
+        return Err(ScheduleError::invalid("action workflow id is empty"));
     }
     check_note(schedule.state.note.as_deref())?;
     let compiled = schedule.spec.compile_with_jitter_seed(id)?;
@@ -222,7 +216,7 @@ pub(crate) fn prepare_schedule(
 pub(crate) fn check_backfills(backfills: &[ScheduleBackfill]) -> Result<(), ScheduleError> {
     for (i, b) in backfills.iter().enumerate() {
         if b.end_at < b.start_at {
-            return Err(invalid(format!(
+            return Err(ScheduleError::invalid(format!(
                 "backfill[{i}]: end_at {} is before start_at {}",
                 b.end_at, b.start_at
             )));

@@ -69,12 +69,6 @@ impl Default for Scheduler {
     }
 }
 
-fn invalid(message: impl Into<String>) -> ScheduleError {
-    ScheduleError::InvalidArgument {
-        message: message.into(),
-    }
-}
-
 impl Scheduler {
     /// An empty scheduler.
     #[must_use]
@@ -280,7 +274,7 @@ impl Scheduler {
         now: DateTime<Utc>,
     ) -> Result<(), ScheduleError> {
         if backfills.is_empty() {
-            return Err(invalid("at least one backfill required"));
+            return Err(ScheduleError::invalid("at least one backfill required"));
         }
         check_backfills(backfills)?;
         self.mutate(id, now, |e, now_ms| {
@@ -373,7 +367,7 @@ impl Scheduler {
     ) -> Result<(), ScheduleError> {
         let now_ms = self.peek_now(now);
         if self.table.workflow_slot(&options.id).is_some() {
-            return Err(invalid(format!(
+            return Err(ScheduleError::invalid(format!(
                 "workflow id {:?} is already running",
                 options.id
             )));

@@ -70,15 +70,10 @@ fn template(options: &mut StartWorkflowOptions) -> StartTemplate {
     })
 }
 
-fn invalid(message: impl Into<String>) -> ScheduleError {
-    ScheduleError::InvalidArgument {
-        message: message.into(),
-    }
-}
-
 /// Reads a cron job's string as the server does; its error carries the server's wording.
 fn parse_cron(text: &str) -> Result<StandardCron, ScheduleError> {
-    StandardCron::parse(text).map_err(|e| invalid(format!("invalid CronSchedule. {e}")))
+    StandardCron::parse(text)
+        .map_err(|e| ScheduleError::invalid(format!("invalid CronSchedule. {e}")))
 }
 
 /// The server's message for a string that parses but never fires.
@@ -100,18 +95,18 @@ impl JobEntry {
         now_ms: i64,
     ) -> Result<Self, ScheduleError> {
         if options.id.is_empty() {
-            return Err(invalid("workflow id is empty"));
+            return Err(ScheduleError::invalid("workflow id is empty"));
         }
         if options.workflow.is_empty() {
-            return Err(invalid("workflow type name is empty"));
+            return Err(ScheduleError::invalid("workflow type name is empty"));
         }
         if options.task_queue.is_empty() {
-            return Err(invalid("task queue is empty"));
+            return Err(ScheduleError::invalid("task queue is empty"));
         }
         let mut cron = None;
         let next = match (&options.cron_schedule, options.start_delay) {
             (Some(_), Some(_)) => {
-                return Err(invalid(
+                return Err(ScheduleError::invalid(
                     "CronSchedule and WorkflowStartDelay may not be used together: \
                      cron_schedule and start_delay cannot be used together",
                 ))
@@ -119,17 +114,18 @@ impl JobEntry {
             (Some(text), None) => {
                 let parsed = parse_cron(text)?;
                 // The first run is planned as if a run scheduled now had just closed.
-                let first = plan(&parsed, now_ms, now_ms).ok_or_else(|| invalid(NO_TIME))?;
+                let first =
+                    plan(&parsed, now_ms, now_ms).ok_or_else(|| ScheduleError::invalid(NO_TIME))?;
                 cron = Some(parsed);
                 first
             }
             (None, Some(delay)) => {
                 let d = i64::try_from(delay.as_millis())
-                    .map_err(|_| invalid("start_delay is too long"))?;
+                    .map_err(|_| ScheduleError::invalid("start_delay is too long"))?;
                 let at = now_ms
                     .checked_add(d)
                     .filter(|t| from_ms(*t).is_some())
-                    .ok_or_else(|| invalid("start_delay is too long"))?;
+                    .ok_or_else(|| ScheduleError::invalid("start_delay is too long"))?;
                 (at, at)
             }
             (None, None) => (now_ms, now_ms),
