@@ -74,10 +74,15 @@
 //!    backfill, update, unpause, start_workflow, a closed run); then go to 1.
 //!
 //! Polling early or twice is harmless: `poll` returns only what is due and never the same
-//! start twice. Mutations change state only; their actions come out of the next `poll`.
+//! start twice. The [`Scheduler`]'s methods come in four families: getters (`describe`,
+//! `list_schedules`, `next_wakeup`, `snapshot`), the handler of what the caller reports
+//! (`workflow_closed`), mutators (`create_schedule`, `pause`, `trigger`, `update_checked`, ...)
+//! and the one poll. Mutators and the handler change state only; their actions come out of the
+//! next `poll`, and `next_wakeup` may change after any of them and after `poll`: read it again
+//! before sleeping.
 //!
-//! A fired start shares its schedule's strings, arguments and memo ([`SharedStr`], `Arc`): the one
-//! allocation per start is its workflow id.
+//! A fired start shares its schedule's strings, arguments and memo ([`SharedStr`], `Arc`): the
+//! one allocation per start is its workflow id.
 //!
 //! ```
 //! use std::time::Duration;
