@@ -3,7 +3,7 @@
 //! timeline holds — the instant after a spring-forward gap added under `RunAfterGap`, the
 //! second occurrence of repeated wall times dropped under `First`.
 //!
-//! Expected counts come from chrono's calendar (one time per local day, or per Saturday) in the
+//! Expected counts come from chrono's calendar (so many times per local day) in the
 //! multi-decade test, and from a walk of the public `CompiledSpec::next_time` in the property
 //! test; never from the count itself.
 
@@ -12,37 +12,18 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc, Weekday};
-use chrono_tz::Tz;
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use engine_util::*;
 use proptest::prelude::*;
 use schedule_engine::{
     DstPolicy, IntervalAnchor, NonexistentTime, RepeatedTime, Schedule, ScheduleOverlapPolicy as P,
-    ScheduleRange, ScheduleSpec, Scheduler, SchedulerConfig,
+    ScheduleSpec, Scheduler, SchedulerConfig,
 };
 use support::strategies::{
-    calendar_strategy, interval_strategy, rules_calendar_strategy, skip_strategy,
+    calendar_near_changes, calendar_strategy, interval_strategy, rules_calendar_strategy,
+    skip_strategy,
 };
 use support::zones::{dst_zone_and_after, zone_and_after, zone_of};
-
-const POLICIES: [DstPolicy; 4] = [
-    DstPolicy {
-        nonexistent: NonexistentTime::Skip,
-        repeated: RepeatedTime::Both,
-    },
-    DstPolicy {
-        nonexistent: NonexistentTime::RunAfterGap,
-        repeated: RepeatedTime::Both,
-    },
-    DstPolicy {
-        nonexistent: NonexistentTime::Skip,
-        repeated: RepeatedTime::First,
-    },
-    DstPolicy {
-        nonexistent: NonexistentTime::RunAfterGap,
-        repeated: RepeatedTime::First,
-    },
-];
 
 fn schedule(spec: ScheduleSpec, catchup: Duration) -> Schedule {
     let mut s = interval(Duration::from_secs(1), Duration::ZERO, P::Skip);
@@ -51,63 +32,47 @@ fn schedule(spec: ScheduleSpec, catchup: Duration) -> Schedule {
     s
 }
 
-/// Sum of the counters that classify scheduled times, plus what waits in the buffer.
-fn accounted(s: &Scheduler, id: &str, now: DateTime<Utc>) -> u64 {
-    let i = describe(s, id, now).info;
-    i.num_actions
-        + i.num_actions_skipped_overlap
-        + i.num_actions_replaced_overlap
-        + i.num_actions_missed_catchup_window
-        + i.num_actions_buffer_dropped
-        + i.num_actions_dropped_paused
-        + i.num_actions_duplicate_dropped
-        + i.buffer_size as u64
+/// A schedule that fires `per_date` times on each local date, from the wall time `at` on.
+struct Daily {
+    zone: &'static str,
+    cron: &'static str,
+    dst: DstPolicy,
+    at: (u32, u32),
+    per_date: u64,
 }
 
-/// Local dates `d` (of `weekday`, if given) whose wall time `at` falls in `(from, to]`, by
-/// chrono's calendar: the dates from the first whose `at` is after `from` to the last whose
-/// `at` is not after `to`. Right when no offset change is near `at` on the two end dates,
-/// which holds for the instants used here.
-fn dates(
-    tz: Tz,
-    at: NaiveTime,
-    weekday: Option<Weekday>,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> u64 {
-    let (a, b) = (
-        from.with_timezone(&tz).naive_local(),
-        to.with_timezone(&tz).naive_local(),
-    );
-    let mut d: NaiveDate = if a.time() < at {
-        a.date()
-    } else {
-        a.date().succ_opt().unwrap()
-    };
-    let last = if b.time() >= at {
-        b.date()
-    } else {
-        b.date().pred_opt().unwrap()
-    };
-    let mut n = 0;
-    while d <= last {
-        if weekday.is_none_or(|w| d.weekday() == w) {
-            n += 1;
-        }
-        d = d.succ_opt().unwrap();
+impl Daily {
+    /// Its times in `(from, to]` by chrono's calendar: `per_date` for each date from the first
+    /// whose `at` is after `from` to the last whose `at` is not after `to`. Right when no
+    /// offset change is near `at` on the two end dates, which holds for the instants used here.
+    fn times(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> u64 {
+        let tz = zone_of(self.zone);
+        let at = NaiveTime::from_hms_opt(self.at.0, self.at.1, 0).unwrap();
+        let (a, b) = (
+            from.with_timezone(&tz).naive_local(),
+            to.with_timezone(&tz).naive_local(),
+        );
+        let first: NaiveDate = if a.time() < at {
+            a.date()
+        } else {
+            a.date().succ_opt().unwrap()
+        };
+        let last = if b.time() >= at {
+            b.date()
+        } else {
+            b.date().pred_opt().unwrap()
+        };
+        self.per_date * ((last - first).num_days() + 1) as u64
     }
-    n
 }
 
 /// 1970 to 2100 in one poll, under policies that make each schedule fire exactly once per
-/// local day (or per Saturday, or 3,600 times a day) where Temporal's literal rule would not:
+/// local day (or 3,600 times a day) where Temporal's literal rule would not:
 /// - New York, 02:30 under `RunAfterGap`: the spring-forward day runs at 03:00 EDT instead of
 ///   not at all;
 /// - New York, every second of 01:00-01:59 under `First`: the repeated hour runs once;
-/// - St. John's, 23:30 under `First`: until 2011 its clocks fell back from 00:01 to 23:01, so
-///   23:30 came twice and the repeated walls crossed midnight;
-/// - Nuuk, Saturdays 23:30 under both: since 2024 its Saturday 23:00 springs to Sunday 00:00,
-///   so the time after the gap is on the next wall day (and the fall-back repeats 23:30);
+/// - St. John's, 23:30 under `First`: from 1987 to 2010 its clocks fell back from 00:01 to
+///   23:01, so 23:30 came twice and the repeated walls crossed midnight;
 /// - Apia, noon under `RunAfterGap`: 2011-12-30 was skipped whole, its noon runs when the
 ///   gap ends.
 #[test]
@@ -115,57 +80,36 @@ fn a_jump_of_130_years_under_dst_policies_is_counted_exactly() {
     let t0 = t("1970-01-02T12:00:00Z");
     let now = t("2100-06-01T12:00:00Z");
     let catchup = Duration::from_secs(30 * 86_400);
-    let [_, after_gap, first, both] = POLICIES;
-    let hm = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
-    // (zone, cron, policy, wall time, weekday, times per matching date)
-    let cases: [(&str, &str, DstPolicy, NaiveTime, Option<Weekday>, u64); 5] = [
-        (
-            "America/New_York",
-            "0 30 2 * * * *",
-            after_gap,
-            hm(2, 30),
-            None,
-            1,
-        ),
-        (
-            "America/New_York",
-            "* * 1 * * * *",
-            first,
-            hm(1, 0),
-            None,
-            3600,
-        ),
-        (
-            "America/St_Johns",
-            "0 30 23 * * * *",
-            first,
-            hm(23, 30),
-            None,
-            1,
-        ),
-        (
-            "America/Nuuk",
-            "0 30 23 * * SAT *",
-            both,
-            hm(23, 30),
-            Some(Weekday::Sat),
-            1,
-        ),
-        (
-            "Pacific/Apia",
-            "0 0 12 * * * *",
-            after_gap,
-            hm(12, 0),
-            None,
-            1,
-        ),
+    let after_gap = DstPolicy {
+        nonexistent: NonexistentTime::RunAfterGap,
+        ..Default::default()
+    };
+    let first = DstPolicy {
+        repeated: RepeatedTime::First,
+        ..Default::default()
+    };
+    let daily = |zone, cron, dst, at| Daily {
+        zone,
+        cron,
+        dst,
+        at,
+        per_date: 1,
+    };
+    let cases = [
+        daily("America/New_York", "0 30 2 * * * *", after_gap, (2, 30)),
+        Daily {
+            per_date: 3600,
+            ..daily("America/New_York", "* * 1 * * * *", first, (1, 0))
+        },
+        daily("America/St_Johns", "0 30 23 * * * *", first, (23, 30)),
+        daily("Pacific/Apia", "0 0 12 * * * *", after_gap, (12, 0)),
     ];
     let mut s = Scheduler::default();
-    for (i, (zone, cron, dst, ..)) in cases.iter().enumerate() {
+    for (i, case) in cases.iter().enumerate() {
         let spec = ScheduleSpec {
-            cron_expressions: vec![cron.to_string()],
-            time_zone_name: Some(zone.to_string()),
-            dst: *dst,
+            cron_expressions: vec![case.cron.to_string()],
+            time_zone_name: Some(case.zone.to_string()),
+            dst: case.dst,
             ..Default::default()
         };
         s.create_schedule(&format!("s{i}"), schedule(spec, catchup), t0)
@@ -177,40 +121,20 @@ fn a_jump_of_130_years_under_dst_policies_is_counted_exactly() {
     // The same bound as the literal jumps of engine_clock_jumps.rs: the policies cost a few
     // segments per offset change, not a walk.
     assert!(took < Duration::from_secs(2), "poll took {took:?}");
-    let window_start = now - chrono::Duration::from_std(catchup).unwrap();
-    for (i, &(zone, cron, dst, at, weekday, per_date)) in cases.iter().enumerate() {
-        let tz = zone_of(zone);
+    // Missed: actual time before now - catchup window (no jitter: the nominal time).
+    let last_missed =
+        now - chrono::Duration::from_std(catchup).unwrap() - chrono::Duration::seconds(1);
+    for (i, case) in cases.iter().enumerate() {
         let id = format!("s{i}");
-        let all = per_date * dates(tz, at, weekday, t0, now);
-        // Missed: actual time before now - catchup window (no jitter: the nominal time).
-        let missed = per_date
-            * dates(
-                tz,
-                at,
-                weekday,
-                t0,
-                window_start - chrono::Duration::seconds(1),
-            );
+        let what = format!("{} {:?} {:?}", case.zone, case.cron, case.dst);
         let d = describe(&s, &id, now).info;
-        assert_eq!(accounted(&s, &id, now), all, "{zone} {cron:?} {dst:?}");
+        assert_eq!(accounted(&s, &id, now), case.times(t0, now), "{what}");
         assert_eq!(
-            d.num_actions_missed_catchup_window, missed,
-            "{zone} {cron:?} {dst:?}"
+            d.num_actions_missed_catchup_window,
+            case.times(t0, last_missed),
+            "{what}"
         );
     }
-}
-
-/// A random calendar (with day rules now and then), one second per minute and, often, only the
-/// small hours, where the changes are.
-fn calendar_near_changes() -> impl Strategy<Value = schedule_engine::ScheduleCalendarSpec> {
-    let base = prop_oneof![3 => calendar_strategy(), 1 => rules_calendar_strategy()];
-    (base, 0i32..60, prop::option::of((0i32..=3, 0i32..=2))).prop_map(|(mut c, s, small)| {
-        c.second = vec![ScheduleRange::single(s)];
-        if let Some((h, n)) = small {
-            c.hour = vec![ScheduleRange::new(h, h + n, 1)];
-        }
-        c
-    })
 }
 
 /// The nominal times of `(from, to]` by repeated public `next_time` calls, at most `limit`.
@@ -242,7 +166,8 @@ proptest! {
         skip in prop::collection::vec(skip_strategy(), 0..=1),
         intervals in prop::collection::vec(interval_strategy(), 0..=1),
         anchor in prop::option::of(0i64..2_000_000_000),
-        policy in prop::sample::select(POLICIES.to_vec()),
+        nonexistent in prop::sample::select(vec![NonexistentTime::Skip, NonexistentTime::RunAfterGap]),
+        repeated in prop::sample::select(vec![RepeatedTime::Both, RepeatedTime::First]),
         (zone, t0) in prop_oneof![dst_zone_and_after(), zone_and_after()],
         jump_days in prop_oneof![1i64..40, 40i64..3_000],
         catchup in prop::sample::select(vec![60u64, 3_600, 86_400, 30 * 86_400, 365 * 86_400]),
@@ -259,7 +184,7 @@ proptest! {
                 None => IntervalAnchor::Epoch,
             },
             time_zone_name: Some(zone.to_string()),
-            dst: policy,
+            dst: DstPolicy { nonexistent, repeated },
             ..Default::default()
         };
         // Dense specs are jumped only as far as 50,000 walked times reach.

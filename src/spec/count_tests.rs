@@ -201,24 +201,21 @@ fn a_wall_time_repeated_at_a_midnight_fall_back_counts_twice() {
 // whole day long (Apia), with calendars that name their hours and calendars that fire every
 // hour, skip calendars, anchored intervals and the day rules.
 
-const POLICIES: [DstPolicy; 4] = [
-    DstPolicy {
-        nonexistent: NonexistentTime::Skip,
-        repeated: RepeatedTime::Both,
-    },
-    DstPolicy {
-        nonexistent: NonexistentTime::RunAfterGap,
-        repeated: RepeatedTime::Both,
-    },
-    DstPolicy {
-        nonexistent: NonexistentTime::Skip,
-        repeated: RepeatedTime::First,
-    },
-    DstPolicy {
-        nonexistent: NonexistentTime::RunAfterGap,
-        repeated: RepeatedTime::First,
-    },
-];
+/// The four policies: Temporal's rule first, then `RunAfterGap`, `First`, and both.
+fn policies() -> [DstPolicy; 4] {
+    let policy = |nonexistent, repeated| DstPolicy {
+        nonexistent,
+        repeated,
+    };
+    let (skip, after_gap) = (NonexistentTime::Skip, NonexistentTime::RunAfterGap);
+    let (both, first) = (RepeatedTime::Both, RepeatedTime::First);
+    [
+        policy(skip, both),
+        policy(after_gap, both),
+        policy(skip, first),
+        policy(after_gap, first),
+    ]
+}
 
 fn crons_in(zone: &str, crons: &[&str]) -> ScheduleSpec {
     ScheduleSpec {
@@ -228,8 +225,8 @@ fn crons_in(zone: &str, crons: &[&str]) -> ScheduleSpec {
     }
 }
 
-fn hours(h: &[i32]) -> Vec<ScheduleRange> {
-    h.iter().map(|&h| ScheduleRange::single(h)).collect()
+fn singles(v: &[i32]) -> Vec<ScheduleRange> {
+    v.iter().map(|&v| ScheduleRange::single(v)).collect()
 }
 
 /// A spec whose calendars meet offset changes, and the years `from..to` to count it over.
@@ -280,15 +277,15 @@ fn dst_cases() -> Vec<DstCase> {
             ScheduleSpec {
                 skip: vec![
                     ScheduleCalendarSpec {
-                        hour: hours(&[3]),
+                        hour: singles(&[3]),
                         ..Default::default()
                     },
                     ScheduleCalendarSpec {
                         second: vec![ScheduleRange::new(0, 59, 1)],
                         minute: vec![ScheduleRange::new(0, 59, 1)],
                         hour: vec![ScheduleRange::new(1, 1, 1)],
-                        month: hours(&[11]),
-                        day_of_week: hours(&[0]),
+                        month: singles(&[11]),
+                        day_of_week: singles(&[0]),
                         ..Default::default()
                     },
                 ],
@@ -312,22 +309,22 @@ fn dst_cases() -> Vec<DstCase> {
             ScheduleSpec {
                 calendars: vec![
                     ScheduleCalendarSpec {
-                        minute: hours(&[30]),
-                        hour: hours(&[1, 2]),
+                        minute: singles(&[30]),
+                        hour: singles(&[1, 2]),
                         day_of_month: vec![ScheduleRange::new(-7, -1, 2)],
                         ..Default::default()
                     },
                     ScheduleCalendarSpec {
-                        minute: hours(&[5]),
-                        hour: hours(&[2]),
-                        day_of_week: hours(&[0]),
-                        week_of_month: hours(&[2, -1]),
+                        minute: singles(&[5]),
+                        hour: singles(&[2]),
+                        day_of_week: singles(&[0]),
+                        week_of_month: singles(&[2, -1]),
                         ..Default::default()
                     },
                     ScheduleCalendarSpec {
-                        minute: hours(&[55]),
-                        hour: hours(&[1]),
-                        day_of_month: hours(&[1, 3, 6]),
+                        minute: singles(&[55]),
+                        hour: singles(&[1]),
+                        day_of_month: singles(&[1, 3, 6]),
                         nearest_weekday: true,
                         ..Default::default()
                     },
@@ -370,6 +367,8 @@ fn dst_cases() -> Vec<DstCase> {
             2020,
             2035,
         ),
+        // Alone: nothing matches the Sunday that holds the instant after the gap.
+        case(crons_in("America/Nuuk", &["30 23 * * SAT"]), 2020, 2035),
         // Until 2011, 00:01 became 01:01, and 00:01 became 23:01 the day before: the
         // repeated hour crosses midnight (two hours in 1988).
         case(
@@ -392,6 +391,11 @@ fn dst_cases() -> Vec<DstCase> {
                 "Pacific/Apia",
                 &["0 12 * * *", "0 0 30 12 *", "0 6 * * FRI"],
             ),
+            2009,
+            2014,
+        ),
+        case(
+            crons_in("Pacific/Apia", &["0 12 30 12 *", "0 0 * * 0#2"]),
             2009,
             2014,
         ),
@@ -436,7 +440,7 @@ fn counts_what_the_walk_finds_under_every_dst_policy() {
     let mut compared = 0;
     for (i, case) in dst_cases().into_iter().enumerate() {
         let (from, to) = (year_start(case.from), year_start(case.to));
-        for policy in POLICIES {
+        for policy in policies() {
             let spec = ScheduleSpec {
                 dst: policy,
                 ..case.spec.clone()
@@ -450,8 +454,21 @@ fn counts_what_the_walk_finds_under_every_dst_policy() {
             assert!(all.len() >= 2, "{what}: {} changes", all.len());
             // Years at a time, then short ranges that start and end on each side of each
             // change (the partial segments there).
-            assert!(walk(&compiled, from, to, 101).count > 100, "{what}");
+            assert!(walk(&compiled, from, to, 51).count > 50, "{what}");
             compare(&compiled, from, to, &what, &mut failures);
+            // And ranges from anywhere, an hour to three months long (xorshift, fixed seed).
+            let mut x = 0x9e37_79b9_7f4a_7c15u64 ^ (i as u64) << 8;
+            let mut next = |n: i64| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x % n as u64) as i64
+            };
+            for _ in 0..12 {
+                let after = from + next(to - from);
+                let until = after + 3600 + next(90 * 86_400);
+                compare(&compiled, after, until, &what, &mut failures);
+            }
             for &c in &all {
                 let around = [
                     (-1, 0),
@@ -465,7 +482,7 @@ fn counts_what_the_walk_finds_under_every_dst_policy() {
                     compare(&compiled, c + a, c + b, &what, &mut failures);
                 }
             }
-            compared += 1 + 6 * all.len();
+            compared += 13 + 6 * all.len();
         }
     }
     assert!(
