@@ -14,7 +14,7 @@ use proptest::prelude::*;
 use schedule_engine::{
     DstPolicy, NonexistentTime, RepeatedTime, ScheduleCalendarSpec, ScheduleRange, ScheduleSpec,
 };
-use support::strategies::{calendar_strategy, rules_calendar_strategy};
+use support::strategies::calendar_near_changes;
 use support::zones::dst_zone_and_after;
 
 const POLICIES: [DstPolicy; 4] = [
@@ -232,19 +232,6 @@ fn cron_calendar(text: &str) -> ScheduleCalendarSpec {
         "0 0 0 * * * *" => ScheduleCalendarSpec::default(),
         other => panic!("no structured twin for {other}"),
     }
-}
-
-/// A random calendar (with day rules now and then), one second per minute and, often, only the
-/// small hours, where the changes are.
-fn calendar_near_changes() -> impl Strategy<Value = ScheduleCalendarSpec> {
-    let base = prop_oneof![3 => calendar_strategy(), 1 => rules_calendar_strategy()];
-    (base, 0i32..60, prop::option::of((0i32..=3, 0i32..=2))).prop_map(|(mut c, s, small)| {
-        c.second = vec![ScheduleRange::single(s)];
-        if let Some((h, n)) = small {
-            c.hour = vec![ScheduleRange::new(h, h + n, 1)];
-        }
-        c
-    })
 }
 
 proptest! {
