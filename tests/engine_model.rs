@@ -366,7 +366,10 @@ impl World {
                         self.models.get_mut(&i).unwrap().open.retain(|w| *w != wid);
                     }
                     None => {
-                        assert!(matches!(r, Err(ScheduleError::WorkflowNotFound { .. })));
+                        assert!(
+                            matches!(r, Err(ScheduleError::WorkflowNotFound { .. })),
+                            "{r:?}"
+                        );
                         self.orphans.retain(|w| *w != wid);
                     }
                 }
@@ -569,4 +572,31 @@ proptest! {
     ) {
         run(ops, max_buffer);
     }
+}
+
+/// Found by CI on e0405f5: a triggered run of a schedule with no actions left, the schedule
+/// expiring (retention) while paused with the run open, then the run closing.
+#[test]
+fn run_of_an_expired_schedule_closes_as_not_found() {
+    run(
+        vec![
+            Op::Create {
+                idx: 0,
+                every_min: 1,
+                offset_min: 0,
+                policy: P::Skip,
+                catchup_secs: 5,
+                remaining: Some(0),
+                paused: false,
+                pause_on_failure: false,
+            },
+            Op::Trigger(0, None),
+            Op::Pause(0),
+            Op::Step(0),
+            Op::Step(31_536_017),
+            Op::Unpause(0),
+            Op::Close(0, 0),
+        ],
+        3,
+    );
 }
