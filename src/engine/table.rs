@@ -236,6 +236,12 @@ impl SlotTable {
         if let Some(slot) = self.workflows.candidate(fingerprint) {
             if let Entity::Schedule(e) = &self.slots[slot as usize].entity {
                 if let Some(i) = e.run_index(workflow_id, fingerprint) {
+                    // A schedule past its retention is gone for every verb (list and
+                    // describe no longer show it), even before a poll removes it; its
+                    // runs go untracked with it.
+                    if self.expire_if_due(slot, now_ms) {
+                        return false;
+                    }
                     self.close_run(slot, Some(i), workflow_id, fingerprint, outcome, now_ms);
                     return true;
                 }
@@ -247,6 +253,9 @@ impl SlotTable {
         }) else {
             return false;
         };
+        if self.expire_if_due(slot, now_ms) {
+            return false;
+        }
         match &mut self.slots[slot as usize].entity {
             Entity::Schedule(e) => {
                 let i = e.run_index(workflow_id, fingerprint);

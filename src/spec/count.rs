@@ -6,7 +6,10 @@
 //! the candidates those searches visit form a set:
 //! - each interval's `offset + k * every` for `k >= 1` (Go's truncating division, which
 //!   Temporal uses, never returns `k = 0` from a search point at or after the epoch);
-//! - the instants whose wall clock in the spec's zone matches a calendar;
+//! - the instants whose wall clock in the spec's zone matches a calendar, as the spec's
+//!   [`DstPolicy`](crate::DstPolicy) reads it: literally, except for calendars that name their
+//!   hours where the zone's offset changes (`RunAfterGap` adds the first instant after a gap
+//!   whose skipped walls such a calendar matches; `First` drops the walls a fall-back repeats);
 //!
 //! within `start_at..=end_at` and before the 2101 horizon. A candidate whose wall clock matches
 //! a skip calendar is skipped, and a search gives up (the walk ends) after
@@ -20,8 +23,17 @@
 //! need nothing here; the time of day must stay the product of the hour, minute and second
 //! masks.
 //!
+//! The policies change only the segment that starts a stretch after an offset change and the
+//! segments holding the walls a fall-back repeats (its first and, when those walls cross wall
+//! midnight, the next): `count_dst` works out their edits. A segment with edits is evaluated
+//! on its own, never shared with other days, and never passed over for having no matching
+//! calendar on its wall day (the walls a gap skipped can lie on the day before). Every other
+//! segment reads its wall day literally.
+//!
 //! Cost: `O(2^intervals)` for intervals alone (up to [`MAX_INCLUSION`] of them), `O(days)`
-//! otherwise (at most about 48,000 between 1970 and 2100), independent of the number of times.
+//! otherwise (at most about 48,000 between 1970 and 2100; each offset change adds one or two
+//! evaluations outside the memo and one search per calendar), independent of the number of
+//! times.
 //! Before the epoch searches round differently: a range starting there is walked one time at a
 //! time until it reaches the epoch (the engine never asks for one).
 
@@ -31,6 +43,7 @@ use super::super::calendar::Calendar;
 use super::super::civil::DAY;
 use super::super::zone::Zone;
 use super::{CompiledSpec, Inner, HORIZON, MAX_EXCLUSION_ITERATIONS};
+use policy::{edited, Edits, Policy};
 
 /// Intervals counted by inclusion-exclusion; more go through the day bitmaps.
 const MAX_INCLUSION: usize = 10;
@@ -307,6 +320,7 @@ impl Tally {
 /// Counts segment by segment (see the module docs).
 struct DayWalk<'a> {
     inner: &'a Inner,
+    policy: Policy,
     raw: Box<[u64; WORDS]>,
     skip: Box<[u64; WORDS]>,
     memo: HashMap<Vec<u64>, Summary>,
@@ -359,6 +373,7 @@ impl<'a> DayWalk<'a> {
     fn new(inner: &'a Inner) -> Self {
         DayWalk {
             inner,
+            policy: Policy::of(inner),
             raw: Box::new([0; WORDS]),
             skip: Box::new([0; WORDS]),
             memo: HashMap::new(),
@@ -375,13 +390,16 @@ impl<'a> DayWalk<'a> {
         };
         let mut t = lo + 1;
         while t <= hi && !tally.ended {
-            let (off, stretch_end) = inner.zone.stretch(t);
-            let wall = t + off;
+            let stretch = inner.zone.stretch_around(t);
+            let wall = t + stretch.offset;
             let day = wall.div_euclid(DAY);
             let base = t - wall.rem_euclid(DAY);
-            let end = (base + DAY).min(stretch_end).min(hi + 1);
+            let end = (base + DAY).min(stretch.end).min(hi + 1);
+            let (x, y) = ((t - base) as usize, (end - base) as usize);
+            let edits = self.policy.edits(inner, &stretch, t, day, (x, y));
             let any = self.key_of(day, base);
-            if !any && inner.intervals.is_empty() {
+            // The instant after a gap is a time even when nothing matches its wall day.
+            if !any && !edits.after_gap && inner.intervals.is_empty() {
                 // Nothing matches this wall day: in a fixed zone, go straight to the next day
                 // that a calendar matches (a zone with transitions may revisit earlier walls).
                 t = match inner.zone {
@@ -393,8 +411,8 @@ impl<'a> DayWalk<'a> {
                 };
                 continue;
             }
-            let (x, y) = ((t - base) as usize, (end - base) as usize);
-            let whole = x == 0
+            let whole = edits.is_empty()
+                && x == 0
                 && y == DAY as usize
                 && inner
                     .intervals
@@ -404,7 +422,7 @@ impl<'a> DayWalk<'a> {
                 match self.memo.get(&self.key[..]) {
                     Some(s) => *s,
                     None => {
-                        let s = self.evaluate(day, base, x, y);
+                        let s = self.evaluate(day, base, x, y, edits);
                         if self.memo.len() >= MEMO_LIMIT {
                             self.memo.clear();
                         }
@@ -413,7 +431,7 @@ impl<'a> DayWalk<'a> {
                     }
                 }
             } else {
-                self.evaluate(day, base, x, y)
+                self.evaluate(day, base, x, y, edits)
             };
             tally.add(&summary, base);
             t = end;
@@ -437,13 +455,20 @@ impl<'a> DayWalk<'a> {
     }
 
     /// Builds the segment's bitmaps (seconds `x..y` of wall day `day`, second 0 at instant
-    /// `base`) and summarises them.
-    fn evaluate(&mut self, day: i64, base: i64, x: usize, y: usize) -> Summary {
+    /// `base`) with the policy's `edits`, and summarises them.
+    fn evaluate(&mut self, day: i64, base: i64, x: usize, y: usize, edits: Edits) -> Summary {
         let inner = self.inner;
         self.raw.fill(0);
         self.skip.fill(0);
-        for c in inner.calendars.iter().filter(|_| day < WALL_HORIZON_DAY) {
-            if c.matches(day * DAY + first_second(c)) {
+        let live = |c: &Calendar| day < WALL_HORIZON_DAY && c.matches(day * DAY + first_second(c));
+        // With edits, the calendars the policy applies to go first: clearing the walls they
+        // skip must leave the other calendars' times there.
+        let apart = !edits.is_empty();
+        if apart {
+            edits.apply(inner, &mut self.raw, x, live);
+        }
+        for c in inner.calendars.iter() {
+            if !(apart && edited(c)) && live(c) {
                 set_times_of_day(&mut self.raw, c);
             }
         }
@@ -541,6 +566,9 @@ fn next_calendar_day(inner: &Inner, day: i64) -> Option<i64> {
         .min()
         .map(|w| w.div_euclid(DAY))
 }
+
+#[path = "count_dst.rs"]
+mod policy;
 
 #[cfg(test)]
 #[path = "count_tests.rs"]

@@ -93,6 +93,19 @@ pub fn describe(s: &Scheduler, id: &str, now: DateTime<Utc>) -> ScheduleDescript
     s.describe(id, now).expect("describe")
 }
 
+/// Sum of the counters that classify scheduled times, plus what waits in the buffer.
+pub fn accounted(s: &Scheduler, id: &str, now: DateTime<Utc>) -> u64 {
+    let i = describe(s, id, now).info;
+    i.num_actions
+        + i.num_actions_skipped_overlap
+        + i.num_actions_replaced_overlap
+        + i.num_actions_missed_catchup_window
+        + i.num_actions_buffer_dropped
+        + i.num_actions_dropped_paused
+        + i.num_actions_duplicate_dropped
+        + i.buffer_size as u64
+}
+
 /// The counters a scenario checks, by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Counts {

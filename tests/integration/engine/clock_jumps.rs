@@ -18,19 +18,6 @@ fn every_second() -> Schedule {
     interval(Duration::from_secs(1), Duration::ZERO, P::Skip)
 }
 
-/// Sum of the counters that classify scheduled times, plus what waits in the buffer.
-fn accounted(s: &Scheduler, id: &str, now: DateTime<Utc>) -> u64 {
-    let i = describe(s, id, now).info;
-    i.num_actions
-        + i.num_actions_skipped_overlap
-        + i.num_actions_replaced_overlap
-        + i.num_actions_missed_catchup_window
-        + i.num_actions_buffer_dropped
-        + i.num_actions_dropped_paused
-        + i.num_actions_duplicate_dropped
-        + i.buffer_size as u64
-}
-
 /// Defect 1. On 375dddf one such schedule took ~47 s to poll (one catch-up decision per
 /// missed second); these 2,000 would take more than a day (killed after 60 s when checked).
 /// Required: under 2 s, exact counts.

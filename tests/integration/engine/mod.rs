@@ -3,6 +3,7 @@
 
 mod catchup;
 mod clock_jumps;
+mod clock_jumps_dst;
 mod config;
 mod cron_jobs;
 mod lifecycle;

@@ -355,7 +355,10 @@ impl World {
                         self.models.get_mut(&i).unwrap().open.retain(|w| *w != wid);
                     }
                     None => {
-                        assert!(matches!(r, Err(ScheduleError::WorkflowNotFound { .. })));
+                        assert!(
+                            matches!(r, Err(ScheduleError::WorkflowNotFound { .. })),
+                            "{r:?}"
+                        );
                         self.orphans.retain(|w| *w != wid);
                     }
                 }
@@ -367,6 +370,11 @@ impl World {
                 self.resync();
             }
             Op::Saturate(idx, k) => {
+                // A schedule past its retention stays in snapshots until a poll removes it,
+                // while every verb already treats it as gone (and the model let it go).
+                if !self.models.contains_key(&idx) {
+                    return;
+                }
                 let mut snap = self.s.snapshot();
                 let Some(r) = snap.schedules.iter_mut().find(|r| r.id == Self::id(idx)) else {
                     return;
@@ -556,4 +564,58 @@ proptest! {
     ) {
         run(ops, max_buffer);
     }
+}
+
+/// Found by CI on e0405f5: a triggered run of a schedule with no actions left, the schedule
+/// expiring (retention) while paused with the run open, then the run closing.
+#[test]
+fn run_of_an_expired_schedule_closes_as_not_found() {
+    run(
+        vec![
+            Op::Create {
+                idx: 0,
+                every_min: 1,
+                offset_min: 0,
+                policy: P::Skip,
+                catchup_secs: 5,
+                remaining: Some(0),
+                paused: false,
+                pause_on_failure: false,
+            },
+            Op::Trigger(0, None),
+            Op::Pause(0),
+            Op::Step(0),
+            Op::Step(31_536_017),
+            Op::Unpause(0),
+            Op::Close(0, 0),
+        ],
+        3,
+    );
+}
+
+/// Found by a 20,000-case run: a schedule past its retention (gone for list) still in the
+/// snapshot that the saturation step edits.
+#[test]
+fn an_expired_schedule_is_not_saturated() {
+    run(
+        vec![
+            Op::Create {
+                idx: 2,
+                every_min: 1,
+                offset_min: 0,
+                policy: P::Skip,
+                catchup_secs: 5,
+                remaining: Some(0),
+                paused: false,
+                pause_on_failure: true,
+            },
+            Op::Trigger(2, None),
+            Op::Step(0),
+            Op::Close(0, 1),
+            Op::Step(31_536_017),
+            Op::Unpause(2),
+            Op::Saturate(2, 0),
+        ],
+        3,
+    );
 }

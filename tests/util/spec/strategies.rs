@@ -125,3 +125,16 @@ pub fn rules_calendar_strategy() -> impl Strategy<Value = ScheduleCalendarSpec> 
             c
         })
 }
+
+/// A random calendar (with day rules now and then), one second per minute and, often, only the
+/// small hours, where the changes are.
+pub fn calendar_near_changes() -> impl Strategy<Value = ScheduleCalendarSpec> {
+    let base = prop_oneof![3 => calendar_strategy(), 1 => rules_calendar_strategy()];
+    (base, 0i32..60, prop::option::of((0i32..=3, 0i32..=2))).prop_map(|(mut c, s, small)| {
+        c.second = vec![ScheduleRange::single(s)];
+        if let Some((h, n)) = small {
+            c.hour = vec![ScheduleRange::new(h, h + n, 1)];
+        }
+        c
+    })
+}
