@@ -338,8 +338,13 @@ proptest! {
         let planned = ours.next_run(scheduled, now);
         prop_assert_eq!(planned.map(|p| p.cron_time), t, "{:?}", text);
         if let (Some(p), Some(x)) = (planned, t) {
-            let exact = (x - now).num_milliseconds();
-            prop_assert_eq!(p.backoff.as_millis() as i64, (exact + 999).div_euclid(1000) * 1000);
+            // The server rounds the exact wait (nanoseconds) up to whole seconds
+            // (`math.Ceil(d.Seconds())`): truncating it to milliseconds first would round
+            // 59.000999999 s down to 59 s (found by CI with a scheduled time 1 ns past a ms).
+            let exact_ns = (x - now).num_nanoseconds().unwrap();
+            let whole_secs = exact_ns.div_euclid(1_000_000_000)
+                + i64::from(exact_ns.rem_euclid(1_000_000_000) != 0);
+            prop_assert_eq!(p.backoff.as_millis() as i64, whole_secs * 1000);
         }
     }
 }
@@ -382,4 +387,17 @@ fn dst_days_agree_with_the_brute_force_reading() {
         }
     }
     assert!(checked > 500, "{checked}");
+}
+
+/// The wait is rounded up from its exact length: 59.000999999 s (a close 1 ns past a
+/// millisecond) is 60 s, as the server's `math.Ceil(d.Seconds())` gives.
+#[test]
+fn a_wait_a_nanosecond_past_whole_milliseconds_rounds_up() {
+    let cron = StandardCron::parse("* * * * *").unwrap();
+    let scheduled: DateTime<Utc> = "2000-01-01T00:00:00.730000001Z".parse().unwrap();
+    let closed = scheduled + chrono::Duration::milliseconds(269);
+    let run = cron.next_run(scheduled, closed).unwrap();
+    let minute: DateTime<Utc> = "2000-01-01T00:01:00Z".parse().unwrap();
+    assert_eq!(run.cron_time, minute);
+    assert_eq!(run.backoff, Duration::from_secs(60));
 }
