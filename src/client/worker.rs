@@ -11,6 +11,7 @@
 //! (after it stopped) by the client directly.
 
 use std::fmt;
+use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use crate::engine::Action;
 
 use super::client::Client;
 use super::executor::{Completion, CompletionSink, Report, WorkflowExecutor};
+use super::latch::{Latch, OpenOnDrop};
 use super::shared::Shared;
 
 /// While the executor takes its time over one poll's actions, completions reported meanwhile
@@ -63,7 +65,9 @@ const MAX_SLEEP: Duration = Duration::from_secs(1);
 pub struct Worker {
     stop: Arc<AtomicBool>,
     wake: Sender<()>,
-    settle: Sender<Sender<()>>,
+    settle: Sender<OpenOnDrop>,
+    /// Opens when the worker thread ends.
+    exited: Arc<Latch>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -87,15 +91,21 @@ impl Worker {
             settle: settle_rx,
             stop: stop.clone(),
         };
+        let exited = Arc::new(Latch::default());
+        let on_exit = OpenOnDrop(exited.clone());
         #[allow(clippy::disallowed_methods, reason = "a Worker is a thread")]
         let thread = std::thread::Builder::new()
             .name("schedule-engine-worker".into())
-            .spawn(move || run(inner, executor, signals))
+            .spawn(move || {
+                let _on_exit = on_exit;
+                run(inner, executor, signals);
+            })
             .expect("failed to spawn the worker thread");
         Worker {
             stop,
             wake,
             settle,
+            exited,
             thread: Some(thread),
         }
     }
@@ -115,11 +125,23 @@ impl Worker {
             // Called by the executor: waiting for this very thread would never end.
             return;
         }
-        let (done, done_rx) = crossbeam_channel::bounded(1);
-        if self.settle.send(done).is_ok() {
-            // An error means the worker thread is gone: nothing left to wait for.
-            let _ = done_rx.recv();
-        }
+        self.request_settle().wait();
+    }
+
+    /// [`settle`](Worker::settle) for async code: the returned future completes when the
+    /// worker has settled, and waiting for it blocks no thread. It works on any runtime (or
+    /// none) and needs no `Worker` borrow while pending.
+    pub fn settle_async(&self) -> impl Future<Output = ()> + Send + 'static {
+        self.request_settle().opened()
+    }
+
+    /// Asks the worker to settle; the latch opens once it has (or once its thread is gone).
+    fn request_settle(&self) -> Arc<Latch> {
+        let done = Arc::new(Latch::default());
+        // On a send error the request is dropped at once, which opens the latch: the worker
+        // thread is gone and there is nothing left to wait for.
+        let _ = self.settle.send(OpenOnDrop(done.clone()));
+        done
     }
 
     /// Stops the worker gracefully: actions already polled are dispatched, completions already
@@ -131,17 +153,39 @@ impl Worker {
         self.stop_and_join();
     }
 
+    /// [`shutdown`](Worker::shutdown) for async code: the same steps, and the returned future
+    /// completes when the worker thread has ended, without blocking a thread meanwhile (its
+    /// last step, dropping the executor, must not wait on the awaiting runtime either: an
+    /// [`AsyncWorkflowRegistry`](crate::AsyncWorkflowRegistry) does not). Works on any runtime.
+    pub fn shutdown_async(mut self) -> impl Future<Output = ()> + Send + 'static {
+        let thread = self.signal_stop();
+        let exited = self.exited.clone().opened();
+        async move {
+            exited.await;
+            // The thread has passed its last statement: this join returns at once.
+            join(thread);
+        }
+    }
+
     fn stop_and_join(&mut self) {
-        let Some(thread) = self.thread.take() else {
-            return;
-        };
+        join(self.signal_stop());
+    }
+
+    /// Tells the thread to stop; its handle, unless it was stopped before.
+    fn signal_stop(&mut self) -> Option<JoinHandle<()>> {
+        let thread = self.thread.take()?;
         self.stop.store(true, Ordering::SeqCst);
         let _ = self.wake.try_send(());
-        // A panic on the worker thread outside the executor is a bug in this crate; re-raising
-        // it here would abort a caller that is already unwinding, so it is only reported.
-        if thread.join().is_err() && !std::thread::panicking() {
-            panic!("schedule-engine worker thread panicked");
-        }
+        Some(thread)
+    }
+}
+
+/// Waits for the worker thread to end.
+fn join(thread: Option<JoinHandle<()>>) {
+    // A panic on the worker thread outside the executor is a bug in this crate; re-raising it
+    // here would abort a caller that is already unwinding, so it is only reported.
+    if thread.is_some_and(|t| t.join().is_err()) && !std::thread::panicking() {
+        panic!("schedule-engine worker thread panicked");
     }
 }
 
@@ -162,7 +206,7 @@ impl fmt::Debug for Worker {
 /// What wakes or steers the worker thread besides completions.
 struct Signals {
     wake: Receiver<()>,
-    settle: Receiver<Sender<()>>,
+    settle: Receiver<OpenOnDrop>,
     stop: Arc<AtomicBool>,
 }
 
@@ -176,7 +220,7 @@ fn run<E: WorkflowExecutor>(inner: Arc<Shared>, mut executor: E, signals: Signal
     let sink = Arc::new(CompletionSink::new(report_tx, inner.clone()));
     let mut pending: Vec<Report> = Vec::new();
     // Settle requests received before this iteration's poll; answered once it has finished.
-    let mut settling: Vec<Sender<()>> = Vec::new();
+    let mut settling: Vec<OpenOnDrop> = Vec::new();
     loop {
         settling.extend(settle.try_iter());
         pending.extend(reports.try_iter());
@@ -218,9 +262,8 @@ fn run<E: WorkflowExecutor>(inner: Arc<Shared>, mut executor: E, signals: Signal
         if !reports.is_empty() {
             continue;
         }
-        for done in settling.drain(..) {
-            let _ = done.send(());
-        }
+        // Answered by dropping.
+        settling.clear();
         match timeout {
             Some(timeout) => crossbeam_channel::select! {
                 recv(reports) -> r => pending.extend(r),

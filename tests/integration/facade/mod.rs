@@ -1,5 +1,7 @@
 //! The facade: the client's verbs, the worker, concurrent callers and the update loop.
 
+#[cfg(feature = "tokio")]
+mod async_registry;
 mod client;
 mod concurrency;
 mod update_conflict;
