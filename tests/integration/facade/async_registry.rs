@@ -10,12 +10,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::util::engine::mins;
+use crate::util::engine::{action_mut, mins};
 use crate::util::facade::{at, every, trigger_only, wid};
 use schedule_engine::{
-    AsyncWorkflowRegistry, Client, ManualClock, Schedule, ScheduleAction,
-    ScheduleActionStartWorkflow, ScheduleDescription, ScheduleOverlapPolicy, Worker,
-    WorkflowContext, WorkflowError,
+    AsyncWorkflowRegistry, Client, ManualClock, Schedule, ScheduleDescription,
+    ScheduleOverlapPolicy, Worker, WorkflowContext, WorkflowError,
 };
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
@@ -115,13 +114,6 @@ impl Setup {
     async fn shutdown(self) {
         within(self.registry.shutdown(self.worker)).await;
     }
-}
-
-fn action_mut(s: &mut Schedule) -> &mut ScheduleActionStartWorkflow {
-    let ScheduleAction::StartWorkflow(a) = &mut s.action else {
-        unreachable!("the only kind of action")
-    };
-    a
 }
 
 fn with_workflow(mut s: Schedule, workflow: &str) -> Schedule {

@@ -5,4 +5,5 @@ mod async_registry;
 mod client;
 mod concurrency;
 mod update_conflict;
+mod upsert;
 mod worker;
