@@ -91,8 +91,9 @@ impl Client {
         id: &str,
         schedule: Schedule,
     ) -> Result<ScheduleHandle, ScheduleError> {
-        self.inner
-            .with_scheduler(id, |s, now| s.create_schedule(id, schedule, now))?;
+        self.inner.verb("create_schedule", id, |s, now| {
+            s.create_schedule(id, schedule, now)
+        })?;
         Ok(self.get_schedule_handle(id))
     }
 
@@ -107,7 +108,7 @@ impl Client {
         schedule: Schedule,
         options: CreateScheduleOptions,
     ) -> Result<ScheduleHandle, ScheduleError> {
-        self.inner.with_scheduler(id, |s, now| {
+        self.inner.verb("create_schedule", id, |s, now| {
             s.create_schedule_with_options(id, schedule, options, now)
         })?;
         Ok(self.get_schedule_handle(id))
@@ -156,7 +157,7 @@ impl Client {
         schedule: Schedule,
     ) -> Result<ScheduleHandle, ScheduleError> {
         self.inner
-            .with_scheduler(id, |s, now| upsert(s, id, schedule, now))?;
+            .verb("upsert_schedule", id, |s, now| upsert(s, id, schedule, now))?;
         Ok(self.get_schedule_handle(id))
     }
 
@@ -183,7 +184,9 @@ impl Client {
     /// both `cron_schedule` and `start_delay`).
     pub fn start_workflow(&self, options: StartWorkflowOptions) -> Result<(), ScheduleError> {
         self.inner
-            .with_scheduler(&options.id.clone(), |s, now| s.start_workflow(options, now))
+            .verb("start_workflow", &options.id.clone(), |s, now| {
+                s.start_workflow(options, now)
+            })
     }
 
     /// The client's current time, read from its [`Clock`].

@@ -216,6 +216,7 @@ struct Signals {
 )]
 fn run<E: WorkflowExecutor>(inner: Arc<Shared>, mut executor: E, signals: Signals) {
     let Signals { wake, settle, stop } = signals;
+    tracing::debug!("worker started");
     let (report_tx, reports) = crossbeam_channel::unbounded::<Report>();
     let sink = Arc::new(CompletionSink::new(report_tx, inner.clone()));
     let mut pending: Vec<Report> = Vec::new();
@@ -235,6 +236,7 @@ fn run<E: WorkflowExecutor>(inner: Arc<Shared>, mut executor: E, signals: Signal
             // The poll reads the clock again, at or after this.
             let poll_floor = inner.clock.now();
             let (actions, next_wakeup) = inner.poll();
+            tracing::trace!(actions = actions.len(), next_wakeup = ?next_wakeup, "polled");
             // A wakeup the poll had reached but that yielded nothing would make this loop spin;
             // the scheduler promises it does not happen, and this makes sure.
             let stalled = actions.is_empty() && next_wakeup.is_some_and(|t| t <= poll_floor);
@@ -286,6 +288,7 @@ fn run<E: WorkflowExecutor>(inner: Arc<Shared>, mut executor: E, signals: Signal
     // Dropping the executor here lets it finish its runs (a registry joins its pool); their
     // completions go straight to the client now that the sink is closed. Its panic is user code.
     let _ = catch_unwind(AssertUnwindSafe(move || drop(executor)));
+    tracing::debug!("worker stopped");
 }
 
 /// Runs one step of the loop, containing a panic of user code reached from it (a `Clock`; the
@@ -295,10 +298,9 @@ fn contained<T>(step: impl FnOnce() -> T) -> Option<T> {
     match catch_unwind(AssertUnwindSafe(step)) {
         Ok(value) => Some(value),
         Err(panic) => {
-            eprintln!(
-                "schedule-engine worker: a panic in user code ({}); retrying",
-                crate::store::panic_message(panic.as_ref())
-            );
+            let panic = crate::store::panic_message(panic.as_ref());
+            tracing::error!(panic, "a panic in user code reached the worker; retrying");
+            eprintln!("schedule-engine worker: a panic in user code ({panic}); retrying");
             None
         }
     }
@@ -307,12 +309,42 @@ fn contained<T>(step: impl FnOnce() -> T) -> Option<T> {
 /// Hands one action to the executor. A panic is contained: a start that panicked dropped its
 /// completion while unwinding, which reported the run as failed.
 fn dispatch<E: WorkflowExecutor>(executor: &mut E, action: Action, sink: &Arc<CompletionSink>) {
-    let _ = catch_unwind(AssertUnwindSafe(|| match action {
+    let dispatched = catch_unwind(AssertUnwindSafe(|| match action {
         Action::StartWorkflow(start) => {
+            tracing::debug!(
+                workflow_id = start.workflow_id.as_str(),
+                schedule_id = start.schedule_id.as_deref(),
+                workflow = &*start.workflow,
+                nominal_time = %start.nominal_time,
+                manual = start.manual,
+                "starting run"
+            );
             let completion = Completion::new(start.workflow_id.clone(), sink.clone());
             executor.start_workflow(start, completion);
         }
-        Action::CancelWorkflow(cancel) => executor.cancel_workflow(cancel),
-        Action::TerminateWorkflow(terminate) => executor.terminate_workflow(terminate),
+        Action::CancelWorkflow(cancel) => {
+            tracing::info!(
+                workflow_id = cancel.workflow_id.as_str(),
+                schedule_id = cancel.schedule_id.as_deref(),
+                reason = cancel.reason.as_str(),
+                "canceling run"
+            );
+            executor.cancel_workflow(cancel);
+        }
+        Action::TerminateWorkflow(terminate) => {
+            tracing::info!(
+                workflow_id = terminate.workflow_id.as_str(),
+                schedule_id = terminate.schedule_id.as_deref(),
+                reason = terminate.reason.as_str(),
+                "terminating run"
+            );
+            executor.terminate_workflow(terminate);
+        }
     }));
+    if let Err(panic) = dispatched {
+        tracing::error!(
+            panic = crate::store::panic_message(panic.as_ref()),
+            "the executor panicked"
+        );
+    }
 }

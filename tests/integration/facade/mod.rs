@@ -4,6 +4,7 @@
 mod async_registry;
 mod client;
 mod concurrency;
+mod tracing;
 mod update_conflict;
 mod upsert;
 mod worker;
