@@ -408,12 +408,13 @@
 //!
 //! With no feature the crate has no C code and no database client.
 //!
-//! The client and the worker report through [`tracing`](https://docs.rs/tracing) (target
-//! `schedule_engine`): each verb runs in a `schedule_engine.verb` span with the verb and the id,
-//! and ends with a debug event (`applied`, or `refused` with the error); the worker emits
-//! `starting run`, `canceling run`, `terminating run` and each run's end (`run failed` and
-//! `run timed out` at warn, with the workflow id); a store that refuses writes is an error event,
-//! its recovery an info one. Without a subscriber this costs next to nothing.
+//! The client and the worker report through [`tracing`](https://docs.rs/tracing) (targets
+//! under `schedule_engine`): each verb runs in a `schedule_engine.verb` span with the verb and
+//! the id, and ends with a debug event (`applied`, or `refused` with the error); the worker
+//! emits `starting run`, `stopping run` (a cancel or terminate, in field `how`) and each run's
+//! end (`run failed` and `run timed out` at warn, with the workflow id); a store that refuses
+//! writes is an error event, its recovery an info one. Without a subscriber this costs next to
+//! nothing.
 //!
 //! ## Panics, errors and invariants
 //!

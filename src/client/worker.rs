@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
-use crate::engine::Action;
+use crate::engine::{Action, CancelWorkflowAction, TerminateWorkflowAction};
 
 use super::client::Client;
 use super::executor::{Completion, CompletionSink, Report, WorkflowExecutor};
@@ -306,6 +306,11 @@ fn contained<T>(step: impl FnOnce() -> T) -> Option<T> {
     }
 }
 
+/// A cancel or terminate on its way to the executor, as a tracing event.
+fn trace_stop(how: &'static str, workflow_id: &str, schedule_id: Option<&str>, reason: &str) {
+    tracing::info!(how, workflow_id, schedule_id, reason, "stopping run");
+}
+
 /// Hands one action to the executor. A panic is contained: a start that panicked dropped its
 /// completion while unwinding, which reported the run as failed.
 fn dispatch<E: WorkflowExecutor>(executor: &mut E, action: Action, sink: &Arc<CompletionSink>) {
@@ -323,21 +328,23 @@ fn dispatch<E: WorkflowExecutor>(executor: &mut E, action: Action, sink: &Arc<Co
             executor.start_workflow(start, completion);
         }
         Action::CancelWorkflow(cancel) => {
-            tracing::info!(
-                workflow_id = cancel.workflow_id.as_str(),
-                schedule_id = cancel.schedule_id.as_deref(),
-                reason = cancel.reason.as_str(),
-                "canceling run"
-            );
+            let CancelWorkflowAction {
+                schedule_id,
+                workflow_id,
+                reason,
+                ..
+            } = &cancel;
+            trace_stop("cancel", workflow_id, schedule_id.as_deref(), reason);
             executor.cancel_workflow(cancel);
         }
         Action::TerminateWorkflow(terminate) => {
-            tracing::info!(
-                workflow_id = terminate.workflow_id.as_str(),
-                schedule_id = terminate.schedule_id.as_deref(),
-                reason = terminate.reason.as_str(),
-                "terminating run"
-            );
+            let TerminateWorkflowAction {
+                schedule_id,
+                workflow_id,
+                reason,
+                ..
+            } = &terminate;
+            trace_stop("terminate", workflow_id, schedule_id.as_deref(), reason);
             executor.terminate_workflow(terminate);
         }
     }));
