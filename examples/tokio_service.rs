@@ -64,8 +64,8 @@ fn every(workflow: &str, period: Duration, policy: SchedulePolicy) -> Schedule {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // The panic hook still prints the panic; keep the demo's output readable.
-    std::panic::set_hook(Box::new(|info| eprintln!("(a workflow panicked: {info})")));
+    // One line per panic (crashy panics on purpose) keeps the demo's output readable.
+    std::panic::set_hook(Box::new(|info| eprintln!("(panic: {info})")));
 
     #[cfg(feature = "sqlite")]
     let (client, path) = {
