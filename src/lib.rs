@@ -64,7 +64,9 @@
 //! ## The drive loop
 //!
 //! A [`Worker`] runs this loop on its own thread; drive the [`Scheduler`] yourself to host it
-//! elsewhere (an async task: see `examples/tokio_driver.rs`; a test; a simulation):
+//! elsewhere (a test, a simulation, an event loop of your own). For async workflows on tokio
+//! there is no need: the `Worker` with an `AsyncWorkflowRegistry` (feature `tokio`) runs them
+//! as tasks on your runtime (`examples/tokio_service.rs`).
 //!
 //! 1. `poll(now)` and carry out every [`Action`] it returns: start a run, or cancel or
 //!    terminate one (overlap policies `CancelOther`/`TerminateOther`).
@@ -399,8 +401,20 @@
 //!   library needed).
 //! - `postgres`: [`PostgresCluster`] and the [`cluster`] module, one set of schedules shared by
 //!   many processes on PostgreSQL (phase 1: leases, fencing, balancing, the command queue).
+//! - `tokio`: `AsyncWorkflowRegistry`, workflows as async closures run as tasks on a tokio
+//!   runtime (either flavour): panics are failed runs, cancel and terminate reach the task,
+//!   timeouts end it; [`Worker::settle_async`] and [`Worker::shutdown_async`] wait without
+//!   blocking the runtime.
 //!
 //! With no feature the crate has no C code and no database client.
+//!
+//! The client and the worker report through [`tracing`](https://docs.rs/tracing) (targets
+//! under `schedule_engine`): each verb runs in a `schedule_engine.verb` span with the verb and
+//! the id, and ends with a debug event (`applied`, or `refused` with the error); the worker
+//! emits `starting run`, `stopping run` (a cancel or terminate, in field `how`) and each run's
+//! end (`run failed` and `run timed out` at warn, with the workflow id); a store that refuses
+//! writes is an error event, its recovery an info one. Without a subscriber this costs next to
+//! nothing.
 //!
 //! ## Panics, errors and invariants
 //!
@@ -439,6 +453,8 @@ pub mod store;
 struct ReadmeDoctests;
 
 // The root: what a typical program names (tests/architecture.rs holds the agreed list).
+#[cfg(feature = "tokio")]
+pub use client::AsyncWorkflowRegistry;
 pub use client::{
     Client, ClientBuilder, Clock, Completion, ManualClock, ScheduleHandle, SystemClock, Worker,
     WorkflowContext, WorkflowError, WorkflowExecutor, WorkflowRegistry,

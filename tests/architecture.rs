@@ -47,6 +47,7 @@ const ROOT_NAMES: &[&str] = &[
     "TerminateWorkflowAction",
     "WorkflowOutcome",
     // the facade
+    "AsyncWorkflowRegistry",
     "Client",
     "ClientBuilder",
     "Clock",

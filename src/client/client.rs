@@ -9,8 +9,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::engine::{
-    CreateScheduleOptions, Schedule, ScheduleListDescription, Scheduler, SchedulerConfig,
-    StartWorkflowOptions,
+    CreateScheduleOptions, Schedule, ScheduleListDescription, ScheduleUpdate, Scheduler,
+    SchedulerConfig, StartWorkflowOptions,
 };
 use crate::error::ScheduleError;
 use crate::store::{Store, StoreError, StoreErrorHook};
@@ -91,8 +91,9 @@ impl Client {
         id: &str,
         schedule: Schedule,
     ) -> Result<ScheduleHandle, ScheduleError> {
-        self.inner
-            .with_scheduler(id, |s, now| s.create_schedule(id, schedule, now))?;
+        self.inner.verb("create_schedule", id, |s, now| {
+            s.create_schedule(id, schedule, now)
+        })?;
         Ok(self.get_schedule_handle(id))
     }
 
@@ -107,9 +108,56 @@ impl Client {
         schedule: Schedule,
         options: CreateScheduleOptions,
     ) -> Result<ScheduleHandle, ScheduleError> {
-        self.inner.with_scheduler(id, |s, now| {
+        self.inner.verb("create_schedule", id, |s, now| {
             s.create_schedule_with_options(id, schedule, options, now)
         })?;
+        Ok(self.get_schedule_handle(id))
+    }
+
+    /// Creates the schedule `id`, or brings an existing one in line with `schedule` keeping its
+    /// state and history: what a service calls with its configuration at every start (beyond
+    /// Temporal: temporalio/proposals#101).
+    ///
+    /// - Absent: created from `schedule`, as [`create_schedule`](Client::create_schedule).
+    /// - Present with a different action, spec or policy: those three are replaced, as by an
+    ///   update (the conflict token moves, `last_updated_at` is now, and times before now are
+    ///   not run retroactively). Its counters, recent and running actions, buffer, high-water
+    ///   mark and state are kept. The state (paused, note, remaining actions) is the
+    ///   configuration's only at creation: afterwards it belongs to the running schedule, so a
+    ///   pause by an operator or by `pause_on_failure` survives a restart, and a limited
+    ///   schedule does not get its actions back each time; change it with
+    ///   [`pause`](ScheduleHandle::pause), [`unpause`](ScheduleHandle::unpause) or
+    ///   [`update`](ScheduleHandle::update).
+    /// - Present with the same action, spec and policy: nothing changes (the token does not
+    ///   move), so restarting with an unchanged configuration leaves every schedule as it was.
+    ///
+    /// The check and the change happen under the client's lock in one step, so a concurrent
+    /// create, update or delete of the same id is either before or after it, never in between;
+    /// with a store the change is written like every other verb's.
+    ///
+    /// ```
+    /// # use schedule_engine::{Client, Schedule, ScheduleActionStartWorkflow, ScheduleSpec};
+    /// let client = Client::new();
+    /// let config: Schedule = serde_json::from_str(r#"{
+    ///     "action": {"workflow": "report", "id": "report", "task_queue": "reports"},
+    ///     "spec": {"cron_expressions": ["0 9 * * MON-FRI"]}
+    /// }"#)?;
+    /// let first = client.upsert_schedule("report", config.clone())?.describe()?;
+    /// let again = client.upsert_schedule("report", config)?.describe()?;
+    /// assert_eq!(again.conflict_token, first.conflict_token); // unchanged: a no-op
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ScheduleError::InvalidSpec`] or [`ScheduleError::InvalidArgument`] if `schedule` is
+    /// invalid (nothing changes); [`ScheduleError::Store`] from a client with a store.
+    pub fn upsert_schedule(
+        &self,
+        id: &str,
+        schedule: Schedule,
+    ) -> Result<ScheduleHandle, ScheduleError> {
+        self.inner
+            .verb("upsert_schedule", id, |s, now| upsert(s, id, schedule, now))?;
         Ok(self.get_schedule_handle(id))
     }
 
@@ -136,7 +184,9 @@ impl Client {
     /// both `cron_schedule` and `start_delay`).
     pub fn start_workflow(&self, options: StartWorkflowOptions) -> Result<(), ScheduleError> {
         self.inner
-            .with_scheduler(&options.id.clone(), |s, now| s.start_workflow(options, now))
+            .verb("start_workflow", &options.id.clone(), |s, now| {
+                s.start_workflow(options, now)
+            })
     }
 
     /// The client's current time, read from its [`Clock`].
@@ -147,6 +197,35 @@ impl Client {
 
     pub(crate) fn inner(&self) -> &Arc<Shared> {
         &self.inner
+    }
+}
+
+/// [`Client::upsert_schedule`] on the scheduler, in one call under its lock.
+fn upsert(
+    s: &mut Scheduler,
+    id: &str,
+    schedule: Schedule,
+    now: DateTime<Utc>,
+) -> Result<(), ScheduleError> {
+    let mut config = Some(schedule);
+    let updated = s.update(
+        id,
+        |input| {
+            let current = input.description.schedule;
+            let wanted = Schedule {
+                state: current.state.clone(),
+                ..config.take()?
+            };
+            (wanted != current).then_some(ScheduleUpdate { schedule: wanted })
+        },
+        now,
+    );
+    match (updated, config) {
+        // The updater never ran: there is no such schedule.
+        (Err(ScheduleError::NotFound { .. }), Some(schedule)) => {
+            s.create_schedule(id, schedule, now)
+        }
+        (updated, _) => updated,
     }
 }
 

@@ -42,8 +42,9 @@ impl ScheduleHandle {
     /// (as Temporal's "At least one backfill required") or a range ends before it starts.
     pub fn backfill(&self, backfills: &[ScheduleBackfill]) -> Result<(), ScheduleError> {
         // The engine checks for an empty list (before looking the schedule up).
-        self.inner
-            .with_scheduler(&self.id, |s, now| s.backfill(&self.id, backfills, now))
+        self.inner.verb("backfill", &self.id, |s, now| {
+            s.backfill(&self.id, backfills, now)
+        })
     }
 
     /// Deletes the schedule. Runs it started are not affected: they go on, and their
@@ -53,7 +54,7 @@ impl ScheduleHandle {
     /// [`ScheduleError::NotFound`].
     pub fn delete(&self) -> Result<(), ScheduleError> {
         self.inner
-            .with_scheduler(&self.id, |s, now| s.delete(&self.id, now))
+            .verb("delete", &self.id, |s, now| s.delete(&self.id, now))
     }
 
     /// The schedule, its counters, running and recent actions and next times.
@@ -73,7 +74,7 @@ impl ScheduleHandle {
     /// [`ScheduleError::NotFound`].
     pub fn pause(&self, note: Option<&str>) -> Result<(), ScheduleError> {
         self.inner
-            .with_scheduler(&self.id, |s, now| s.pause(&self.id, note, now))
+            .verb("pause", &self.id, |s, now| s.pause(&self.id, note, now))
     }
 
     /// Unpauses the schedule. Times that passed while it was paused are not taken (use
@@ -84,7 +85,7 @@ impl ScheduleHandle {
     /// [`ScheduleError::NotFound`].
     pub fn unpause(&self, note: Option<&str>) -> Result<(), ScheduleError> {
         self.inner
-            .with_scheduler(&self.id, |s, now| s.unpause(&self.id, note, now))
+            .verb("unpause", &self.id, |s, now| s.unpause(&self.id, note, now))
     }
 
     /// Takes one action now, even while paused, with `overlap` (default: the schedule's).
@@ -92,8 +93,9 @@ impl ScheduleHandle {
     /// # Errors
     /// [`ScheduleError::NotFound`].
     pub fn trigger(&self, overlap: Option<ScheduleOverlapPolicy>) -> Result<(), ScheduleError> {
-        self.inner
-            .with_scheduler(&self.id, |s, now| s.trigger(&self.id, overlap, now))
+        self.inner.verb("trigger", &self.id, |s, now| {
+            s.trigger(&self.id, overlap, now)
+        })
     }
 
     /// Read-modify-write of the schedule, the loop Temporal's SDKs promise: `updater` gets the
@@ -142,7 +144,7 @@ impl ScheduleHandle {
             let Some(update) = updater(ScheduleUpdateInput { description }) else {
                 return Ok(());
             };
-            let result = self.inner.with_scheduler(&self.id, |s, now| {
+            let result = self.inner.verb("update", &self.id, |s, now| {
                 s.update_checked(&self.id, update.schedule, token, now)
             });
             match result {

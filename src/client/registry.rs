@@ -6,29 +6,23 @@
 //! the run's slot under a lock, so a late closure result after a terminate is discarded).
 
 use std::collections::{BTreeMap, HashMap};
-use std::error::Error;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use chrono::{DateTime, Utc};
 use crossbeam_channel::Sender;
 use parking_lot::Mutex;
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::engine::{
     CancelWorkflowAction, StartWorkflowAction, TerminateWorkflowAction, WorkflowOutcome,
 };
 
+use super::context::{
+    outcome_of, to_json, unknown_workflow, RunSlot, WorkflowContext, WorkflowError,
+};
 use super::executor::{Completion, WorkflowExecutor};
-use crate::store::panic_message;
-
-/// The error a workflow closure returns: anything that converts into a boxed error, so `?`
-/// works on most errors and `Err("message".into())` on text.
-pub type WorkflowError = Box<dyn Error + Send + Sync>;
 
 type WorkflowFn = dyn Fn(WorkflowContext) -> Result<serde_json::Value, WorkflowError> + Send + Sync;
 
@@ -91,11 +85,7 @@ impl WorkflowRegistry {
         F: Fn(WorkflowContext) -> Result<T, WorkflowError> + Send + Sync + 'static,
         T: Serialize,
     {
-        let f = move |ctx: WorkflowContext| -> Result<serde_json::Value, WorkflowError> {
-            let value = workflow(ctx)?;
-            serde_json::to_value(value)
-                .map_err(|e| format!("workflow result is not serializable: {e}").into())
-        };
+        let f = move |ctx: WorkflowContext| to_json(workflow(ctx)?);
         self.workflows.insert(name.into(), Arc::new(f));
         self
     }
@@ -126,26 +116,14 @@ impl WorkflowRegistry {
 impl WorkflowExecutor for WorkflowRegistry {
     fn start_workflow(&mut self, action: StartWorkflowAction, completion: Completion) {
         let Some(workflow) = self.workflows.get(&*action.workflow).cloned() else {
-            let names: Vec<&str> = self.workflow_names().collect();
-            completion.complete(WorkflowOutcome::Failed {
-                message: format!(
-                    "unknown workflow type {:?} (registered: {names:?})",
-                    action.workflow
-                ),
-            });
+            completion.complete(unknown_workflow(&action.workflow, self.workflow_names()));
             return;
         };
-        let slot = Arc::new(RunSlot {
-            completion: Mutex::new(Some(completion)),
-            cancel_requested: AtomicBool::new(false),
-        });
+        let slot = RunSlot::new(Some(completion));
         let workflow_id = action.workflow_id.clone();
         self.runs.lock().insert(workflow_id.clone(), slot.clone());
         let runs = self.runs.clone();
-        let ctx = WorkflowContext {
-            action,
-            slot: slot.clone(),
-        };
+        let ctx = WorkflowContext::new(action, slot.clone());
         let job = move || {
             run(workflow.as_ref(), ctx, &slot);
             let mut runs = runs.lock();
@@ -167,13 +145,13 @@ impl WorkflowExecutor for WorkflowRegistry {
 
     fn cancel_workflow(&mut self, action: CancelWorkflowAction) {
         if let Some(slot) = self.slot(&action.workflow_id) {
-            slot.cancel_requested.store(true, Ordering::SeqCst);
+            slot.request_cancel();
         }
     }
 
     fn terminate_workflow(&mut self, action: TerminateWorkflowAction) {
         if let Some(slot) = self.runs.lock().remove(&action.workflow_id) {
-            slot.cancel_requested.store(true, Ordering::SeqCst);
+            slot.request_cancel();
             slot.report(WorkflowOutcome::Terminated);
         }
     }
@@ -201,109 +179,8 @@ fn run(workflow: &WorkflowFn, ctx: WorkflowContext, slot: &RunSlot) {
         slot.report(WorkflowOutcome::Canceled);
         return;
     }
-    let outcome = match catch_unwind(AssertUnwindSafe(|| workflow(ctx))) {
-        Ok(Ok(result)) => WorkflowOutcome::Completed {
-            result: Some(result),
-        },
-        Ok(Err(_)) if slot.is_cancel_requested() => WorkflowOutcome::Canceled,
-        Ok(Err(e)) => WorkflowOutcome::Failed {
-            message: e.to_string(),
-        },
-        Err(panic) => WorkflowOutcome::Failed {
-            message: format!("workflow panicked: {}", panic_message(panic.as_ref())),
-        },
-    };
-    slot.report(outcome);
-}
-
-/// One run's completion and cancellation flag, shared by the registry and the run's thread.
-struct RunSlot {
-    completion: Mutex<Option<Completion>>,
-    cancel_requested: AtomicBool,
-}
-
-impl RunSlot {
-    fn is_cancel_requested(&self) -> bool {
-        self.cancel_requested.load(Ordering::SeqCst)
-    }
-
-    fn report(&self, outcome: WorkflowOutcome) {
-        let completion = self.completion.lock().take();
-        if let Some(completion) = completion {
-            completion.complete(outcome);
-        }
-    }
-}
-
-/// What a registered closure gets: the run's action and its cancellation flag.
-pub struct WorkflowContext {
-    action: StartWorkflowAction,
-    slot: Arc<RunSlot>,
-}
-
-impl WorkflowContext {
-    /// This run's workflow id (`<action id>-<nominal time>` for scheduled runs).
-    pub fn workflow_id(&self) -> &str {
-        &self.action.workflow_id
-    }
-
-    /// The workflow type name.
-    pub fn workflow(&self) -> &str {
-        &self.action.workflow
-    }
-
-    /// The schedule that started the run; `None` for cron jobs and delayed starts.
-    pub fn schedule_id(&self) -> Option<&str> {
-        self.action.schedule_id.as_deref()
-    }
-
-    /// The arguments.
-    pub fn args(&self) -> &[serde_json::Value] {
-        &self.action.args
-    }
-
-    /// Argument `index`, deserialized.
-    ///
-    /// # Errors
-    /// If there is no such argument or it does not deserialize into `T`.
-    pub fn arg<T: DeserializeOwned>(&self, index: usize) -> Result<T, WorkflowError> {
-        let value = self
-            .action
-            .args
-            .get(index)
-            .ok_or_else(|| format!("missing argument {index}"))?;
-        serde_json::from_value(value.clone()).map_err(|e| format!("argument {index}: {e}").into())
-    }
-
-    /// The nominal (un-jittered) time this run is for.
-    pub fn nominal_time(&self) -> DateTime<Utc> {
-        self.action.nominal_time
-    }
-
-    /// The result of the schedule's last successful run, if any.
-    pub fn last_completion_result(&self) -> Option<&serde_json::Value> {
-        self.action.last_completion_result.as_deref()
-    }
-
-    /// The whole action: timeouts, memo, scheduled time, whether the start was manual, ...
-    pub fn action(&self) -> &StartWorkflowAction {
-        &self.action
-    }
-
-    /// Whether the run was asked to cancel (or was terminated): a long closure should check it
-    /// and return an error soon after it turns true.
-    pub fn is_cancel_requested(&self) -> bool {
-        self.slot.is_cancel_requested()
-    }
-}
-
-impl fmt::Debug for WorkflowContext {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WorkflowContext")
-            .field("action", &self.action)
-            .field("cancel_requested", &self.is_cancel_requested())
-            .finish()
-    }
+    let ended = catch_unwind(AssertUnwindSafe(|| workflow(ctx)));
+    slot.report(outcome_of(ended, slot));
 }
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -357,50 +234,9 @@ impl Drop for Pool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::context::tests::ctx;
     use super::*;
-
-    /// A context around a real action, polled from a scheduler.
-    fn ctx(args: Vec<serde_json::Value>) -> WorkflowContext {
-        let mut scheduler =
-            crate::engine::Scheduler::new(crate::engine::SchedulerConfig::default());
-        let now = DateTime::<Utc>::UNIX_EPOCH;
-        let options = crate::engine::StartWorkflowOptions {
-            workflow: "wf".into(),
-            id: "id".into(),
-            task_queue: "q".into(),
-            args,
-            ..Default::default()
-        };
-        scheduler.start_workflow(options, now).unwrap();
-        let Some(crate::engine::Action::StartWorkflow(action)) =
-            scheduler.poll(now).into_iter().next()
-        else {
-            panic!("a start at once")
-        };
-        WorkflowContext {
-            action,
-            slot: Arc::new(RunSlot {
-                completion: Mutex::new(None),
-                cancel_requested: AtomicBool::new(false),
-            }),
-        }
-    }
-
-    #[test]
-    fn arg_deserializes_or_explains() {
-        let c = ctx(vec![serde_json::json!(7), serde_json::json!("x")]);
-        assert_eq!(c.arg::<u8>(0).unwrap(), 7);
-        assert_eq!(c.arg::<String>(1).unwrap(), "x");
-        assert_eq!(
-            c.arg::<u8>(2).unwrap_err().to_string(),
-            "missing argument 2"
-        );
-        assert!(c
-            .arg::<u8>(1)
-            .unwrap_err()
-            .to_string()
-            .starts_with("argument 1: "));
-    }
+    use crate::store::panic_message;
 
     #[test]
     fn panic_messages_of_both_payload_kinds() {

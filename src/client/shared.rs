@@ -15,6 +15,7 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 use parking_lot::Mutex;
 
 use crate::engine::{Action, Scheduler, WorkflowOutcome};
+use crate::error::ScheduleError;
 
 use super::clock::{Clock, Pace};
 use super::durable::Durable;
@@ -61,6 +62,26 @@ impl Shared {
         result
     }
 
+    /// A user's verb on schedule or workflow `id`: [`Shared::with_scheduler`] in a tracing span
+    /// naming the verb and the id, with an event for its result.
+    pub(crate) fn verb<T>(
+        &self,
+        verb: &'static str,
+        id: &str,
+        f: impl FnOnce(&mut Scheduler, DateTime<Utc>) -> Result<T, ScheduleError>,
+    ) -> Result<T, ScheduleError> {
+        let _span = tracing::debug_span!("schedule_engine.verb", verb, id).entered();
+        let result = self.with_scheduler(id, f);
+        match &result {
+            Ok(_) => tracing::debug!("applied"),
+            Err(ScheduleError::Store(error)) => {
+                tracing::warn!(%error, "applied in memory, not stored");
+            }
+            Err(error) => tracing::debug!(%error, "refused"),
+        }
+        result
+    }
+
     /// Read-only access to the scheduler owning `id` (describe).
     pub(crate) fn read_scheduler<R>(
         &self,
@@ -92,6 +113,7 @@ impl Shared {
     pub(crate) fn workflows_closed(&self, closed: &mut Vec<(String, WorkflowOutcome)>) {
         self.with_scheduler("", |s, now| {
             for (workflow_id, outcome) in closed.drain(..) {
+                trace_closed(&workflow_id, &outcome);
                 // A run the scheduler does not know (deleted schedule, duplicate report) is
                 // not an error worth surfacing to an executor.
                 let _ = s.workflow_closed(&workflow_id, outcome, now);
@@ -110,6 +132,19 @@ impl Shared {
         self.wakers
             .lock()
             .retain(|w| !matches!(w.try_send(()), Err(TrySendError::Disconnected(()))));
+    }
+}
+
+/// A run's end as a tracing event: failures and timeouts warn, the rest is detail.
+fn trace_closed(workflow_id: &str, outcome: &WorkflowOutcome) {
+    match outcome {
+        WorkflowOutcome::Completed { .. } => tracing::debug!(workflow_id, "run completed"),
+        WorkflowOutcome::Failed { message } => {
+            tracing::warn!(workflow_id, failure = message.as_str(), "run failed");
+        }
+        WorkflowOutcome::TimedOut => tracing::warn!(workflow_id, "run timed out"),
+        WorkflowOutcome::Canceled => tracing::info!(workflow_id, "run canceled"),
+        WorkflowOutcome::Terminated => tracing::info!(workflow_id, "run terminated"),
     }
 }
 

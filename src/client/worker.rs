@@ -11,6 +11,7 @@
 //! (after it stopped) by the client directly.
 
 use std::fmt;
+use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -19,10 +20,11 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
-use crate::engine::Action;
+use crate::engine::{Action, CancelWorkflowAction, TerminateWorkflowAction};
 
 use super::client::Client;
 use super::executor::{Completion, CompletionSink, Report, WorkflowExecutor};
+use super::latch::{Latch, OpenOnDrop};
 use super::shared::Shared;
 
 /// While the executor takes its time over one poll's actions, completions reported meanwhile
@@ -63,7 +65,9 @@ const MAX_SLEEP: Duration = Duration::from_secs(1);
 pub struct Worker {
     stop: Arc<AtomicBool>,
     wake: Sender<()>,
-    settle: Sender<Sender<()>>,
+    settle: Sender<OpenOnDrop>,
+    /// Opens when the worker thread ends.
+    exited: Arc<Latch>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -87,15 +91,21 @@ impl Worker {
             settle: settle_rx,
             stop: stop.clone(),
         };
+        let exited = Arc::new(Latch::default());
+        let on_exit = OpenOnDrop(exited.clone());
         #[allow(clippy::disallowed_methods, reason = "a Worker is a thread")]
         let thread = std::thread::Builder::new()
             .name("schedule-engine-worker".into())
-            .spawn(move || run(inner, executor, signals))
+            .spawn(move || {
+                let _on_exit = on_exit;
+                run(inner, executor, signals);
+            })
             .expect("failed to spawn the worker thread");
         Worker {
             stop,
             wake,
             settle,
+            exited,
             thread: Some(thread),
         }
     }
@@ -115,11 +125,23 @@ impl Worker {
             // Called by the executor: waiting for this very thread would never end.
             return;
         }
-        let (done, done_rx) = crossbeam_channel::bounded(1);
-        if self.settle.send(done).is_ok() {
-            // An error means the worker thread is gone: nothing left to wait for.
-            let _ = done_rx.recv();
-        }
+        self.request_settle().wait();
+    }
+
+    /// [`settle`](Worker::settle) for async code: the returned future completes when the
+    /// worker has settled, and waiting for it blocks no thread. It works on any runtime (or
+    /// none) and needs no `Worker` borrow while pending.
+    pub fn settle_async(&self) -> impl Future<Output = ()> + Send + 'static {
+        self.request_settle().opened()
+    }
+
+    /// Asks the worker to settle; the latch opens once it has (or once its thread is gone).
+    fn request_settle(&self) -> Arc<Latch> {
+        let done = Arc::new(Latch::default());
+        // On a send error the request is dropped at once, which opens the latch: the worker
+        // thread is gone and there is nothing left to wait for.
+        let _ = self.settle.send(OpenOnDrop(done.clone()));
+        done
     }
 
     /// Stops the worker gracefully: actions already polled are dispatched, completions already
@@ -131,17 +153,39 @@ impl Worker {
         self.stop_and_join();
     }
 
+    /// [`shutdown`](Worker::shutdown) for async code: the same steps, and the returned future
+    /// completes when the worker thread has ended, without blocking a thread meanwhile (its
+    /// last step, dropping the executor, must not wait on the awaiting runtime either: an
+    /// [`AsyncWorkflowRegistry`](crate::AsyncWorkflowRegistry) does not). Works on any runtime.
+    pub fn shutdown_async(mut self) -> impl Future<Output = ()> + Send + 'static {
+        let thread = self.signal_stop();
+        let exited = self.exited.clone().opened();
+        async move {
+            exited.await;
+            // The thread has passed its last statement: this join returns at once.
+            join(thread);
+        }
+    }
+
     fn stop_and_join(&mut self) {
-        let Some(thread) = self.thread.take() else {
-            return;
-        };
+        join(self.signal_stop());
+    }
+
+    /// Tells the thread to stop; its handle, unless it was stopped before.
+    fn signal_stop(&mut self) -> Option<JoinHandle<()>> {
+        let thread = self.thread.take()?;
         self.stop.store(true, Ordering::SeqCst);
         let _ = self.wake.try_send(());
-        // A panic on the worker thread outside the executor is a bug in this crate; re-raising
-        // it here would abort a caller that is already unwinding, so it is only reported.
-        if thread.join().is_err() && !std::thread::panicking() {
-            panic!("schedule-engine worker thread panicked");
-        }
+        Some(thread)
+    }
+}
+
+/// Waits for the worker thread to end.
+fn join(thread: Option<JoinHandle<()>>) {
+    // A panic on the worker thread outside the executor is a bug in this crate; re-raising it
+    // here would abort a caller that is already unwinding, so it is only reported.
+    if thread.is_some_and(|t| t.join().is_err()) && !std::thread::panicking() {
+        panic!("schedule-engine worker thread panicked");
     }
 }
 
@@ -162,7 +206,7 @@ impl fmt::Debug for Worker {
 /// What wakes or steers the worker thread besides completions.
 struct Signals {
     wake: Receiver<()>,
-    settle: Receiver<Sender<()>>,
+    settle: Receiver<OpenOnDrop>,
     stop: Arc<AtomicBool>,
 }
 
@@ -172,11 +216,12 @@ struct Signals {
 )]
 fn run<E: WorkflowExecutor>(inner: Arc<Shared>, mut executor: E, signals: Signals) {
     let Signals { wake, settle, stop } = signals;
+    tracing::debug!("worker started");
     let (report_tx, reports) = crossbeam_channel::unbounded::<Report>();
     let sink = Arc::new(CompletionSink::new(report_tx, inner.clone()));
     let mut pending: Vec<Report> = Vec::new();
     // Settle requests received before this iteration's poll; answered once it has finished.
-    let mut settling: Vec<Sender<()>> = Vec::new();
+    let mut settling: Vec<OpenOnDrop> = Vec::new();
     loop {
         settling.extend(settle.try_iter());
         pending.extend(reports.try_iter());
@@ -191,6 +236,7 @@ fn run<E: WorkflowExecutor>(inner: Arc<Shared>, mut executor: E, signals: Signal
             // The poll reads the clock again, at or after this.
             let poll_floor = inner.clock.now();
             let (actions, next_wakeup) = inner.poll();
+            tracing::trace!(actions = actions.len(), next_wakeup = ?next_wakeup, "polled");
             // A wakeup the poll had reached but that yielded nothing would make this loop spin;
             // the scheduler promises it does not happen, and this makes sure.
             let stalled = actions.is_empty() && next_wakeup.is_some_and(|t| t <= poll_floor);
@@ -218,9 +264,8 @@ fn run<E: WorkflowExecutor>(inner: Arc<Shared>, mut executor: E, signals: Signal
         if !reports.is_empty() {
             continue;
         }
-        for done in settling.drain(..) {
-            let _ = done.send(());
-        }
+        // Answered by dropping.
+        settling.clear();
         match timeout {
             Some(timeout) => crossbeam_channel::select! {
                 recv(reports) -> r => pending.extend(r),
@@ -243,6 +288,7 @@ fn run<E: WorkflowExecutor>(inner: Arc<Shared>, mut executor: E, signals: Signal
     // Dropping the executor here lets it finish its runs (a registry joins its pool); their
     // completions go straight to the client now that the sink is closed. Its panic is user code.
     let _ = catch_unwind(AssertUnwindSafe(move || drop(executor)));
+    tracing::debug!("worker stopped");
 }
 
 /// Runs one step of the loop, containing a panic of user code reached from it (a `Clock`; the
@@ -252,24 +298,60 @@ fn contained<T>(step: impl FnOnce() -> T) -> Option<T> {
     match catch_unwind(AssertUnwindSafe(step)) {
         Ok(value) => Some(value),
         Err(panic) => {
-            eprintln!(
-                "schedule-engine worker: a panic in user code ({}); retrying",
-                crate::store::panic_message(panic.as_ref())
-            );
+            let panic = crate::store::panic_message(panic.as_ref());
+            tracing::error!(panic, "a panic in user code reached the worker; retrying");
+            eprintln!("schedule-engine worker: a panic in user code ({panic}); retrying");
             None
         }
     }
 }
 
+/// A cancel or terminate on its way to the executor, as a tracing event.
+fn trace_stop(how: &'static str, workflow_id: &str, schedule_id: Option<&str>, reason: &str) {
+    tracing::info!(how, workflow_id, schedule_id, reason, "stopping run");
+}
+
 /// Hands one action to the executor. A panic is contained: a start that panicked dropped its
 /// completion while unwinding, which reported the run as failed.
 fn dispatch<E: WorkflowExecutor>(executor: &mut E, action: Action, sink: &Arc<CompletionSink>) {
-    let _ = catch_unwind(AssertUnwindSafe(|| match action {
+    let dispatched = catch_unwind(AssertUnwindSafe(|| match action {
         Action::StartWorkflow(start) => {
+            tracing::debug!(
+                workflow_id = start.workflow_id.as_str(),
+                schedule_id = start.schedule_id.as_deref(),
+                workflow = &*start.workflow,
+                nominal_time = %start.nominal_time,
+                manual = start.manual,
+                "starting run"
+            );
             let completion = Completion::new(start.workflow_id.clone(), sink.clone());
             executor.start_workflow(start, completion);
         }
-        Action::CancelWorkflow(cancel) => executor.cancel_workflow(cancel),
-        Action::TerminateWorkflow(terminate) => executor.terminate_workflow(terminate),
+        Action::CancelWorkflow(cancel) => {
+            let CancelWorkflowAction {
+                schedule_id,
+                workflow_id,
+                reason,
+                ..
+            } = &cancel;
+            trace_stop("cancel", workflow_id, schedule_id.as_deref(), reason);
+            executor.cancel_workflow(cancel);
+        }
+        Action::TerminateWorkflow(terminate) => {
+            let TerminateWorkflowAction {
+                schedule_id,
+                workflow_id,
+                reason,
+                ..
+            } = &terminate;
+            trace_stop("terminate", workflow_id, schedule_id.as_deref(), reason);
+            executor.terminate_workflow(terminate);
+        }
     }));
+    if let Err(panic) = dispatched {
+        tracing::error!(
+            panic = crate::store::panic_message(panic.as_ref()),
+            "the executor panicked"
+        );
+    }
 }

@@ -11,3 +11,4 @@ pub mod facade;
 pub mod pg;
 pub mod spec;
 pub mod store;
+pub mod trace;

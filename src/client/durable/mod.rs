@@ -205,12 +205,19 @@ impl Persistence {
     pub(crate) fn report(&self, error: Option<StoreError>) {
         let mut failing = self.failing.lock();
         let Some(error) = error else {
-            *failing = false;
+            if std::mem::take(&mut *failing) {
+                tracing::info!("the store accepts writes again");
+            }
             return;
         };
         let first = !*failing;
         *failing = true;
         drop(failing);
+        if first {
+            tracing::error!(%error, "the store refused a batch; actions are held until it accepts one");
+        } else {
+            tracing::debug!(%error, "the store still refuses writes");
+        }
         match &self.on_error {
             // The hook's panic must not stop a worker (nor a mutation that already happened).
             Some(hook) => {
