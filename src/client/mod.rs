@@ -5,12 +5,16 @@
 #[allow(clippy::module_inception)]
 mod client;
 mod clock;
+#[cfg(feature = "postgres")]
+mod cluster;
 mod durable;
+mod exchange;
 mod executor;
 mod handle;
 mod hosted;
 mod registry;
 mod shared;
+mod verb;
 mod worker;
 
 pub use client::{Client, ClientBuilder};

@@ -22,7 +22,8 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 use crate::engine::Action;
 
 use super::client::Client;
-use super::executor::{Completion, CompletionSink, Report, WorkflowExecutor};
+use super::exchange::Report;
+use super::executor::{Completion, CompletionSink, WorkflowExecutor};
 use super::shared::Shared;
 
 /// While the executor takes its time over one poll's actions, completions reported meanwhile
@@ -61,6 +62,7 @@ const MAX_SLEEP: Duration = Duration::from_secs(1);
 /// # Ok::<(), schedule_engine::ScheduleError>(())
 /// ```
 pub struct Worker {
+    inner: Arc<Shared>,
     stop: Arc<AtomicBool>,
     wake: Sender<()>,
     settle: Sender<Sender<()>>,
@@ -75,6 +77,7 @@ impl Worker {
     #[must_use = "dropping a Worker stops it"]
     pub fn start<E: WorkflowExecutor>(client: &Client, executor: E) -> Worker {
         let inner = client.inner().clone();
+        inner.start_hosting();
         let (wake, wake_rx) = inner.register_worker();
         let clock_wake = wake.clone();
         inner.pace.on_jump(move || {
@@ -90,9 +93,13 @@ impl Worker {
         #[allow(clippy::disallowed_methods, reason = "a Worker is a thread")]
         let thread = std::thread::Builder::new()
             .name("schedule-engine-worker".into())
-            .spawn(move || run(inner, executor, signals))
+            .spawn({
+                let inner = inner.clone();
+                move || run(inner, executor, signals)
+            })
             .expect("failed to spawn the worker thread");
         Worker {
+            inner,
             stop,
             wake,
             settle,
@@ -139,7 +146,11 @@ impl Worker {
         let _ = self.wake.try_send(());
         // A panic on the worker thread outside the executor is a bug in this crate; re-raising
         // it here would abort a caller that is already unwinding, so it is only reported.
-        if thread.join().is_err() && !std::thread::panicking() {
+        let joined = thread.join();
+        // In cluster mode: every partition's state is written and the node leaves, so that
+        // the other nodes take its partitions at once.
+        self.inner.stop_hosting();
+        if joined.is_err() && !std::thread::panicking() {
             panic!("schedule-engine worker thread panicked");
         }
     }
@@ -190,13 +201,22 @@ fn run<E: WorkflowExecutor>(inner: Arc<Shared>, mut executor: E, signals: Signal
         let timeout = contained(|| {
             // The poll reads the clock again, at or after this.
             let poll_floor = inner.clock.now();
-            let (actions, next_wakeup) = inner.poll();
+            let (polled, next_wakeup) = inner.poll();
             // A wakeup the poll had reached but that yielded nothing would make this loop spin;
             // the scheduler promises it does not happen, and this makes sure.
-            let stalled = actions.is_empty() && next_wakeup.is_some_and(|t| t <= poll_floor);
+            let stalled = polled.iter().all(|p| p.actions.is_empty())
+                && next_wakeup.is_some_and(|t| t <= poll_floor);
             let mut applied = Instant::now();
-            for action in actions {
-                dispatch(&mut executor, action, &sink);
+            let actions = polled
+                .into_iter()
+                .flat_map(|p| p.actions.into_iter().map(move |a| (p.origin, a)));
+            for (origin, action) in actions {
+                // In cluster mode, a partition whose lease ended locally dispatches nothing
+                // more: its next owner redelivers these actions.
+                if !inner.may_dispatch(origin) {
+                    continue;
+                }
+                dispatch(&mut executor, action, origin.partition, &sink);
                 // A slow executor: runs that closed meanwhile are applied (and, on an idle
                 // store, written) now, not after the whole batch, so that a crash re-delivers
                 // as few closed runs as possible.
@@ -263,10 +283,15 @@ fn contained<T>(step: impl FnOnce() -> T) -> Option<T> {
 
 /// Hands one action to the executor. A panic is contained: a start that panicked dropped its
 /// completion while unwinding, which reported the run as failed.
-fn dispatch<E: WorkflowExecutor>(executor: &mut E, action: Action, sink: &Arc<CompletionSink>) {
+fn dispatch<E: WorkflowExecutor>(
+    executor: &mut E,
+    action: Action,
+    partition: u32,
+    sink: &Arc<CompletionSink>,
+) {
     let _ = catch_unwind(AssertUnwindSafe(|| match action {
         Action::StartWorkflow(start) => {
-            let completion = Completion::new(start.workflow_id.clone(), sink.clone());
+            let completion = Completion::new(start.workflow_id.clone(), partition, sink.clone());
             executor.start_workflow(start, completion);
         }
         Action::CancelWorkflow(cancel) => executor.cancel_workflow(cancel),
