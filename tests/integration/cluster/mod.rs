@@ -13,6 +13,7 @@ mod commands;
 mod faults;
 mod host;
 mod leases;
+mod node_faults;
 mod nodes;
 mod routing;
 /// The facade's scenarios on a 3-node cluster, every verb issued on a node that does not own
@@ -30,7 +31,9 @@ pub use nodes::setup;
 #[test]
 #[ignore = "entry point of child processes, started by the tests themselves"]
 fn child_process() {
-    if let Ok(mode) = std::env::var(host::CHILD_MODE) {
-        host::run_child(&mode);
+    match std::env::var(host::CHILD_MODE).as_deref() {
+        Ok("client") => node_faults::run_node(),
+        Ok(mode) => host::run_child(mode),
+        Err(_) => {}
     }
 }
