@@ -113,7 +113,9 @@ fn demo() -> Result<(), Box<dyn std::error::Error>> {
         child.wait()?;
     }
     let moving: Vec<&String> = ids.iter().filter(|id| before[*id] == victim).collect();
-    say(&format!("killed {victim}; its schedules {moving:?} move once its leases expire"));
+    say(&format!(
+        "killed {victim}; its schedules {moving:?} move once its leases expire"
+    ));
 
     std::thread::sleep(LEASE * 3);
     let after = owners(&cluster, &ids)?;

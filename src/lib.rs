@@ -433,8 +433,9 @@ mod error;
 mod spec;
 pub mod store;
 
-// The README's snippets are doctests (its durability snippet needs the sqlite feature).
-#[cfg(all(doctest, feature = "sqlite"))]
+// The README's snippets are doctests (its durability and cluster snippets need the sqlite and
+// postgres features).
+#[cfg(all(doctest, feature = "sqlite", feature = "postgres"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 

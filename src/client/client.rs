@@ -187,7 +187,7 @@ impl ClientBuilder {
     /// Reads time from `clock` (default: [`SystemClock`]; in cluster mode the database's clock,
     /// [`PostgresCluster::clock`](crate::PostgresCluster::clock)).
     ///
-    /// In cluster mode a clock of your own is meant for tests only (a [`ManualClock`] shared
+    /// In cluster mode a clock of your own is meant for tests only (a [`ManualClock`](crate::ManualClock) shared
     /// by the nodes of one process, to drive them through time): it voids the cluster's "one
     /// time source" guarantee, as every node must read the same time.
     #[must_use]
