@@ -398,7 +398,8 @@
 //! - `sqlite`: [`SqliteStore`], durable storage in an embedded SQLite (bundled: no system
 //!   library needed).
 //! - `postgres`: [`PostgresCluster`] and the [`cluster`] module, one set of schedules shared by
-//!   many processes on PostgreSQL (phase 1: leases, fencing, balancing, the command queue).
+//!   many processes on PostgreSQL: `Client::builder().cluster(..)` makes a client one node of
+//!   it, whose verbs reach every schedule from any node.
 //!
 //! With no feature the crate has no C code and no database client.
 //!
@@ -479,9 +480,10 @@ pub mod standard_cron {
     pub use crate::spec::{StandardCron, StandardCronError, StandardCronRun};
 }
 
-/// Several processes and machines sharing one set of schedules on PostgreSQL (feature
-/// `postgres`): leases with fencing, balancing, the database clock, the per-partition store and
-/// the command queue. `docs/cluster.md` describes the design.
+/// The building blocks of the cluster mode (feature `postgres`), for hosts of your own: leases
+/// with fencing, balancing, the database clock, the per-partition store and the command queue.
+/// A `Client` built with [`ClientBuilder::cluster`](crate::ClientBuilder::cluster) uses them
+/// for you. `docs/cluster.md` describes the design.
 #[cfg(feature = "postgres")]
 pub mod cluster {
     pub use crate::store::postgres::*;

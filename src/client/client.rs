@@ -130,6 +130,11 @@ impl Client {
     }
 
     /// Every schedule, ordered by id, with its 5 most recent and 5 next actions.
+    ///
+    /// In cluster mode: every schedule of the cluster, those of the partitions this node hosts
+    /// from their engines and the others from the records their owners committed (which hold
+    /// every change made before this call). If the database cannot be read, only this node's
+    /// schedules are listed and the failure goes to the `on_store_error` hook.
     #[must_use]
     pub fn list_schedules(&self) -> Vec<ScheduleListDescription> {
         self.inner.list()

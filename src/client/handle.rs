@@ -62,6 +62,9 @@ impl ScheduleHandle {
 
     /// The schedule, its counters, running and recent actions and next times.
     ///
+    /// In cluster mode, on a node that does not own the schedule, it is read from the record the
+    /// owner committed last, which holds every change made before this call on any node.
+    ///
     /// # Errors
     /// [`ScheduleError::NotFound`].
     pub fn describe(&self) -> Result<ScheduleDescription, ScheduleError> {

@@ -305,7 +305,16 @@ impl ClusterNode {
     /// or standard error on the first of a series.
     fn report(&self, error: &StoreError) {
         match &self.on_error {
-            Some(hook) => hook(error),
+            // The hook's panic must not stop the node's event thread, nor a worker.
+            Some(hook) => {
+                let called = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(error)));
+                if let Err(panic) = called {
+                    eprintln!(
+                        "schedule-engine: the on_store_error hook panicked ({}) on: {error}",
+                        crate::store::panic_message(panic.as_ref())
+                    );
+                }
+            }
             None => {
                 if !self.failing.swap(true, Ordering::Relaxed) {
                     eprintln!("schedule-engine cluster node: {error}");
