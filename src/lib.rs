@@ -400,7 +400,8 @@
 //! - `sqlite`: [`SqliteStore`], durable storage in an embedded SQLite (bundled: no system
 //!   library needed).
 //! - `postgres`: [`PostgresCluster`] and the [`cluster`] module, one set of schedules shared by
-//!   many processes on PostgreSQL (phase 1: leases, fencing, balancing, the command queue).
+//!   many processes on PostgreSQL: `Client::builder().cluster(..)` makes a client one node of
+//!   it, whose verbs reach every schedule from any node.
 //! - `tokio`: `AsyncWorkflowRegistry`, workflows as async closures run as tasks on a tokio
 //!   runtime (either flavour): panics are failed runs, cancel and terminate reach the task,
 //!   timeouts end it; [`Worker::settle_async`] and [`Worker::shutdown_async`] wait without
@@ -447,8 +448,9 @@ mod error;
 mod spec;
 pub mod store;
 
-// The README's snippets are doctests (its durability snippet needs the sqlite feature).
-#[cfg(all(doctest, feature = "sqlite"))]
+// The README's snippets are doctests (its durability and cluster snippets need the sqlite and
+// postgres features).
+#[cfg(all(doctest, feature = "sqlite", feature = "postgres"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
@@ -494,9 +496,10 @@ pub mod standard_cron {
     pub use crate::spec::{StandardCron, StandardCronError, StandardCronRun};
 }
 
-/// Several processes and machines sharing one set of schedules on PostgreSQL (feature
-/// `postgres`): leases with fencing, balancing, the database clock, the per-partition store and
-/// the command queue. `docs/cluster.md` describes the design.
+/// The building blocks of the cluster mode (feature `postgres`), for hosts of your own: leases
+/// with fencing, balancing, the database clock, the per-partition store and the command queue.
+/// A `Client` built with [`ClientBuilder::cluster`](crate::ClientBuilder::cluster) uses them
+/// for you. `docs/cluster.md` describes the design.
 #[cfg(feature = "postgres")]
 pub mod cluster {
     pub use crate::store::postgres::*;

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::engine::{
-    CreateScheduleOptions, Schedule, ScheduleListDescription, ScheduleUpdate, Scheduler,
-    SchedulerConfig, StartWorkflowOptions,
+    CreateScheduleOptions, Schedule, ScheduleListDescription, Scheduler, SchedulerConfig,
+    StartWorkflowOptions,
 };
 use crate::error::ScheduleError;
 use crate::store::{Store, StoreError, StoreErrorHook};
@@ -19,7 +19,8 @@ use super::clock::{Clock, Pace, SystemClock};
 use super::durable::Persistence;
 use super::handle::ScheduleHandle;
 use super::hosted::HostedScheduler;
-use super::shared::Shared;
+use super::shared::{Hosting, Shared};
+use super::verb::Verb;
 
 /// A thread-safe, cheaply cloned handle to an in-process scheduler: the verbs of Temporal's
 /// `Client` for schedules, cron jobs and delayed starts.
@@ -70,7 +71,10 @@ impl Client {
             inner: Arc::new(Shared::new(
                 Arc::new(SystemClock),
                 Pace::RealTime,
-                HostedScheduler::new(Scheduler::new(SchedulerConfig::default()), None),
+                Hosting::Local(HostedScheduler::new(
+                    Scheduler::new(SchedulerConfig::default()),
+                    None,
+                )),
             )),
         }
     }
@@ -91,8 +95,10 @@ impl Client {
         id: &str,
         schedule: Schedule,
     ) -> Result<ScheduleHandle, ScheduleError> {
-        self.inner.verb("create_schedule", id, |s, now| {
-            s.create_schedule(id, schedule, now)
+        self.inner.apply(Verb::Create {
+            id: id.to_owned(),
+            schedule,
+            options: None,
         })?;
         Ok(self.get_schedule_handle(id))
     }
@@ -108,8 +114,10 @@ impl Client {
         schedule: Schedule,
         options: CreateScheduleOptions,
     ) -> Result<ScheduleHandle, ScheduleError> {
-        self.inner.verb("create_schedule", id, |s, now| {
-            s.create_schedule_with_options(id, schedule, options, now)
+        self.inner.apply(Verb::Create {
+            id: id.to_owned(),
+            schedule,
+            options: Some(options),
         })?;
         Ok(self.get_schedule_handle(id))
     }
@@ -156,8 +164,10 @@ impl Client {
         id: &str,
         schedule: Schedule,
     ) -> Result<ScheduleHandle, ScheduleError> {
-        self.inner
-            .verb("upsert_schedule", id, |s, now| upsert(s, id, schedule, now))?;
+        self.inner.apply(Verb::Upsert {
+            id: id.to_owned(),
+            schedule,
+        })?;
         Ok(self.get_schedule_handle(id))
     }
 
@@ -169,9 +179,14 @@ impl Client {
     }
 
     /// Every schedule, ordered by id, with its 5 most recent and 5 next actions.
+    ///
+    /// In cluster mode: every schedule of the cluster, those of the partitions this node hosts
+    /// from their engines and the others from the records their owners committed (which hold
+    /// every change made before this call). If the database cannot be read, only this node's
+    /// schedules are listed and the failure goes to the `on_store_error` hook.
     #[must_use]
     pub fn list_schedules(&self) -> Vec<ScheduleListDescription> {
-        self.inner.read_all(|s, now| s.list_schedules(now))
+        self.inner.list()
     }
 
     /// Starts a workflow outside any schedule: at the next poll, after `start_delay`, or as a
@@ -183,10 +198,7 @@ impl Client {
     /// (`invalid CronSchedule. <reason>`) or that never fires, and for invalid options (such as
     /// both `cron_schedule` and `start_delay`).
     pub fn start_workflow(&self, options: StartWorkflowOptions) -> Result<(), ScheduleError> {
-        self.inner
-            .verb("start_workflow", &options.id.clone(), |s, now| {
-                s.start_workflow(options, now)
-            })
+        self.inner.apply(Verb::StartWorkflow { options })
     }
 
     /// The client's current time, read from its [`Clock`].
@@ -197,35 +209,6 @@ impl Client {
 
     pub(crate) fn inner(&self) -> &Arc<Shared> {
         &self.inner
-    }
-}
-
-/// [`Client::upsert_schedule`] on the scheduler, in one call under its lock.
-fn upsert(
-    s: &mut Scheduler,
-    id: &str,
-    schedule: Schedule,
-    now: DateTime<Utc>,
-) -> Result<(), ScheduleError> {
-    let mut config = Some(schedule);
-    let updated = s.update(
-        id,
-        |input| {
-            let current = input.description.schedule;
-            let wanted = Schedule {
-                state: current.state.clone(),
-                ..config.take()?
-            };
-            (wanted != current).then_some(ScheduleUpdate { schedule: wanted })
-        },
-        now,
-    );
-    match (updated, config) {
-        // The updater never ran: there is no such schedule.
-        (Err(ScheduleError::NotFound { .. }), Some(schedule)) => {
-            s.create_schedule(id, schedule, now)
-        }
-        (updated, _) => updated,
     }
 }
 
@@ -250,10 +233,17 @@ pub struct ClientBuilder {
     config: SchedulerConfig,
     store: Option<Box<dyn Store>>,
     on_store_error: Option<StoreErrorHook>,
+    #[cfg(feature = "postgres")]
+    cluster: Option<crate::store::postgres::PostgresCluster>,
 }
 
 impl ClientBuilder {
-    /// Reads time from `clock` (default: [`SystemClock`]).
+    /// Reads time from `clock` (default: [`SystemClock`]; in cluster mode the database's clock,
+    /// [`PostgresCluster::clock`](crate::PostgresCluster::clock)).
+    ///
+    /// In cluster mode a clock of your own is meant for tests only (a [`ManualClock`](crate::ManualClock) shared
+    /// by the nodes of one process, to drive them through time): it voids the cluster's "one
+    /// time source" guarantee, as every node must read the same time.
     #[must_use]
     pub fn clock<C: Clock>(mut self, clock: C) -> Self {
         let pace = Pace::of(&clock);
@@ -287,11 +277,57 @@ impl ClientBuilder {
         self
     }
 
+    /// Makes the client a node of `cluster` (feature `postgres`): its verbs work on every
+    /// schedule of the cluster, from any node, with single-node semantics; its
+    /// [`Worker`](crate::Worker) runs the schedules of the partitions this node holds. See
+    /// [`PostgresCluster`](crate::PostgresCluster) for how it works and what it guarantees.
+    ///
+    /// The node joins (takes partitions) when its first worker starts and leaves (writes
+    /// their state and releases them at once) when its last worker shuts down; a client
+    /// without a worker hosts nothing and sends every verb to the owners. A cluster replaces a
+    /// [`store`](ClientBuilder::store): the partitions' state lives in the database.
+    ///
+    /// ```no_run
+    /// use schedule_engine::{Client, ClusterConfig, PostgresCluster, Worker, WorkflowRegistry};
+    ///
+    /// let cluster = PostgresCluster::connect(
+    ///     "postgresql://scheduler@db.internal/app",
+    ///     ClusterConfig { node_id: "web-1".into(), ..Default::default() },
+    /// )?;
+    /// let client = Client::builder().cluster(cluster).build()?;
+    /// let worker = Worker::start(&client, WorkflowRegistry::new());
+    /// // ... client.create_schedule(..) from any node ...
+    /// worker.shutdown(); // hands this node's partitions over at once
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "postgres")]
+    #[must_use]
+    pub fn cluster(mut self, cluster: crate::store::postgres::PostgresCluster) -> Self {
+        self.cluster = Some(cluster);
+        self
+    }
+
     /// Builds the client, loading the store if one was given.
     ///
     /// # Errors
-    /// [`ScheduleError::Store`] if the store cannot be loaded completely (nothing is skipped).
+    /// [`ScheduleError::Store`] if the store cannot be loaded completely (nothing is skipped);
+    /// [`ScheduleError::InvalidArgument`] for both a store and a cluster.
     pub fn build(self) -> Result<Client, ScheduleError> {
+        #[cfg(feature = "postgres")]
+        if let Some(cluster) = self.cluster {
+            if self.store.is_some() {
+                return Err(ScheduleError::invalid(
+                    "a client has a store or a cluster, not both (the cluster keeps the state)",
+                ));
+            }
+            let (clock, pace) = self
+                .clock
+                .unwrap_or_else(|| (Arc::new(cluster.clock()), Pace::RealTime));
+            let node = super::cluster::ClusterNode::new(cluster, self.config, self.on_store_error);
+            return Ok(Client {
+                inner: Arc::new(Shared::new(clock, pace, Hosting::Cluster(Arc::new(node)))),
+            });
+        }
         let (clock, pace) = self
             .clock
             .unwrap_or_else(|| (Arc::new(SystemClock), Pace::RealTime));
@@ -307,7 +343,7 @@ impl ClientBuilder {
             inner: Arc::new(Shared::new(
                 clock,
                 pace,
-                HostedScheduler::new(scheduler, persistence),
+                Hosting::Local(HostedScheduler::new(scheduler, persistence)),
             )),
         })
     }

@@ -17,6 +17,7 @@ use crate::engine::{
     CancelWorkflowAction, StartWorkflowAction, TerminateWorkflowAction, WorkflowOutcome,
 };
 
+use super::exchange::Report;
 use super::shared::Shared;
 
 /// Runs workflows for a [`Worker`](crate::Worker): the seam where the user's code starts.
@@ -50,13 +51,16 @@ pub trait WorkflowExecutor: Send + 'static {
 #[must_use = "a dropped Completion reports the run as failed"]
 pub struct Completion {
     workflow_id: String,
+    /// The partition whose scheduler started the run (0 outside a cluster).
+    partition: u32,
     sink: Option<Arc<CompletionSink>>,
 }
 
 impl Completion {
-    pub(crate) fn new(workflow_id: String, sink: Arc<CompletionSink>) -> Self {
+    pub(crate) fn new(workflow_id: String, partition: u32, sink: Arc<CompletionSink>) -> Self {
         Completion {
             workflow_id,
+            partition,
             sink: Some(sink),
         }
     }
@@ -73,7 +77,11 @@ impl Completion {
 
     fn report(&mut self, outcome: WorkflowOutcome) {
         if let Some(sink) = self.sink.take() {
-            sink.report(std::mem::take(&mut self.workflow_id), outcome);
+            sink.report((
+                self.partition,
+                std::mem::take(&mut self.workflow_id),
+                outcome,
+            ));
         }
     }
 }
@@ -103,9 +111,6 @@ impl fmt::Debug for Completion {
     }
 }
 
-/// A closed run on its way to the scheduler.
-pub(crate) type Report = (String, WorkflowOutcome);
-
 /// Where completions go: the worker's channel while it runs, the client itself after.
 pub(crate) struct CompletionSink {
     /// `None` once the worker stopped taking reports. Senders hold the read lock while sending,
@@ -128,15 +133,15 @@ impl CompletionSink {
         *self.to_worker.write() = None;
     }
 
-    fn report(&self, workflow_id: String, outcome: WorkflowOutcome) {
+    fn report(&self, report: Report) {
         let report = {
             let to_worker = self.to_worker.read();
             match to_worker.as_ref() {
-                Some(tx) => match tx.send((workflow_id, outcome)) {
+                Some(tx) => match tx.send(report) {
                     Ok(()) => return,
                     Err(returned) => returned.0,
                 },
-                None => (workflow_id, outcome),
+                None => report,
             }
         };
         self.client.workflows_closed(&mut vec![report]);

@@ -10,6 +10,7 @@ use crate::engine::{
 use crate::error::ScheduleError;
 
 use super::shared::Shared;
+use super::verb::Verb;
 
 /// A handle to one schedule, from [`Client::create_schedule`](crate::Client::create_schedule)
 /// or [`Client::get_schedule_handle`](crate::Client::get_schedule_handle): the methods of
@@ -42,8 +43,9 @@ impl ScheduleHandle {
     /// (as Temporal's "At least one backfill required") or a range ends before it starts.
     pub fn backfill(&self, backfills: &[ScheduleBackfill]) -> Result<(), ScheduleError> {
         // The engine checks for an empty list (before looking the schedule up).
-        self.inner.verb("backfill", &self.id, |s, now| {
-            s.backfill(&self.id, backfills, now)
+        self.inner.apply(Verb::Backfill {
+            id: self.id.clone(),
+            backfills: backfills.to_vec(),
         })
     }
 
@@ -53,17 +55,20 @@ impl ScheduleHandle {
     /// # Errors
     /// [`ScheduleError::NotFound`].
     pub fn delete(&self) -> Result<(), ScheduleError> {
-        self.inner
-            .verb("delete", &self.id, |s, now| s.delete(&self.id, now))
+        self.inner.apply(Verb::Delete {
+            id: self.id.clone(),
+        })
     }
 
     /// The schedule, its counters, running and recent actions and next times.
     ///
+    /// In cluster mode, on a node that does not own the schedule, it is read from the record the
+    /// owner committed last, which holds every change made before this call on any node.
+    ///
     /// # Errors
     /// [`ScheduleError::NotFound`].
     pub fn describe(&self) -> Result<ScheduleDescription, ScheduleError> {
-        self.inner
-            .read_scheduler(&self.id, |s, now| s.describe(&self.id, now))
+        self.inner.describe(&self.id)
     }
 
     /// Pauses the schedule: no scheduled actions until unpaused (trigger and backfill still
@@ -73,8 +78,10 @@ impl ScheduleHandle {
     /// # Errors
     /// [`ScheduleError::NotFound`].
     pub fn pause(&self, note: Option<&str>) -> Result<(), ScheduleError> {
-        self.inner
-            .verb("pause", &self.id, |s, now| s.pause(&self.id, note, now))
+        self.inner.apply(Verb::Pause {
+            id: self.id.clone(),
+            note: note.map(str::to_owned),
+        })
     }
 
     /// Unpauses the schedule. Times that passed while it was paused are not taken (use
@@ -84,8 +91,10 @@ impl ScheduleHandle {
     /// # Errors
     /// [`ScheduleError::NotFound`].
     pub fn unpause(&self, note: Option<&str>) -> Result<(), ScheduleError> {
-        self.inner
-            .verb("unpause", &self.id, |s, now| s.unpause(&self.id, note, now))
+        self.inner.apply(Verb::Unpause {
+            id: self.id.clone(),
+            note: note.map(str::to_owned),
+        })
     }
 
     /// Takes one action now, even while paused, with `overlap` (default: the schedule's).
@@ -93,8 +102,9 @@ impl ScheduleHandle {
     /// # Errors
     /// [`ScheduleError::NotFound`].
     pub fn trigger(&self, overlap: Option<ScheduleOverlapPolicy>) -> Result<(), ScheduleError> {
-        self.inner.verb("trigger", &self.id, |s, now| {
-            s.trigger(&self.id, overlap, now)
+        self.inner.apply(Verb::Trigger {
+            id: self.id.clone(),
+            overlap,
         })
     }
 
@@ -144,8 +154,10 @@ impl ScheduleHandle {
             let Some(update) = updater(ScheduleUpdateInput { description }) else {
                 return Ok(());
             };
-            let result = self.inner.verb("update", &self.id, |s, now| {
-                s.update_checked(&self.id, update.schedule, token, now)
+            let result = self.inner.apply(Verb::UpdateChecked {
+                id: self.id.clone(),
+                schedule: update.schedule,
+                conflict_token: token,
             });
             match result {
                 Err(ScheduleError::Conflict { .. }) => continue,

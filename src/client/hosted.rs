@@ -72,6 +72,32 @@ impl HostedScheduler {
         f(&scheduler, now)
     }
 
+    /// Locks, reads `now` from `clock` and runs `f` with the scheduler and its journal, leaving
+    /// durability to `f` (a cluster node's command batch, written in its own transaction).
+    /// Whether the next wakeup moved earlier is returned with `f`'s result.
+    #[cfg(feature = "postgres")]
+    pub(crate) fn with_journal<T>(
+        &self,
+        clock: &dyn Clock,
+        f: impl FnOnce(&mut Scheduler, Option<&Persistence>, DateTime<Utc>) -> T,
+    ) -> (T, bool) {
+        let mut scheduler = self.scheduler.lock();
+        let now = clock.now();
+        let before = scheduler.next_wakeup();
+        let result = f(&mut scheduler, self.persistence.as_ref(), now);
+        (result, is_sooner(scheduler.next_wakeup(), before))
+    }
+
+    /// Writes whatever is still deferred, under the lock: a cluster node hands a partition
+    /// over. The failure, if any, is returned (and not reported).
+    #[cfg(feature = "postgres")]
+    pub(crate) fn flush_locked(&self, clock: &dyn Clock) -> Option<StoreError> {
+        let persistence = self.persistence.as_ref()?;
+        let mut scheduler = self.scheduler.lock();
+        let now = clock.now();
+        persistence.flush(&mut scheduler, now)
+    }
+
     /// Tells the user about a failed batch (outside the lock).
     pub(crate) fn report(&self, failure: Option<StoreError>) {
         if let Some(persistence) = &self.persistence {

@@ -8,14 +8,18 @@ mod async_registry;
 #[allow(clippy::module_inception)]
 mod client;
 mod clock;
+#[cfg(feature = "postgres")]
+mod cluster;
 mod context;
 mod durable;
+mod exchange;
 mod executor;
 mod handle;
 mod hosted;
 mod latch;
 mod registry;
 mod shared;
+mod verb;
 mod worker;
 
 #[cfg(feature = "tokio")]

@@ -23,7 +23,8 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 use crate::engine::{Action, CancelWorkflowAction, TerminateWorkflowAction};
 
 use super::client::Client;
-use super::executor::{Completion, CompletionSink, Report, WorkflowExecutor};
+use super::exchange::Report;
+use super::executor::{Completion, CompletionSink, WorkflowExecutor};
 use super::latch::{Latch, OpenOnDrop};
 use super::shared::Shared;
 
@@ -63,6 +64,7 @@ const MAX_SLEEP: Duration = Duration::from_secs(1);
 /// # Ok::<(), schedule_engine::ScheduleError>(())
 /// ```
 pub struct Worker {
+    inner: Arc<Shared>,
     stop: Arc<AtomicBool>,
     wake: Sender<()>,
     settle: Sender<OpenOnDrop>,
@@ -79,6 +81,7 @@ impl Worker {
     #[must_use = "dropping a Worker stops it"]
     pub fn start<E: WorkflowExecutor>(client: &Client, executor: E) -> Worker {
         let inner = client.inner().clone();
+        inner.start_hosting();
         let (wake, wake_rx) = inner.register_worker();
         let clock_wake = wake.clone();
         inner.pace.on_jump(move || {
@@ -96,12 +99,16 @@ impl Worker {
         #[allow(clippy::disallowed_methods, reason = "a Worker is a thread")]
         let thread = std::thread::Builder::new()
             .name("schedule-engine-worker".into())
-            .spawn(move || {
-                let _on_exit = on_exit;
-                run(inner, executor, signals);
+            .spawn({
+                let inner = inner.clone();
+                move || {
+                    let _on_exit = on_exit;
+                    run(inner, executor, signals);
+                }
             })
             .expect("failed to spawn the worker thread");
         Worker {
+            inner,
             stop,
             wake,
             settle,
@@ -160,15 +167,18 @@ impl Worker {
     pub fn shutdown_async(mut self) -> impl Future<Output = ()> + Send + 'static {
         let thread = self.signal_stop();
         let exited = self.exited.clone().opened();
+        let inner = self.inner.clone();
         async move {
             exited.await;
-            // The thread has passed its last statement: this join returns at once.
-            join(thread);
+            // The thread has passed its last statement: this join returns at once (in cluster
+            // mode, leaving writes to the database from here).
+            join(&inner, thread);
         }
     }
 
     fn stop_and_join(&mut self) {
-        join(self.signal_stop());
+        let thread = self.signal_stop();
+        join(&self.inner, thread);
     }
 
     /// Tells the thread to stop; its handle, unless it was stopped before.
@@ -180,11 +190,17 @@ impl Worker {
     }
 }
 
-/// Waits for the worker thread to end.
-fn join(thread: Option<JoinHandle<()>>) {
+/// Waits for the worker thread to end, then (in cluster mode) writes every partition's state
+/// and leaves, so that the other nodes take its partitions at once.
+fn join(inner: &Shared, thread: Option<JoinHandle<()>>) {
+    let Some(thread) = thread else {
+        return;
+    };
+    let joined = thread.join();
+    inner.stop_hosting();
     // A panic on the worker thread outside the executor is a bug in this crate; re-raising it
     // here would abort a caller that is already unwinding, so it is only reported.
-    if thread.is_some_and(|t| t.join().is_err()) && !std::thread::panicking() {
+    if joined.is_err() && !std::thread::panicking() {
         panic!("schedule-engine worker thread panicked");
     }
 }
@@ -235,14 +251,27 @@ fn run<E: WorkflowExecutor>(inner: Arc<Shared>, mut executor: E, signals: Signal
         let timeout = contained(|| {
             // The poll reads the clock again, at or after this.
             let poll_floor = inner.clock.now();
-            let (actions, next_wakeup) = inner.poll();
-            tracing::trace!(actions = actions.len(), next_wakeup = ?next_wakeup, "polled");
+            let (polled, next_wakeup) = inner.poll();
+            tracing::trace!(
+                actions = polled.iter().map(|p| p.actions.len()).sum::<usize>(),
+                next_wakeup = ?next_wakeup,
+                "polled"
+            );
             // A wakeup the poll had reached but that yielded nothing would make this loop spin;
             // the scheduler promises it does not happen, and this makes sure.
-            let stalled = actions.is_empty() && next_wakeup.is_some_and(|t| t <= poll_floor);
+            let stalled = polled.iter().all(|p| p.actions.is_empty())
+                && next_wakeup.is_some_and(|t| t <= poll_floor);
             let mut applied = Instant::now();
-            for action in actions {
-                dispatch(&mut executor, action, &sink);
+            let actions = polled
+                .into_iter()
+                .flat_map(|p| p.actions.into_iter().map(move |a| (p.origin, a)));
+            for (origin, action) in actions {
+                // In cluster mode, a partition whose lease ended locally dispatches nothing
+                // more: its next owner redelivers these actions.
+                if !inner.may_dispatch(origin) {
+                    continue;
+                }
+                dispatch(&mut executor, action, origin.partition, &sink);
                 // A slow executor: runs that closed meanwhile are applied (and, on an idle
                 // store, written) now, not after the whole batch, so that a crash re-delivers
                 // as few closed runs as possible.
@@ -313,7 +342,12 @@ fn trace_stop(how: &'static str, workflow_id: &str, schedule_id: Option<&str>, r
 
 /// Hands one action to the executor. A panic is contained: a start that panicked dropped its
 /// completion while unwinding, which reported the run as failed.
-fn dispatch<E: WorkflowExecutor>(executor: &mut E, action: Action, sink: &Arc<CompletionSink>) {
+fn dispatch<E: WorkflowExecutor>(
+    executor: &mut E,
+    action: Action,
+    partition: u32,
+    sink: &Arc<CompletionSink>,
+) {
     let dispatched = catch_unwind(AssertUnwindSafe(|| match action {
         Action::StartWorkflow(start) => {
             tracing::debug!(
@@ -324,7 +358,7 @@ fn dispatch<E: WorkflowExecutor>(executor: &mut E, action: Action, sink: &Arc<Co
                 manual = start.manual,
                 "starting run"
             );
-            let completion = Completion::new(start.workflow_id.clone(), sink.clone());
+            let completion = Completion::new(start.workflow_id.clone(), partition, sink.clone());
             executor.start_workflow(start, completion);
         }
         Action::CancelWorkflow(cancel) => {

@@ -116,14 +116,7 @@ impl Journal {
         if self.dirty.is_empty() {
             return Ok(());
         }
-        let batch: Vec<StoreChange> = self
-            .dirty
-            .drain()
-            .map(|((kind, id), data)| match data {
-                Some(data) => StoreChange::Put(StoredRecord { kind, id, data }),
-                None => StoreChange::Delete { kind, id },
-            })
-            .collect();
+        let batch = self.take_dirty();
         // A panicking store is a failed batch: the batch goes back, as for an error, and the
         // panic stops here (it would otherwise lose the batch and unwind through the client).
         let store = &mut self.store;
@@ -147,6 +140,17 @@ impl Journal {
                 Err(e)
             }
         }
+    }
+
+    /// Every dirty record as one batch; they are no longer dirty.
+    pub(super) fn take_dirty(&mut self) -> Vec<StoreChange> {
+        self.dirty
+            .drain()
+            .map(|((kind, id), data)| match data {
+                Some(data) => StoreChange::Put(StoredRecord { kind, id, data }),
+                None => StoreChange::Delete { kind, id },
+            })
+            .collect()
     }
 
     fn encode<T: serde::Serialize>(&self, id: &str, value: &T) -> Result<String, StoreError> {

@@ -62,6 +62,8 @@ pub(crate) struct Persistence {
     on_error: Option<StoreErrorHook>,
     /// Whether the last batch failed (the default report prints transitions only).
     failing: Mutex<bool>,
+    /// Whether changes that record no action may wait for a later batch (see [`Durable`]).
+    defer: bool,
 }
 
 impl Persistence {
@@ -138,8 +140,17 @@ impl Persistence {
             journal: Mutex::new(journal),
             on_error,
             failing: Mutex::new(false),
+            defer: true,
         };
         Ok((persistence, scheduler))
+    }
+
+    /// Writes every change with the call that made it, closed runs included: a cluster node's
+    /// partitions are read by other nodes from their records, which must not lag.
+    #[cfg(feature = "postgres")]
+    pub(crate) fn without_deferral(mut self) -> Self {
+        self.defer = false;
+        self
     }
 
     /// Makes everything `result`'s call changed durable, then returns what the caller may see:
@@ -154,7 +165,8 @@ impl Persistence {
         let mut journal = self.journal.lock();
         let journal = &mut *journal;
         let wait = (journal.batch_cost * DEFER_PER_BATCH_COST).min(MAX_DEFER);
-        if result.may_defer()
+        if self.defer
+            && result.may_defer()
             && wait >= MIN_DEFER
             && journal.held.is_empty()
             && journal.dirty.is_empty()
@@ -198,6 +210,23 @@ impl Persistence {
     ) -> Option<StoreError> {
         let (_, failure) = self.commit(scheduler, now, Ok::<(), ScheduleError>(()));
         failure
+    }
+
+    /// Everything not yet durable (the scheduler's changes and the deferred ones) as one batch,
+    /// for a transaction of the caller's: a cluster node writes its command batches this way,
+    /// in the transaction that marks the commands applied. The batch leaves the journal, so if
+    /// that transaction fails the caller must drop this state and load it again from the
+    /// store (where it is the truth). The first record that could not be encoded is returned
+    /// beside the others.
+    #[cfg(feature = "postgres")]
+    pub(crate) fn take_batch(
+        &self,
+        scheduler: &mut Scheduler,
+    ) -> (Vec<crate::store::StoreChange>, Option<StoreError>) {
+        let mut journal = self.journal.lock();
+        journal.deferred_since = None;
+        let absorbed = journal.absorb(scheduler.take_changes()).err();
+        (journal.take_dirty(), absorbed)
     }
 
     /// Tells the user about a failed batch: their hook, or standard error on the first failure

@@ -3,8 +3,8 @@
 //! command queue.
 //!
 //! This module knows nothing of the engine: it stores [`StoredRecord`]s and carries commands as
-//! opaque text. The host (the client and worker, in cluster mode) hosts one engine per partition
-//! it holds; `docs/cluster.md` describes the whole design.
+//! opaque text. The host (the client and worker in cluster mode, `client/cluster/`) hosts one
+//! engine per partition it holds; `docs/cluster.md` describes the whole design.
 //!
 //! Invariants:
 //! * Every write of a partition's records runs in a transaction whose first statement checks
@@ -72,55 +72,71 @@ pub struct PartitionOwner {
 /// ([`partition_of`]); each node leases partitions in the database and runs the schedules of
 /// the partitions it holds; partitions spread evenly over the live nodes.
 ///
+/// Give it to a client, `Client::builder().cluster(cluster).build()`: the client then hosts one
+/// engine and write-ahead journal per partition this node holds (from when its first
+/// [`Worker`](crate::Worker) starts until its last shuts down), and each of its verbs is
+/// applied by the partition's owner: here, or on another node through the database's command
+/// queue. The building blocks (leases, partition stores, commands) are public in
+/// [`cluster`](crate::cluster) for hosts of your own.
+///
 /// # Guarantees
 ///
-/// This release is the storage and coordination layer (phase 1 of issue 13): leases, fencing,
-/// balancing, the database clock, the per-partition store and the command queue. The
-/// guarantees below marked *(phase 2)* hold once `Client::builder().cluster(..)` hosts one
-/// engine per partition on top of it; the others hold now.
-///
-/// * **One owner per partition, fenced.** A partition's records are written only under an
-///   unexpired lease with the current fencing token, checked in the same transaction as the
-///   write; lease expiry is judged by the database's clock. A node that lost its lease (paused
-///   past it, cut off, taken over) can write nothing: its writes fail with
-///   [`StoreErrorKind::Fenced`], which must never be retried.
-/// * **Local loss before remote gain.** A node treats a lease as lost at a local deadline earlier
-///   than the database's expiry, so after a pause (SIGSTOP, suspend) it stops dispatching a
-///   partition before another node can have acquired it.
-/// * **Takeover** of a crashed node's partitions within `lease + renew interval`; a graceful
-///   [`leave`](PostgresCluster::leave) (or dropping the last handle) releases them at once.
+/// * **Each nominal time decided exactly once** cluster-wide (started, skipped, missed or
+///   dropped), by the one fenced batch that records it: a partition's records are written only
+///   under an unexpired lease with the current fencing token, checked in the same transaction
+///   as the write, with expiry judged by the database's clock. A node that lost a lease (paused
+///   past it, cut off, taken over) writes nothing: its writes fail with
+///   [`StoreErrorKind::Fenced`], which is never retried (the node drops the partition's state).
+/// * **Started at least once**, under the deterministic workflow id
+///   `<action id>-<nominal time>`. A start is recorded as pending before it is dispatched and
+///   stays so until its run is recorded closed; whoever holds the partition next dispatches
+///   the pending ones again. So a duplicate start is possible only for a run a node had
+///   started (or was starting) and whose close was not yet recorded when the partition changed
+///   hands: a crash, a pause past the lease, a hand-over while it ran. Executors that must
+///   never run a workflow twice de-duplicate on its id.
+/// * **Local loss before remote gain.** A node treats a lease as lost at a local deadline
+///   earlier than the database's expiry (by a fifth of the lease), on its monotonic and its wall
+///   clock, and dispatches a partition's actions only before it; so after a pause (SIGSTOP,
+///   suspend) it stops before another node can have acquired the partition.
+/// * **Takeover** of a crashed or paused node's partitions within `lease + renew interval`,
+///   where the times that came due meanwhile follow each schedule's catch-up window and overlap
+///   policy exactly as after a restart; a graceful shutdown (the last worker's, or
+///   [`leave`](PostgresCluster::leave)) writes each partition's state and releases it at once.
 /// * **Balance.** Partitions spread over the live nodes with max − min ≤ 1 within two lease
 ///   periods after a node joins or leaves.
-/// * **Commands exactly once.** A command queued for a partition owned elsewhere is applied by
-///   its owner at most once, in the same transaction as the state it changes; the caller gets
-///   its result, or learns that it was withdrawn and will never be applied.
-/// * **One time source.** [`clock`](PostgresCluster::clock) reads the database's clock on every
-///   node, so a node whose own clock is off neither fires early nor fires again *(phase 2: the
-///   engines run on it)*.
-/// * **Each nominal time decided exactly once** cluster-wide (started, skipped, missed or
-///   dropped), by the one fenced batch that records it *(phase 2)*.
-/// * **Started at least once**; a duplicate start is possible only for an action that a node had
-///   committed and was dispatching when it lost its lease, and it carries the same workflow id
-///   `<action id>-<nominal time>` *(phase 2)*.
-/// * **Every verb from any node** with single-node semantics (`AlreadyExists`, `NotFound`,
-///   conflict tokens; describe and list reflect every change made before the call returned, on
-///   whatever node) *(phase 2)*.
-/// * **Faults.** PostgreSQL restarting or unreachable: nodes keep running, retry with backoff,
-///   report through the [`on_error`](PostgresCluster::on_error) hook, and lose nothing; leases
-///   outlive an outage shorter than the lease *(phase 2: held actions and the store-error hook of
-///   the client)*.
+/// * **Every verb from any node** with single-node semantics: `AlreadyExists`, `NotFound` and
+///   `Conflict` come from the owner's engine; a command is applied by its owner exactly once,
+///   in the transaction that writes what it changed, or withdrawn and never applied (then the
+///   verb fails with [`StoreErrorKind::Unavailable`] after `command_timeout`). Every verb's
+///   change is committed before it returns, and owners write every other change (starts, runs
+///   closed) with the call that made it, so describe and list (from the owner's engine, or from
+///   the records it committed) reflect every change made before the call returned, on whatever
+///   node.
+/// * **One time source.** The engines read [`clock`](PostgresCluster::clock), the database's
+///   clock as sampled at each heartbeat, so a node whose own clock is off neither fires early
+///   nor fires a time again. A clock of your own (`ClientBuilder::clock`) voids this: tests only.
+/// * **Faults.** PostgreSQL restarting or unreachable: nodes keep running, hold actions whose
+///   batch could not be written, reconnect with backoff, report through the client's
+///   `on_store_error` hook and [`on_error`](PostgresCluster::on_error), and lose nothing; leases
+///   outlive an outage shorter than about `lease − renew interval`, and after a longer one the
+///   partitions are acquired and loaded again.
+///
+/// Shown against a real PostgreSQL by the tests under `tests/integration/cluster/`, among them
+/// three node processes firing 40 schedules for a minute through SIGKILLs, a SIGSTOP for 3× the
+/// lease and a database restart (`node_faults`).
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use schedule_engine::{ClusterConfig, PostgresCluster};
+/// use schedule_engine::{Client, ClusterConfig, PostgresCluster, Worker, WorkflowRegistry};
 ///
 /// let cluster = PostgresCluster::connect(
 ///     "postgresql://scheduler@db.internal/app",
 ///     ClusterConfig { node_id: "web-1".into(), lease: Duration::from_secs(10), ..Default::default() },
 /// )?;
-/// let events = cluster.join()?;
-/// # drop(events);
-/// # Ok::<(), schedule_engine::StoreError>(())
+/// let client = Client::builder().cluster(cluster).build()?;
+/// let worker = Worker::start(&client, WorkflowRegistry::new());
+/// # worker.shutdown();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
 pub struct PostgresCluster {

@@ -23,9 +23,9 @@ use schedule_engine::store::{RecordKind, Store, StoreChange, StoreErrorKind, Sto
 use schedule_engine::{ClusterConfig, PostgresCluster};
 
 pub const CHILD_MODE: &str = "SE_CLUSTER_CHILD";
-const CHILD_URL: &str = "SE_CLUSTER_URL";
-const CHILD_LEASE_MS: &str = "SE_CLUSTER_LEASE_MS";
-const CHILD_PARTITIONS: &str = "SE_CLUSTER_PARTITIONS";
+pub const CHILD_URL: &str = "SE_CLUSTER_URL";
+pub const CHILD_LEASE_MS: &str = "SE_CLUSTER_LEASE_MS";
+pub const CHILD_PARTITIONS: &str = "SE_CLUSTER_PARTITIONS";
 
 /// A configuration for tests: short leases, few partitions.
 pub fn config(node: &str, lease_ms: u64, partitions: u32) -> ClusterConfig {

@@ -2,9 +2,13 @@
 //! Expected values are Temporal's (docs/semantics.md):
 //! workflow ids `<action id>-<nominal time>`, manual starts for trigger and backfill, both
 //! backfill ends inclusive, no catch-up after unpause, updates not retroactive.
+//!
+//! The same scenarios run against a 3-node cluster (`cluster::scenarios`), where `setup` gives
+//! a client that hosts nothing, so that every verb is issued on a node other than the owner.
 
 use std::time::Duration;
 
+use super::setup;
 use crate::util::engine::mins;
 use crate::util::facade::{at, every, trigger_only, wid, Call, Recorder};
 use schedule_engine::{
@@ -12,13 +16,6 @@ use schedule_engine::{
     ScheduleIntervalSpec, ScheduleOverlapPolicy, ScheduleUpdate, StartWorkflowOptions, Worker,
     WorkflowOutcome,
 };
-
-fn setup(recorder: &Recorder) -> (Client, ManualClock, Worker) {
-    let clock = ManualClock::new(at(0));
-    let client = Client::builder().clock(clock.clone()).build().unwrap();
-    let worker = Worker::start(&client, recorder.clone());
-    (client, clock, worker)
-}
 
 fn start(workflow_id: &str, manual: bool) -> Call {
     Call::Start {

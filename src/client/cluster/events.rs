@@ -1,0 +1,260 @@
+//! The node's event thread: it joins the cluster with the client's first worker, and acts on
+//! the cluster's events (a partition acquired, lost, to be handed over, commands waiting) until
+//! the last worker stops, when every partition's state is written and the node leaves.
+//!
+//! Invariants:
+//! - `Acquired`: the partition is loaded and hosted, then its waiting commands are applied.
+//!   A load that fails (the database unreachable) is tried again while the lease holds.
+//! - `Lost`: the host is dropped at once, nothing written (any write would be fenced).
+//! - `ReleaseRequested`: the host stops polling, its journal is flushed (deferred changes
+//!   included), then the lease is released, so the next owner loads everything.
+//! - Commands are applied in one fenced transaction with the changes they make. If it fails
+//!   other than fenced after they were applied in memory, the partition is loaded again: the
+//!   database says which of them were applied.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+
+use crate::store::postgres::{ClusterEvent, Lease};
+use crate::store::StoreError;
+
+use super::super::clock::Clock;
+use super::super::exchange::Wakers;
+use super::super::verb::Verb;
+use super::host::PartitionHost;
+use super::{is_fenced, ClusterNode};
+
+/// How often the thread looks at its stop flag and retries loads that failed.
+const TICK: Duration = Duration::from_millis(200);
+
+/// The most commands one fenced transaction applies (the store's own limit).
+const COMMAND_BATCH: usize = 1_000;
+
+impl ClusterNode {
+    /// A worker starts; with the first one the node joins and its event thread starts.
+    ///
+    /// # Panics
+    /// If the operating system cannot spawn a thread (as `Worker::start`).
+    pub(crate) fn start_hosting(
+        &self,
+        node: &Arc<ClusterNode>,
+        clock: &Arc<dyn Clock>,
+        wakers: &Arc<Wakers>,
+    ) {
+        let mut membership = self.membership.lock();
+        membership.workers += 1;
+        if membership.workers > 1 {
+            return;
+        }
+        let events = match self.cluster.join() {
+            Ok(events) => events,
+            Err(e) => {
+                // Only "already joined" (by a host of the user's own): this client then hosts
+                // nothing and sends every verb to the owners.
+                self.report(&e);
+                return;
+            }
+        };
+        let stop = Arc::new(AtomicBool::new(false));
+        let context = Context {
+            node: node.clone(),
+            clock: clock.clone(),
+            wakers: wakers.clone(),
+        };
+        let flag = stop.clone();
+        #[allow(clippy::disallowed_methods, reason = "the facade's threads")]
+        let thread = std::thread::Builder::new()
+            .name("schedule-engine-cluster-host".into())
+            .spawn(move || run(&context, &events, &flag))
+            .expect("failed to spawn the cluster host thread");
+        membership.events = Some((stop, thread));
+    }
+
+    /// A worker stopped; with the last one the node writes every partition's state and leaves
+    /// the cluster (its partitions are released at once, for the other nodes to take).
+    pub(crate) fn stop_hosting(&self, clock: &dyn Clock) {
+        let events = {
+            let mut membership = self.membership.lock();
+            membership.workers = membership.workers.saturating_sub(1);
+            if membership.workers > 0 {
+                return;
+            }
+            membership.events.take()
+        };
+        let Some((stop, thread)) = events else {
+            return;
+        };
+        stop.store(true, Ordering::SeqCst);
+        let _ = thread.join();
+        let hosts = std::mem::take(&mut *self.hosts.write());
+        for host in hosts.values() {
+            host.close();
+            let failure = host.hosted.flush_locked(clock);
+            if !is_fenced(failure.as_ref()) {
+                host.hosted.report(failure);
+            }
+        }
+        self.cluster.leave();
+    }
+
+    fn handle(&self, cx: &Context, event: ClusterEvent, loading: &mut Vec<Lease>) {
+        match event {
+            ClusterEvent::Acquired(lease) => {
+                if !self.open(cx, lease) {
+                    loading.push(lease);
+                }
+            }
+            ClusterEvent::Lost(lease) => {
+                loading.retain(|l| *l != lease);
+                self.drop_host(lease);
+            }
+            ClusterEvent::ReleaseRequested(lease) => {
+                loading.retain(|l| *l != lease);
+                self.hand_over(cx, lease);
+            }
+            ClusterEvent::CommandsPending(lease) => {
+                if let Some(host) = self.host(lease.partition).filter(|h| h.lease == lease) {
+                    self.apply_commands(cx, &host);
+                }
+            }
+        }
+    }
+
+    /// Loads and hosts `lease`'s partition, then applies its waiting commands. `false` if the
+    /// load failed for a reason other than a lost lease (to be tried again).
+    fn open(&self, cx: &Context, lease: Lease) -> bool {
+        if self.cluster.lease(lease.partition) != Some(lease) {
+            return true;
+        }
+        match PartitionHost::open(&self.cluster, lease, &self.config, self.on_error.clone()) {
+            Ok(host) => {
+                let host = Arc::new(host);
+                if let Some(old) = self.hosts.write().insert(lease.partition, host.clone()) {
+                    old.close();
+                }
+                self.recovered();
+                self.apply_commands(cx, &host);
+                cx.wakers.wake();
+                true
+            }
+            Err(e) if is_fenced(Some(&e)) => true,
+            Err(e) => {
+                self.report(&e);
+                false
+            }
+        }
+    }
+
+    /// Balancing moves the partition away: stop polling it, write its state, release it.
+    fn hand_over(&self, cx: &Context, lease: Lease) {
+        let host = {
+            let mut hosts = self.hosts.write();
+            match hosts.get(&lease.partition) {
+                Some(h) if h.lease == lease => hosts.remove(&lease.partition),
+                _ => None,
+            }
+        };
+        if let Some(host) = host {
+            host.close();
+            let failure = host.hosted.flush_locked(&*cx.clock);
+            if is_fenced(failure.as_ref()) {
+                return;
+            }
+            host.hosted.report(failure);
+        }
+        if let Err(e) = self.cluster.release(lease) {
+            self.report(&e);
+        }
+    }
+
+    /// Applies the partition's waiting commands, a fenced transaction per batch.
+    fn apply_commands(&self, cx: &Context, host: &PartitionHost) {
+        loop {
+            let mut store = self.cluster.partition_store(host.lease);
+            let mut touched = false;
+            let ((applied, unencoded), _) =
+                host.hosted.with_journal(&*cx.clock, |s, persistence, now| {
+                    let mut unencoded: Option<StoreError> = None;
+                    let applied = store.apply_commands(|commands| {
+                        touched = true;
+                        let results = commands
+                            .iter()
+                            .map(|c| Verb::apply_encoded(&c.payload, s, now))
+                            .collect();
+                        let (batch, error) = match persistence {
+                            Some(p) => p.take_batch(s),
+                            None => (Vec::new(), None),
+                        };
+                        unencoded = error;
+                        (batch, results)
+                    });
+                    (applied, unencoded)
+                });
+            match applied {
+                Ok(count) => {
+                    if count > 0 {
+                        cx.wakers.wake();
+                    }
+                    if let Some(e) = unencoded {
+                        // A record left out of the batch: the database is the truth again.
+                        self.report(&e);
+                        self.reload(cx, host.lease);
+                        return;
+                    }
+                    if count < COMMAND_BATCH {
+                        return;
+                    }
+                }
+                Err(e) if is_fenced(Some(&e)) => {
+                    self.drop_host(host.lease);
+                    return;
+                }
+                Err(e) => {
+                    self.report(&e);
+                    if touched {
+                        self.reload(cx, host.lease);
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Drops the partition's state and loads it again from the database.
+    fn reload(&self, cx: &Context, lease: Lease) {
+        self.drop_host(lease);
+        // A failed load leaves the partition unhosted until the lease ends and another node
+        // (or this one) acquires it again; the failure has been reported.
+        let _ = self.open(cx, lease);
+    }
+}
+
+/// What the event thread works with.
+struct Context {
+    node: Arc<ClusterNode>,
+    clock: Arc<dyn Clock>,
+    wakers: Arc<Wakers>,
+}
+
+/// The event loop (see the module docs).
+fn run(cx: &Context, events: &Receiver<ClusterEvent>, stop: &AtomicBool) {
+    let node = &cx.node;
+    let mut loading: Vec<Lease> = Vec::new();
+    while !stop.load(Ordering::SeqCst) {
+        match events.recv_timeout(TICK) {
+            Ok(event) => node.handle(cx, event, &mut loading),
+            Err(RecvTimeoutError::Timeout) => {
+                let retry = std::mem::take(&mut loading);
+                for lease in retry {
+                    if !node.open(cx, lease) {
+                        loading.push(lease);
+                    }
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+    }
+}

@@ -1,0 +1,335 @@
+//! Cluster mode (feature `postgres`): a client that is one node of a [`PostgresCluster`]. It
+//! hosts one engine `Scheduler` with its write-ahead journal per partition this node holds
+//! ([`PartitionHost`]), routes every verb to the partition its id hashes to, and dispatches a
+//! partition's actions only while its lease holds locally. `docs/cluster.md` §3 is the design.
+//!
+//! Invariants:
+//! - A partition is hosted only under a lease this node holds; its journal writes through the
+//!   partition's fenced store. A write refused as fenced is never retried: the partition's
+//!   scheduler is dropped at once (its state lives on in the database, for the next owner).
+//! - A verb is applied here when its partition is hosted here, committed before it returns;
+//!   otherwise (or when the local commit is fenced) it is sent to the owner through the
+//!   command queue, which applies it exactly once or not at all. Either way the change is
+//!   durable before the verb returns, so describe and list, which read the owner's engine or
+//!   the records it committed, reflect every verb that returned before them, on any node.
+//! - Lock order: a partition's scheduler lock, then the database. A partition's events and
+//!   commands are handled on one thread (`events`), the polls on the workers'.
+
+mod events;
+mod host;
+mod reads;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use chrono::{DateTime, Utc};
+use parking_lot::{Mutex, RwLock};
+
+use crate::engine::{ScheduleDescription, ScheduleListDescription, SchedulerConfig};
+use crate::error::ScheduleError;
+use crate::store::postgres::{DbClock, Lease, PostgresCluster};
+use crate::store::{StoreError, StoreErrorHook, StoreErrorKind};
+
+use super::clock::Clock;
+use super::exchange::{Origin, Polled, Report, Wakers};
+use super::verb::{decode_result, Verb};
+
+use host::PartitionHost;
+
+/// The engines see the database's clock: one time line for every node.
+impl Clock for DbClock {
+    fn now(&self) -> DateTime<Utc> {
+        DbClock::now(self)
+    }
+}
+
+/// A client's side of a cluster node.
+pub(crate) struct ClusterNode {
+    cluster: PostgresCluster,
+    config: SchedulerConfig,
+    on_error: Option<StoreErrorHook>,
+    /// The partitions hosted here, by partition.
+    hosts: RwLock<BTreeMap<u32, Arc<PartitionHost>>>,
+    membership: Mutex<Membership>,
+    /// Whether the last failure reported without a hook is still the current one.
+    failing: AtomicBool,
+}
+
+/// Whether the node takes part (while a worker runs), and its event thread.
+#[derive(Default)]
+struct Membership {
+    workers: usize,
+    events: Option<(Arc<AtomicBool>, JoinHandle<()>)>,
+}
+
+impl ClusterNode {
+    pub(crate) fn new(
+        cluster: PostgresCluster,
+        config: SchedulerConfig,
+        on_error: Option<StoreErrorHook>,
+    ) -> ClusterNode {
+        ClusterNode {
+            cluster,
+            config,
+            on_error,
+            hosts: RwLock::new(BTreeMap::new()),
+            membership: Mutex::new(Membership::default()),
+            failing: AtomicBool::new(false),
+        }
+    }
+
+    /// The host of `partition`, if it is hosted here.
+    fn host(&self, partition: u32) -> Option<Arc<PartitionHost>> {
+        self.hosts.read().get(&partition).cloned()
+    }
+
+    fn all_hosts(&self) -> Vec<Arc<PartitionHost>> {
+        self.hosts.read().values().cloned().collect()
+    }
+
+    /// Stops hosting the partition of `lease` (if that lease is the one hosted): its scheduler,
+    /// its unwritten changes and its held actions are dropped; nothing is written.
+    fn drop_host(&self, lease: Lease) {
+        let mut hosts = self.hosts.write();
+        if hosts
+            .get(&lease.partition)
+            .is_some_and(|h| h.lease == lease)
+        {
+            if let Some(host) = hosts.remove(&lease.partition) {
+                host.close();
+            }
+        }
+    }
+
+    /// Applies `verb` where its id's partition is hosted: here, or on its owner.
+    pub(crate) fn apply(
+        &self,
+        clock: &dyn Clock,
+        wakers: &Wakers,
+        verb: Verb,
+    ) -> Result<(), ScheduleError> {
+        let partition = self.cluster.partition_of(verb.key());
+        self.apply_in(clock, wakers, partition, verb)
+    }
+
+    fn apply_in(
+        &self,
+        clock: &dyn Clock,
+        wakers: &Wakers,
+        partition: u32,
+        verb: Verb,
+    ) -> Result<(), ScheduleError> {
+        if let Some(host) = self.host(partition) {
+            let local = verb.clone();
+            let (result, after) = host
+                .hosted
+                .with_scheduler(clock, |s, now| local.apply(s, now));
+            if !is_fenced(after.failure.as_ref()) {
+                host.hosted.report(after.failure);
+                if after.sooner {
+                    wakers.wake();
+                }
+                return result;
+            }
+            // Never durable: the partition has moved. Its new owner decides.
+            self.drop_host(host.lease);
+        }
+        let answer = self.cluster.submit(partition, &verb.encode()?)?;
+        decode_result(&answer)
+    }
+
+    /// The description of schedule `id`: from the engine hosting it here, or from the record
+    /// its owner committed last.
+    pub(crate) fn describe(
+        &self,
+        clock: &dyn Clock,
+        id: &str,
+    ) -> Result<ScheduleDescription, ScheduleError> {
+        if let Some(host) = self.host(self.cluster.partition_of(id)) {
+            return host
+                .hosted
+                .read_scheduler(clock, |s, now| s.describe(id, now));
+        }
+        reads::describe(&self.cluster, &self.config, id, clock.now())
+    }
+
+    /// Every schedule of the cluster, ordered by id: the partitions hosted here from their
+    /// engines, the others from their committed records.
+    pub(crate) fn list(&self, clock: &dyn Clock) -> Vec<ScheduleListDescription> {
+        let mut listed = Vec::new();
+        let mut here = std::collections::BTreeSet::new();
+        for host in self.all_hosts() {
+            here.insert(host.lease.partition);
+            listed.extend(
+                host.hosted
+                    .read_scheduler(clock, |s, now| s.list_schedules(now)),
+            );
+        }
+        let now = clock.now();
+        match reads::list_others(&self.cluster, &self.config, &here, now) {
+            Ok((others, bad)) => {
+                listed.extend(others);
+                if let Some(e) = bad {
+                    self.report(&e);
+                }
+            }
+            Err(e) => self.report(&e),
+        }
+        listed.sort_by(|a, b| a.id.cmp(&b.id));
+        listed.dedup_by(|a, b| a.id == b.id);
+        listed
+    }
+
+    /// Polls every partition hosted here whose lease still holds locally.
+    pub(crate) fn poll(&self, clock: &dyn Clock) -> (Vec<Polled>, Option<DateTime<Utc>>) {
+        let mut polled = Vec::new();
+        let mut wakeup: Option<DateTime<Utc>> = None;
+        for host in self.all_hosts() {
+            let lease = host.lease;
+            if self.cluster.lease(lease.partition) != Some(lease) {
+                self.drop_host(lease);
+                continue;
+            }
+            let ((actions, next), after) = host.hosted.with_scheduler(clock, |s, now| {
+                if host.is_closed() {
+                    (Vec::new(), None)
+                } else {
+                    (s.poll(now), s.next_wakeup())
+                }
+            });
+            if is_fenced(after.failure.as_ref()) {
+                self.drop_host(lease);
+                continue;
+            }
+            host.hosted.report(after.failure);
+            wakeup = match (wakeup, next) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let origin = Origin {
+                partition: lease.partition,
+                fence: lease.fence,
+            };
+            polled.push(Polled { origin, actions });
+        }
+        (polled, wakeup)
+    }
+
+    /// Whether the lease an action was polled under still holds locally; if not, the
+    /// partition is dropped here.
+    pub(crate) fn may_dispatch(&self, origin: Origin) -> bool {
+        let lease = Lease {
+            partition: origin.partition,
+            fence: origin.fence,
+        };
+        let held = self.cluster.lease(origin.partition) == Some(lease);
+        if !held {
+            self.drop_host(lease);
+        }
+        held
+    }
+
+    /// Applies closed runs on the partitions their starts came from; those no longer hosted
+    /// here go to their new owners as commands (from a thread of their own, so that a
+    /// partition without an owner yet delays no worker).
+    pub(crate) fn workflows_closed(
+        &self,
+        clock: &dyn Clock,
+        wakers: &Wakers,
+        closed: &mut Vec<Report>,
+    ) {
+        closed.sort_by_key(|r| r.0);
+        let mut forward: Vec<Report> = Vec::new();
+        let mut reports = std::mem::take(closed).into_iter().peekable();
+        while let Some(first) = reports.next() {
+            let partition = first.0;
+            let mut group = vec![first];
+            while let Some(next) = reports.next_if(|r| r.0 == partition) {
+                group.push(next);
+            }
+            let Some(host) = self.host(partition) else {
+                forward.extend(group);
+                continue;
+            };
+            let copy = group.clone();
+            let ((), after) = host.hosted.with_scheduler(clock, |s, now| {
+                for (_, workflow_id, outcome) in group {
+                    // A run the scheduler does not know (deleted schedule, duplicate report)
+                    // is not an error worth surfacing to an executor.
+                    let _ = s.workflow_closed(&workflow_id, outcome, now);
+                }
+            });
+            if is_fenced(after.failure.as_ref()) {
+                self.drop_host(host.lease);
+                forward.extend(copy);
+                continue;
+            }
+            host.hosted.report(after.failure);
+            if after.sooner {
+                wakers.wake();
+            }
+        }
+        if !forward.is_empty() {
+            self.forward(forward);
+        }
+    }
+
+    /// Sends closed runs to the owners of their partitions, in the background. One that no
+    /// owner takes in time is lost to this node; its new owner redelivers the start (same
+    /// workflow id) and hears of that run's end instead.
+    fn forward(&self, reports: Vec<Report>) {
+        let cluster = self.cluster.clone();
+        let send = move || {
+            for (partition, workflow_id, outcome) in reports {
+                let verb = Verb::WorkflowClosed {
+                    workflow_id,
+                    outcome,
+                };
+                if let Ok(command) = verb.encode() {
+                    let _ = cluster.submit(partition, &command);
+                }
+            }
+        };
+        #[allow(clippy::disallowed_methods, reason = "the facade's threads")]
+        let spawned = std::thread::Builder::new()
+            .name("schedule-engine-forward".into())
+            .spawn(send);
+        if let Err(e) = spawned {
+            self.report(&StoreError::io(None, format!("cannot start a thread: {e}")));
+        }
+    }
+
+    /// Tells the user about a failure of this node's own work (a read, an event): their hook,
+    /// or standard error on the first of a series.
+    fn report(&self, error: &StoreError) {
+        match &self.on_error {
+            // The hook's panic must not stop the node's event thread, nor a worker.
+            Some(hook) => {
+                let called = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(error)));
+                if let Err(panic) = called {
+                    eprintln!(
+                        "schedule-engine: the on_store_error hook panicked ({}) on: {error}",
+                        crate::store::panic_message(panic.as_ref())
+                    );
+                }
+            }
+            None => {
+                if !self.failing.swap(true, Ordering::Relaxed) {
+                    eprintln!("schedule-engine cluster node: {error}");
+                }
+            }
+        }
+    }
+
+    /// A success after failures: the next failure is printed again.
+    fn recovered(&self) {
+        self.failing.store(false, Ordering::Relaxed);
+    }
+}
+
+/// Whether a batch failed because this node's lease is gone.
+fn is_fenced(failure: Option<&StoreError>) -> bool {
+    failure.is_some_and(|e| matches!(e.kind, StoreErrorKind::Fenced { .. }))
+}
