@@ -91,6 +91,25 @@ fn every_verb_works_from_every_node_with_the_owners_answers() {
         );
         on(other).unpause(None).unwrap();
 
+        // Upsert from a non-owner: the owner changes the spec and keeps the state; the same
+        // config again changes nothing (the token stays).
+        let before = on(owner).describe().unwrap();
+        let two_hourly = with_action_id(every(Duration::from_secs(7200)), &id);
+        nodes.clients[third]
+            .upsert_schedule(&id, two_hourly.clone())
+            .unwrap();
+        let upserted = on(owner).describe().unwrap();
+        assert_eq!(upserted.schedule.spec, two_hourly.spec);
+        assert_eq!(upserted.schedule.state, before.schedule.state);
+        assert_ne!(upserted.conflict_token, before.conflict_token);
+        nodes.clients[other]
+            .upsert_schedule(&id, two_hourly)
+            .unwrap();
+        assert_eq!(
+            on(owner).describe().unwrap().conflict_token,
+            upserted.conflict_token
+        );
+
         on(third)
             .trigger(Some(ScheduleOverlapPolicy::AllowAll))
             .unwrap();
