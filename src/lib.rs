@@ -446,9 +446,10 @@ pub use client::{
 pub use engine::{
     Action, CancelWorkflowAction, CreateScheduleOptions, Schedule, ScheduleAction,
     ScheduleActionExecution, ScheduleActionResult, ScheduleActionStartWorkflow, ScheduleBackfill,
-    ScheduleDescription, ScheduleInfo, ScheduleListDescription, ScheduleOverlapPolicy,
-    SchedulePolicy, ScheduleState, ScheduleUpdate, ScheduleUpdateInput, Scheduler, SchedulerConfig,
-    SharedStr, StartWorkflowAction, StartWorkflowOptions, TerminateWorkflowAction, WorkflowOutcome,
+    ScheduleDescription, ScheduleEvent, ScheduleInfo, ScheduleListDescription,
+    ScheduleOverlapPolicy, SchedulePolicy, ScheduleState, ScheduleUpdate, ScheduleUpdateInput,
+    Scheduler, SchedulerConfig, SharedStr, StartWorkflowAction, StartWorkflowOptions,
+    TerminateWorkflowAction, WorkflowOutcome,
 };
 pub use error::ScheduleError;
 pub use spec::{

@@ -32,6 +32,7 @@ const ROOT_NAMES: &[&str] = &[
     "ScheduleActionStartWorkflow",
     "ScheduleBackfill",
     "ScheduleDescription",
+    "ScheduleEvent",
     "ScheduleInfo",
     "ScheduleListDescription",
     "ScheduleOverlapPolicy",

@@ -21,6 +21,7 @@ mod compact;
 mod config;
 mod description;
 mod entry;
+mod event;
 mod persist;
 mod schedule;
 mod schedule_action;
@@ -37,6 +38,7 @@ pub use description::{
     ScheduleActionExecution, ScheduleActionResult, ScheduleDescription, ScheduleInfo,
     ScheduleListDescription, ScheduleUpdate, ScheduleUpdateInput,
 };
+pub use event::ScheduleEvent;
 pub use persist::records::{
     BackfillRecord, BufferedStartRecord, RunningRecord, ScheduleRecord, SchedulerSnapshot,
     StateChange, WorkflowRecord,

@@ -4,7 +4,9 @@
 
 use super::ScheduleEntry;
 use crate::engine::action::WorkflowOutcome;
+use crate::engine::compact::millis::to_dt;
 use crate::engine::compact::stored_schedule::StoredSchedule;
+use crate::engine::event::{EventLog, ScheduleEvent};
 use crate::engine::schedule::Schedule;
 use crate::engine::schedule_action::ScheduleAction;
 use crate::engine::shared_str::SharedStr;
@@ -20,7 +22,29 @@ impl ScheduleEntry {
     }
 
     /// Pauses or unpauses with `note`.
-    pub(crate) fn set_paused(&mut self, paused: bool, note: String, now_ms: i64) {
+    pub(crate) fn set_paused(
+        &mut self,
+        paused: bool,
+        note: String,
+        now_ms: i64,
+        events: &mut EventLog,
+    ) {
+        events.record(|| {
+            let (schedule_id, note, at) = (self.id.to_string(), note.clone(), to_dt(now_ms));
+            if paused {
+                ScheduleEvent::Paused {
+                    schedule_id,
+                    note,
+                    at,
+                }
+            } else {
+                ScheduleEvent::Unpaused {
+                    schedule_id,
+                    note,
+                    at,
+                }
+            }
+        });
         self.schedule.state.paused = paused;
         self.schedule.state.note = Some(note);
         self.bump_config_token();
@@ -36,7 +60,14 @@ impl ScheduleEntry {
         workflow_id: &str,
         outcome: &WorkflowOutcome,
         now_ms: i64,
+        events: &mut EventLog,
     ) {
+        events.record(|| ScheduleEvent::Closed {
+            schedule_id: self.id.to_string(),
+            workflow_id: workflow_id.to_owned(),
+            outcome: outcome.clone(),
+            at: to_dt(now_ms),
+        });
         self.remove_run(index);
         let failure_note = match outcome {
             WorkflowOutcome::Completed { result } => {
@@ -63,6 +94,11 @@ impl ScheduleEntry {
         };
         if let Some(note) = failure_note {
             if self.schedule.policy.pause_on_failure && !self.schedule.state.paused {
+                events.record(|| ScheduleEvent::Paused {
+                    schedule_id: self.id.to_string(),
+                    note: note.clone(),
+                    at: to_dt(now_ms),
+                });
                 self.schedule.state.paused = true;
                 self.schedule.state.note = Some(note);
                 self.bump_config_token();
@@ -73,7 +109,17 @@ impl ScheduleEntry {
     }
 
     /// Replaces action, spec, policy and state (already validated and compiled).
-    pub(crate) fn apply_update(&mut self, schedule: Schedule, compiled: CompiledSpec, now_ms: i64) {
+    pub(crate) fn apply_update(
+        &mut self,
+        schedule: Schedule,
+        compiled: CompiledSpec,
+        now_ms: i64,
+        events: &mut EventLog,
+    ) {
+        events.record(|| ScheduleEvent::Updated {
+            schedule_id: self.id.to_string(),
+            at: to_dt(now_ms),
+        });
         let ScheduleAction::StartWorkflow(action) = &schedule.action;
         if action.id != self.schedule.action_id() {
             self.retire_prefix();

@@ -6,6 +6,7 @@ mod clock_jumps;
 mod clock_jumps_dst;
 mod config;
 mod cron_jobs;
+mod events;
 mod lifecycle;
 mod model;
 mod overlap;
