@@ -9,8 +9,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::engine::{
-    CreateScheduleOptions, Schedule, ScheduleListDescription, Scheduler, SchedulerConfig,
-    StartWorkflowOptions,
+    CreateScheduleOptions, Schedule, ScheduleEvent, ScheduleListDescription, Scheduler,
+    SchedulerConfig, StartWorkflowOptions,
 };
 use crate::error::ScheduleError;
 use crate::store::{Store, StoreError, StoreErrorHook};
@@ -137,6 +137,40 @@ impl Client {
     pub fn start_workflow(&self, options: StartWorkflowOptions) -> Result<(), ScheduleError> {
         self.inner
             .with_scheduler(&options.id.clone(), |s, now| s.start_workflow(options, now))
+    }
+
+    /// Every [`ScheduleEvent`] from now on: what each verb and each poll of the worker
+    /// decided (created, started, closed with its outcome, skipped, missed, dropped, paused,
+    /// ...), in the order the engine decided it, across all threads.
+    ///
+    /// A slow or absent reader never slows or blocks the scheduler: the channel holds 1024
+    /// events (`Receiver::capacity`), and events that find it full are dropped for this
+    /// subscriber and counted, the count arriving as [`ScheduleEvent::Lagged`] before the
+    /// next event that fits. Dropping the receiver unsubscribes; with no subscriber left the
+    /// scheduler stops recording events.
+    ///
+    /// ```
+    /// use schedule_engine::{Client, ScheduleEvent, ScheduleSpec, Schedule, ScheduleAction,
+    ///     ScheduleActionStartWorkflow};
+    ///
+    /// let client = Client::new();
+    /// let events = client.subscribe();
+    /// let schedule = Schedule::new(
+    ///     ScheduleAction::StartWorkflow(
+    ///         ScheduleActionStartWorkflow::workflow("report").id("report").task_queue("reports"),
+    ///     ),
+    ///     ScheduleSpec { cron_expressions: vec!["0 9 * * *".into()], ..Default::default() },
+    /// );
+    /// client.create_schedule("daily", schedule)?;
+    /// client.get_schedule_handle("daily").pause(Some("holiday"))?;
+    /// let seen: Vec<ScheduleEvent> = events.try_iter().collect();
+    /// assert!(matches!(&seen[0], ScheduleEvent::Created { schedule_id, .. } if schedule_id == "daily"));
+    /// assert!(matches!(&seen[1], ScheduleEvent::Paused { note, .. } if note == "holiday"));
+    /// # Ok::<(), schedule_engine::ScheduleError>(())
+    /// ```
+    #[must_use = "dropping the receiver unsubscribes"]
+    pub fn subscribe(&self) -> crossbeam_channel::Receiver<ScheduleEvent> {
+        self.inner.subscribe()
     }
 
     /// The client's current time, read from its [`Clock`].

@@ -14,17 +14,20 @@
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 
-use crate::engine::Scheduler;
+use crate::engine::{ScheduleEvent, Scheduler};
 use crate::store::StoreError;
 
 use super::clock::Clock;
 use super::durable::{Durable, Persistence};
+use super::events::EventHub;
 
 /// A scheduler, its lock and its journal.
 pub(crate) struct HostedScheduler {
     scheduler: Mutex<Scheduler>,
     /// The store, if any, and what is not yet durable in it.
     persistence: Option<Persistence>,
+    /// The subscribers to its events.
+    events: EventHub,
 }
 
 /// What a call through [`HostedScheduler::with_scheduler`] left behind besides its result.
@@ -40,6 +43,7 @@ impl HostedScheduler {
         HostedScheduler {
             scheduler: Mutex::new(scheduler),
             persistence,
+            events: EventHub::default(),
         }
     }
 
@@ -57,8 +61,14 @@ impl HostedScheduler {
         if let Some(persistence) = &self.persistence {
             (result, failure) = persistence.commit(&mut scheduler, now, result);
         }
+        self.events.publish(&mut scheduler);
         let sooner = is_sooner(scheduler.next_wakeup(), before);
         (result, Aftermath { sooner, failure })
+    }
+
+    /// A new subscriber to every event from now on (see `client::events`).
+    pub(crate) fn subscribe(&self) -> crossbeam_channel::Receiver<ScheduleEvent> {
+        self.events.subscribe(&mut self.scheduler.lock())
     }
 
     /// Read-only access (describe, list).

@@ -6,6 +6,7 @@
 mod client;
 mod clock;
 mod durable;
+mod events;
 mod executor;
 mod handle;
 mod hosted;

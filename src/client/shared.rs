@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use parking_lot::Mutex;
 
-use crate::engine::{Action, Scheduler, WorkflowOutcome};
+use crate::engine::{Action, ScheduleEvent, Scheduler, WorkflowOutcome};
 
 use super::clock::{Clock, Pace};
 use super::durable::Durable;
@@ -97,6 +97,11 @@ impl Shared {
                 let _ = s.workflow_closed(&workflow_id, outcome, now);
             }
         });
+    }
+
+    /// A subscriber to the events of every hosted scheduler.
+    pub(crate) fn subscribe(&self) -> Receiver<ScheduleEvent> {
+        self.hosted.subscribe()
     }
 
     /// A new worker's wake channel.

@@ -2,5 +2,6 @@
 
 mod client;
 mod concurrency;
+mod events;
 mod update_conflict;
 mod worker;
