@@ -449,7 +449,7 @@ pub use engine::{
     ScheduleDescription, ScheduleEvent, ScheduleInfo, ScheduleListDescription,
     ScheduleOverlapPolicy, SchedulePolicy, ScheduleState, ScheduleUpdate, ScheduleUpdateInput,
     Scheduler, SchedulerConfig, SharedStr, StartWorkflowAction, StartWorkflowOptions,
-    TerminateWorkflowAction, WorkflowOutcome,
+    TerminateWorkflowAction, WorkflowExecutionStatus, WorkflowOutcome,
 };
 pub use error::ScheduleError;
 pub use spec::{

@@ -46,6 +46,7 @@ const ROOT_NAMES: &[&str] = &[
     "StartWorkflowAction",
     "StartWorkflowOptions",
     "TerminateWorkflowAction",
+    "WorkflowExecutionStatus",
     "WorkflowOutcome",
     // the facade
     "Client",

@@ -31,7 +31,7 @@ mod table;
 
 pub use action::{
     Action, CancelWorkflowAction, StartWorkflowAction, StartWorkflowOptions,
-    TerminateWorkflowAction, WorkflowOutcome,
+    TerminateWorkflowAction, WorkflowExecutionStatus, WorkflowOutcome,
 };
 pub use config::SchedulerConfig;
 pub use description::{

@@ -3,8 +3,9 @@
 //! the next `poll`.
 
 use super::ScheduleEntry;
-use crate::engine::action::WorkflowOutcome;
+use crate::engine::action::{WorkflowExecutionStatus, WorkflowOutcome};
 use crate::engine::compact::millis::to_dt;
+use crate::engine::compact::recent::Recent;
 use crate::engine::compact::stored_schedule::StoredSchedule;
 use crate::engine::event::{EventLog, ScheduleEvent};
 use crate::engine::schedule::Schedule;
@@ -68,6 +69,10 @@ impl ScheduleEntry {
             outcome: outcome.clone(),
             at: to_dt(now_ms),
         });
+        self.mark_recent_closed(index, workflow_id, outcome.status());
+        if outcome.is_failure() {
+            self.counters.failed = self.counters.failed.saturating_add(1);
+        }
         self.remove_run(index);
         let failure_note = match outcome {
             WorkflowOutcome::Completed { result } => {
@@ -106,6 +111,43 @@ impl ScheduleEntry {
         }
         self.kick_if_buffered(now_ms);
         self.shrink_extra();
+    }
+
+    /// Shows the outcome of run `index` (workflow id `workflow_id`) on its recent action, if
+    /// that is still among the recent ones: the newest one of its id not yet closed.
+    fn mark_recent_closed(
+        &mut self,
+        index: usize,
+        workflow_id: &str,
+        status: WorkflowExecutionStatus,
+    ) {
+        let open = |r: &Recent| {
+            matches!(
+                r.status,
+                WorkflowExecutionStatus::Running | WorkflowExecutionStatus::Unknown
+            )
+        };
+        let run = &self.running[index];
+        // A run not spelled out is `<current action id>-<nominal>`, as is a recent action with
+        // prefix 0 and its nominal time: no id is rebuilt on this path.
+        let target = if run.spelled {
+            let id = |r: &Recent| self.recent_id(r) == workflow_id;
+            self.recent
+                .iter()
+                .rev()
+                .find(|r| open(r) && id(r))
+                .map(|r| (r.nominal_s, r.prefix))
+        } else {
+            Some((run.nominal_s, 0))
+        };
+        if let Some((nominal_s, prefix)) = target {
+            let found = self
+                .recent
+                .find_newest_mut(|r| open(r) && r.nominal_s == nominal_s && r.prefix == prefix);
+            if let Some(r) = found {
+                r.status = status;
+            }
+        }
     }
 
     /// Replaces action, spec, policy and state (already validated and compiled).

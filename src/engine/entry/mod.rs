@@ -87,6 +87,7 @@ pub(crate) struct Counters {
     pub(crate) dropped_paused: u64,
     pub(crate) duplicate_dropped: u64,
     pub(crate) replaced_overlap: u64,
+    pub(crate) failed: u64,
 }
 
 /// The rarely used parts of a schedule.

@@ -7,7 +7,9 @@
 
 use super::iterate::Ctx;
 use super::{BufferedStart, Running, ScheduleEntry};
-use crate::engine::action::{push_action, Action, CancelWorkflowAction, TerminateWorkflowAction};
+use crate::engine::action::{
+    push_action, Action, CancelWorkflowAction, TerminateWorkflowAction, WorkflowExecutionStatus,
+};
 use crate::engine::compact::millis::to_dt;
 use crate::engine::compact::recent::Recent;
 use crate::engine::compact::start_template::Fire;
@@ -141,6 +143,7 @@ impl ScheduleEntry {
             // a restored record may say anything, and a wrong recent entry is not worth a stop.
             jitter_ms: u32::try_from(s.actual_ms - nominal_s * 1000).unwrap_or(0),
             prefix: 0,
+            status: WorkflowExecutionStatus::Running,
         });
         self.counters.actions = self.counters.actions.saturating_add(1);
         true

@@ -12,6 +12,7 @@ mod model;
 mod overlap;
 mod pause;
 mod persist;
+mod read_model;
 mod trigger_backfill;
 mod update_limits;
 mod workflow_ids;
