@@ -154,6 +154,6 @@ mod tests {
             "3 was pushed out"
         );
         assert!(RecentRing::default().find_newest_mut(|_| true).is_none());
-        assert_eq!(std::mem::size_of::<Recent>(), 24);
+        assert_eq!(size_of::<Recent>(), 24);
     }
 }
