@@ -12,6 +12,10 @@
 //! - A stretch of times of one class that one pass over a schedule decides (missed, dropped
 //!   while paused, dropped by a full buffer) is one event with its first and last nominal
 //!   time and a count, however long the stretch.
+//! - The same decisions go to `tracing` (target `schedule_engine::engine`): a start and a
+//!   successful close at trace level, everything else at debug level, with the schedule id
+//!   and the nominal time as fields. With no subscriber interested (none installed, or none
+//!   at debug level), an event is never built: the decision costs one level check.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -245,6 +249,122 @@ impl ScheduleEvent {
     }
 }
 
+/// Sends `e` to `tracing`.
+fn trace(e: &ScheduleEvent) {
+    use tracing::{debug, trace};
+    use ScheduleEvent as E;
+    match e {
+        E::Created { schedule_id, at } => debug!(schedule_id, %at, "schedule created"),
+        E::Updated { schedule_id, at } => debug!(schedule_id, %at, "schedule updated"),
+        E::Deleted { schedule_id, at } => debug!(schedule_id, %at, "schedule deleted"),
+        E::Expired { schedule_id, at } => debug!(schedule_id, %at, "schedule expired"),
+        E::Paused {
+            schedule_id,
+            note,
+            at,
+        } => debug!(schedule_id, note, %at, "schedule paused"),
+        E::Unpaused {
+            schedule_id,
+            note,
+            at,
+        } => debug!(schedule_id, note, %at, "schedule unpaused"),
+        E::Started {
+            schedule_id,
+            workflow_id,
+            nominal_time,
+            manual,
+            at,
+            ..
+        } => trace!(schedule_id, workflow_id, %nominal_time, manual, %at, "run started"),
+        E::Closed {
+            schedule_id,
+            workflow_id,
+            outcome,
+            at,
+        } => {
+            if outcome.is_failure() {
+                debug!(schedule_id, workflow_id, ?outcome, %at, "run failed");
+            } else {
+                trace!(schedule_id, workflow_id, ?outcome, %at, "run closed");
+            }
+        }
+        E::CancelRequested {
+            schedule_id,
+            workflow_id,
+            at,
+        } => debug!(schedule_id, workflow_id, %at, "cancel requested by overlap policy"),
+        E::TerminateRequested {
+            schedule_id,
+            workflow_id,
+            at,
+        } => debug!(schedule_id, workflow_id, %at, "terminate requested by overlap policy"),
+        E::SkippedOverlap {
+            schedule_id,
+            nominal_time,
+            at,
+        } => debug!(schedule_id, %nominal_time, %at, "start skipped by overlap policy"),
+        E::MissedCatchup {
+            schedule_id,
+            nominal_time,
+            last_nominal_time,
+            count,
+            at,
+        } => debug!(
+            schedule_id, %nominal_time, %last_nominal_time, count, %at,
+            "times missed the catch-up window"
+        ),
+        E::BufferDropped {
+            schedule_id,
+            nominal_time,
+            last_nominal_time,
+            count,
+            at,
+        } => debug!(
+            schedule_id, ?nominal_time, ?last_nominal_time, count, %at,
+            "starts dropped: buffer full"
+        ),
+        E::DroppedWhilePaused {
+            schedule_id,
+            nominal_time,
+            last_nominal_time,
+            count,
+            at,
+        } => debug!(
+            schedule_id, %nominal_time, %last_nominal_time, count, %at,
+            "times dropped while paused or out of actions"
+        ),
+        E::DuplicateDropped {
+            schedule_id,
+            workflow_id,
+            nominal_time,
+            at,
+        } => debug!(
+            schedule_id, workflow_id, %nominal_time, %at,
+            "start dropped: workflow id already running"
+        ),
+        E::ReplacedOverlap {
+            schedule_id,
+            nominal_time,
+            at,
+        } => debug!(schedule_id, %nominal_time, %at, "start replaced by a later one"),
+        E::WorkflowStarted { workflow_id, at } => {
+            trace!(workflow_id, %at, "standalone workflow started");
+        }
+        E::WorkflowClosed {
+            workflow_id,
+            outcome,
+            at,
+        } => {
+            if outcome.is_failure() {
+                debug!(workflow_id, ?outcome, %at, "standalone workflow failed");
+            } else {
+                trace!(workflow_id, ?outcome, %at, "standalone workflow closed");
+            }
+        }
+        E::Lagged { .. } => {}
+    }
+}
+
 /// The events a scheduler records: nothing unless turned on.
 #[derive(Debug, Default)]
 pub(crate) struct EventLog {
@@ -267,12 +387,22 @@ impl EventLog {
         }
     }
 
-    /// Records the event `make` builds, if recording is on: the closure is not run otherwise,
-    /// so an event costs the fire path one branch when off.
+    /// Whether an event would go anywhere: recorded, or traced.
+    #[inline(always)]
+    pub(crate) fn wanted(&self) -> bool {
+        self.on || tracing::enabled!(tracing::Level::DEBUG)
+    }
+
+    /// Records and traces the event `make` builds, if anything wants it: the closure is not
+    /// run otherwise, so an event costs the fire path a branch and a level check.
     #[inline(always)]
     pub(crate) fn record(&mut self, make: impl FnOnce() -> ScheduleEvent) {
-        if self.on {
-            self.events.push(make());
+        if self.wanted() {
+            let event = make();
+            trace(&event);
+            if self.on {
+                self.events.push(event);
+            }
         }
     }
 

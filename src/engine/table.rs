@@ -213,7 +213,7 @@ impl SlotTable {
             Entity::Job(j) => {
                 let before = out.len();
                 j.poll(now_ms, out);
-                if self.events.on() {
+                if self.events.wanted() {
                     for a in &out[before..] {
                         if let Action::StartWorkflow(a) = a {
                             self.events.record(|| ScheduleEvent::WorkflowStarted {

@@ -69,7 +69,7 @@ impl ScheduleEntry {
     /// Adds `count` times of `class`, nominal `first_ms..=last_ms`, to the open stretch;
     /// records the open one first if it is of another class.
     fn tally(&self, open: &mut Option<Tally>, t: Tally, events: &mut EventLog, now_ms: i64) {
-        if !events.on() || t.class == Class::Buffered {
+        if !events.wanted() || t.class == Class::Buffered {
             return;
         }
         match open {

@@ -13,6 +13,7 @@ mod overlap;
 mod pause;
 mod persist;
 mod read_model;
+mod traced;
 mod trigger_backfill;
 mod update_limits;
 mod workflow_ids;
