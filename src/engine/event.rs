@@ -249,25 +249,58 @@ impl ScheduleEvent {
     }
 }
 
-/// Sends `e` to `tracing`.
+impl ScheduleEvent {
+    /// What happened, in a few words (the `tracing` message).
+    fn what(&self) -> &'static str {
+        use ScheduleEvent as E;
+        match self {
+            E::Created { .. } => "schedule created",
+            E::Updated { .. } => "schedule updated",
+            E::Deleted { .. } => "schedule deleted",
+            E::Expired { .. } => "schedule expired",
+            E::Paused { .. } => "schedule paused",
+            E::Unpaused { .. } => "schedule unpaused",
+            E::Started { .. } => "run started",
+            E::Closed { outcome, .. } if outcome.is_failure() => "run failed",
+            E::Closed { .. } => "run closed",
+            E::CancelRequested { .. } => "cancel requested by overlap policy",
+            E::TerminateRequested { .. } => "terminate requested by overlap policy",
+            E::SkippedOverlap { .. } => "start skipped by overlap policy",
+            E::ReplacedOverlap { .. } => "start replaced by a later one",
+            E::MissedCatchup { .. } => "times missed the catch-up window",
+            E::BufferDropped { .. } => "starts dropped: buffer full",
+            E::DroppedWhilePaused { .. } => "times dropped while paused or out of actions",
+            E::DuplicateDropped { .. } => "start dropped: workflow id already running",
+            E::WorkflowStarted { .. } => "standalone workflow started",
+            E::WorkflowClosed { outcome, .. } if outcome.is_failure() => {
+                "standalone workflow failed"
+            }
+            E::WorkflowClosed { .. } => "standalone workflow closed",
+            E::Lagged { .. } => "events lost by a slow subscriber",
+        }
+    }
+}
+
+/// Sends `e` to `tracing`: starts and successful closes at trace level, the rest at debug.
 fn trace(e: &ScheduleEvent) {
     use tracing::{debug, trace};
     use ScheduleEvent as E;
+    let what = e.what();
     match e {
-        E::Created { schedule_id, at } => debug!(schedule_id, %at, "schedule created"),
-        E::Updated { schedule_id, at } => debug!(schedule_id, %at, "schedule updated"),
-        E::Deleted { schedule_id, at } => debug!(schedule_id, %at, "schedule deleted"),
-        E::Expired { schedule_id, at } => debug!(schedule_id, %at, "schedule expired"),
+        E::Created { schedule_id, at }
+        | E::Updated { schedule_id, at }
+        | E::Deleted { schedule_id, at }
+        | E::Expired { schedule_id, at } => debug!(schedule_id, %at, "{what}"),
         E::Paused {
             schedule_id,
             note,
             at,
-        } => debug!(schedule_id, note, %at, "schedule paused"),
-        E::Unpaused {
+        }
+        | E::Unpaused {
             schedule_id,
             note,
             at,
-        } => debug!(schedule_id, note, %at, "schedule unpaused"),
+        } => debug!(schedule_id, note, %at, "{what}"),
         E::Started {
             schedule_id,
             workflow_id,
@@ -275,92 +308,77 @@ fn trace(e: &ScheduleEvent) {
             manual,
             at,
             ..
-        } => trace!(schedule_id, workflow_id, %nominal_time, manual, %at, "run started"),
+        } => trace!(schedule_id, workflow_id, %nominal_time, manual, %at, "{what}"),
         E::Closed {
             schedule_id,
             workflow_id,
             outcome,
             at,
-        } => {
-            if outcome.is_failure() {
-                debug!(schedule_id, workflow_id, ?outcome, %at, "run failed");
-            } else {
-                trace!(schedule_id, workflow_id, ?outcome, %at, "run closed");
-            }
-        }
+        } if outcome.is_failure() => debug!(schedule_id, workflow_id, ?outcome, %at, "{what}"),
+        E::Closed {
+            schedule_id,
+            workflow_id,
+            outcome,
+            at,
+        } => trace!(schedule_id, workflow_id, ?outcome, %at, "{what}"),
         E::CancelRequested {
             schedule_id,
             workflow_id,
             at,
-        } => debug!(schedule_id, workflow_id, %at, "cancel requested by overlap policy"),
-        E::TerminateRequested {
+        }
+        | E::TerminateRequested {
             schedule_id,
             workflow_id,
             at,
-        } => debug!(schedule_id, workflow_id, %at, "terminate requested by overlap policy"),
+        } => debug!(schedule_id, workflow_id, %at, "{what}"),
         E::SkippedOverlap {
             schedule_id,
             nominal_time,
             at,
-        } => debug!(schedule_id, %nominal_time, %at, "start skipped by overlap policy"),
+        }
+        | E::ReplacedOverlap {
+            schedule_id,
+            nominal_time,
+            at,
+        } => debug!(schedule_id, %nominal_time, %at, "{what}"),
         E::MissedCatchup {
             schedule_id,
             nominal_time,
             last_nominal_time,
             count,
             at,
-        } => debug!(
-            schedule_id, %nominal_time, %last_nominal_time, count, %at,
-            "times missed the catch-up window"
-        ),
+        }
+        | E::DroppedWhilePaused {
+            schedule_id,
+            nominal_time,
+            last_nominal_time,
+            count,
+            at,
+        } => debug!(schedule_id, %nominal_time, %last_nominal_time, count, %at, "{what}"),
         E::BufferDropped {
             schedule_id,
             nominal_time,
             last_nominal_time,
             count,
             at,
-        } => debug!(
-            schedule_id, ?nominal_time, ?last_nominal_time, count, %at,
-            "starts dropped: buffer full"
-        ),
-        E::DroppedWhilePaused {
-            schedule_id,
-            nominal_time,
-            last_nominal_time,
-            count,
-            at,
-        } => debug!(
-            schedule_id, %nominal_time, %last_nominal_time, count, %at,
-            "times dropped while paused or out of actions"
-        ),
+        } => debug!(schedule_id, ?nominal_time, ?last_nominal_time, count, %at, "{what}"),
         E::DuplicateDropped {
             schedule_id,
             workflow_id,
             nominal_time,
             at,
-        } => debug!(
-            schedule_id, workflow_id, %nominal_time, %at,
-            "start dropped: workflow id already running"
-        ),
-        E::ReplacedOverlap {
-            schedule_id,
-            nominal_time,
-            at,
-        } => debug!(schedule_id, %nominal_time, %at, "start replaced by a later one"),
-        E::WorkflowStarted { workflow_id, at } => {
-            trace!(workflow_id, %at, "standalone workflow started");
-        }
+        } => debug!(schedule_id, workflow_id, %nominal_time, %at, "{what}"),
+        E::WorkflowStarted { workflow_id, at } => trace!(workflow_id, %at, "{what}"),
         E::WorkflowClosed {
             workflow_id,
             outcome,
             at,
-        } => {
-            if outcome.is_failure() {
-                debug!(workflow_id, ?outcome, %at, "standalone workflow failed");
-            } else {
-                trace!(workflow_id, ?outcome, %at, "standalone workflow closed");
-            }
-        }
+        } if outcome.is_failure() => debug!(workflow_id, ?outcome, %at, "{what}"),
+        E::WorkflowClosed {
+            workflow_id,
+            outcome,
+            at,
+        } => trace!(workflow_id, ?outcome, %at, "{what}"),
         E::Lagged { .. } => {}
     }
 }
