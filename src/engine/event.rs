@@ -416,11 +416,19 @@ impl EventLog {
     #[inline(always)]
     pub(crate) fn record(&mut self, make: impl FnOnce() -> ScheduleEvent) {
         if self.wanted() {
-            let event = make();
-            trace(&event);
-            if self.on {
-                self.events.push(event);
-            }
+            self.record_now(make);
+        }
+    }
+
+    /// The out-of-line part of `record`: building the event stays out of the fire path's
+    /// code (measured with callgrind: inlined, it cost the fire path about 40 instructions).
+    #[cold]
+    #[inline(never)]
+    fn record_now(&mut self, make: impl FnOnce() -> ScheduleEvent) {
+        let event = make();
+        trace(&event);
+        if self.on {
+            self.events.push(event);
         }
     }
 

@@ -101,8 +101,10 @@ impl RecentRing {
     ) -> Option<&mut Recent> {
         let r = self.0.as_mut()?;
         let (head, len) = (usize::from(r.head), usize::from(r.len));
-        let i = (0..len)
-            .map(|k| (head + len - 1 - k) % RECENT_KEPT)
+        // Newest first, wrapping at the end of the ring (no division: it is on the close path).
+        let i = (head..head + len)
+            .rev()
+            .map(|k| if k >= RECENT_KEPT { k - RECENT_KEPT } else { k })
             .find(|&i| pred(&r.items[i]))?;
         Some(&mut r.items[i])
     }

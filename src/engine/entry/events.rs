@@ -14,6 +14,14 @@ use crate::engine::shared_str::SharedStr;
 use crate::spec::CompiledSpec;
 use std::sync::Arc;
 
+/// Whether a recent action's run may still close (not yet marked with an outcome).
+fn is_open(r: &Recent) -> bool {
+    matches!(
+        r.status,
+        WorkflowExecutionStatus::Running | WorkflowExecutionStatus::Unknown
+    )
+}
+
 impl ScheduleEntry {
     /// Processes the buffer at the next poll if anything waits in it.
     pub(crate) fn kick_if_buffered(&mut self, now_ms: i64) {
@@ -115,35 +123,52 @@ impl ScheduleEntry {
 
     /// Shows the outcome of run `index` (workflow id `workflow_id`) on its recent action, if
     /// that is still among the recent ones: the newest one of its id not yet closed.
+    #[inline]
     fn mark_recent_closed(
         &mut self,
         index: usize,
         workflow_id: &str,
         status: WorkflowExecutionStatus,
     ) {
-        let open = |r: &Recent| {
-            matches!(
-                r.status,
-                WorkflowExecutionStatus::Running | WorkflowExecutionStatus::Unknown
-            )
-        };
         let run = &self.running[index];
-        // A run not spelled out is `<current action id>-<nominal>`, as is a recent action with
-        // prefix 0 and its nominal time: no id is rebuilt on this path.
-        let target = if run.spelled {
+        // The usual case, checked first: the run is the newest action. A run not spelled out
+        // is `<current action id>-<nominal>`, as is a recent action with prefix 0 and its
+        // nominal time, so no id is rebuilt.
+        let (nominal_s, spelled) = (run.nominal_s, run.spelled);
+        if !spelled {
+            if let Some(r) = self.recent.find_newest_mut(|_| true) {
+                if r.nominal_s == nominal_s && r.prefix == 0 && is_open(r) {
+                    r.status = status;
+                    return;
+                }
+            }
+        }
+        self.mark_older_recent_closed(nominal_s, spelled, workflow_id, status);
+    }
+
+    /// `mark_recent_closed` for a run that is not the newest action.
+    #[cold]
+    fn mark_older_recent_closed(
+        &mut self,
+        nominal_s: i64,
+        spelled: bool,
+        workflow_id: &str,
+        status: WorkflowExecutionStatus,
+    ) {
+        let target = if spelled {
             let id = |r: &Recent| self.recent_id(r) == workflow_id;
             self.recent
                 .iter()
                 .rev()
-                .find(|r| open(r) && id(r))
+                .find(|r| is_open(r) && id(r))
                 .map(|r| (r.nominal_s, r.prefix))
         } else {
-            Some((run.nominal_s, 0))
+            Some((nominal_s, 0))
         };
         if let Some((nominal_s, prefix)) = target {
             let found = self
                 .recent
-                .find_newest_mut(|r| open(r) && r.nominal_s == nominal_s && r.prefix == prefix);
+                .find_newest_mut(|r| is_open(r) && r.nominal_s == nominal_s && r.prefix == prefix);
             if let Some(r) = found {
                 r.status = status;
             }

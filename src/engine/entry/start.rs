@@ -105,6 +105,16 @@ impl ScheduleEntry {
             });
             return false;
         }
+        // Recorded before the action is built, from what builds it: reading the built action
+        // would keep it on the stack and copy it into the output (callgrind: a memcpy per fire).
+        ctx.events.record(|| ScheduleEvent::Started {
+            schedule_id: self.id.to_string(),
+            workflow_id: id.clone(),
+            nominal_time: to_dt(s.nominal_ms),
+            scheduled_at: to_dt(s.actual_ms),
+            manual: s.manual,
+            at: to_dt(now_ms),
+        });
         let extra = self.extra.as_deref();
         let action = self.schedule.template().start(Fire {
             workflow_id: id,
@@ -113,14 +123,6 @@ impl ScheduleEntry {
             manual: s.manual,
             last_completion_result: extra.and_then(|e| e.last_completion_result.clone()),
             last_failure: extra.and_then(|e| e.last_failure.clone()),
-        });
-        ctx.events.record(|| ScheduleEvent::Started {
-            schedule_id: self.id.to_string(),
-            workflow_id: action.workflow_id.clone(),
-            nominal_time: action.nominal_time,
-            scheduled_at: action.scheduled_at,
-            manual: s.manual,
-            at: to_dt(now_ms),
         });
         push_action(ctx.out, Action::StartWorkflow(action));
         if !s.manual {
