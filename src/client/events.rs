@@ -10,6 +10,9 @@
 //!   [`ScheduleEvent::Lagged`] ahead of the next event that fits. So a subscriber that never
 //!   reads holds at most the capacity in memory, and one that reads late knows exactly how
 //!   much it missed.
+//! - Events report decisions, not durability: with a store, a call's events go out once its
+//!   batch was attempted; if the batch failed, the `Started` of an action still held back
+//!   (until a later batch succeeds) has already been sent.
 //! - A subscriber whose receiver was dropped is pruned at the next event; with none left, the
 //!   scheduler stops recording events, and its fire path is back to one branch per decision.
 

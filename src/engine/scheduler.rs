@@ -404,6 +404,9 @@ impl Scheduler {
     /// schedule's iteration in turn: its due times by class (a stretch of one class is one
     /// event), then each pass over its buffer (skips and replacements in buffer order, then
     /// cancel or terminate requests, then starts).
+    ///
+    /// Events are not state: a snapshot does not hold them, and a restored scheduler starts
+    /// with recording off.
     pub fn record_events(&mut self, on: bool) {
         self.table.events.set_on(on);
     }
