@@ -371,6 +371,52 @@
 //! those of the store and the clock (reported, then retried), and stops gracefully on
 //! [`Worker::shutdown`].
 //!
+//! ## Watching what the scheduler does
+//!
+//! Beyond Temporal (whose users ask for it, temporalio/temporal#8087), every decision is an
+//! event: [`Client::subscribe`] gives a channel of [`ScheduleEvent`]s (created, started, closed
+//! with its outcome, skipped by the overlap policy, missed by the catch-up window, dropped from
+//! a full buffer or while paused, paused and unpaused with the note, updated, deleted), in the
+//! order the engine decided them. A reader that falls behind never slows the scheduler: its
+//! channel is bounded, and what it missed arrives as a count ([`ScheduleEvent::Lagged`]). The
+//! sans-IO [`Scheduler`] gives the same events through [`Scheduler::record_events`] and
+//! [`Scheduler::take_events`]. The same decisions go to `tracing` (debug and trace levels), at
+//! the cost of a level check when no subscriber listens.
+//!
+//! ```
+//! use std::time::Duration;
+//! use schedule_engine::{Client, Schedule, ScheduleAction, ScheduleActionStartWorkflow,
+//!     ScheduleEvent, ScheduleIntervalSpec, ScheduleSpec};
+//!
+//! let client = Client::new();
+//! let events = client.subscribe();
+//! std::thread::spawn(move || {
+//!     for event in events {
+//!         match event {
+//!             ScheduleEvent::Closed { schedule_id, workflow_id, outcome, .. } => {
+//!                 println!("{schedule_id}: {workflow_id} ended {:?}", outcome.status())
+//!             }
+//!             ScheduleEvent::MissedCatchup { schedule_id, count, .. } => {
+//!                 println!("{schedule_id}: {count} times missed")
+//!             }
+//!             other => println!("{other:?}"),
+//!         }
+//!     }
+//! });
+//! let action = ScheduleActionStartWorkflow::workflow("report").id("report").task_queue("q");
+//! let spec = ScheduleSpec {
+//!     intervals: vec![ScheduleIntervalSpec::new(Duration::from_secs(3600))],
+//!     ..Default::default()
+//! };
+//! client.create_schedule("hourly", Schedule::new(ScheduleAction::StartWorkflow(action), spec))?;
+//! # Ok::<(), schedule_engine::ScheduleError>(())
+//! ```
+//!
+//! Describe shows the same facts as state: each recent action's
+//! [`start_workflow_status`](ScheduleActionResult::start_workflow_status) (running, then how it
+//! ended), the runs that failed (`num_actions_failed`), and the times dropped while paused up
+//! to the moment of the call.
+//!
 //! ## Durability
 //!
 //! Give the client builder a [`store::Store`] (`SqliteStore` with the `sqlite` feature) and its
@@ -464,9 +510,10 @@ pub use client::{
 pub use engine::{
     Action, CancelWorkflowAction, CreateScheduleOptions, Schedule, ScheduleAction,
     ScheduleActionExecution, ScheduleActionResult, ScheduleActionStartWorkflow, ScheduleBackfill,
-    ScheduleDescription, ScheduleInfo, ScheduleListDescription, ScheduleOverlapPolicy,
-    SchedulePolicy, ScheduleState, ScheduleUpdate, ScheduleUpdateInput, Scheduler, SchedulerConfig,
-    SharedStr, StartWorkflowAction, StartWorkflowOptions, TerminateWorkflowAction, WorkflowOutcome,
+    ScheduleDescription, ScheduleEvent, ScheduleInfo, ScheduleListDescription,
+    ScheduleOverlapPolicy, SchedulePolicy, ScheduleState, ScheduleUpdate, ScheduleUpdateInput,
+    Scheduler, SchedulerConfig, SharedStr, StartWorkflowAction, StartWorkflowOptions,
+    TerminateWorkflowAction, WorkflowExecutionStatus, WorkflowOutcome,
 };
 pub use error::ScheduleError;
 pub use spec::{

@@ -32,6 +32,7 @@ const ROOT_NAMES: &[&str] = &[
     "ScheduleActionStartWorkflow",
     "ScheduleBackfill",
     "ScheduleDescription",
+    "ScheduleEvent",
     "ScheduleInfo",
     "ScheduleListDescription",
     "ScheduleOverlapPolicy",
@@ -45,6 +46,7 @@ const ROOT_NAMES: &[&str] = &[
     "StartWorkflowAction",
     "StartWorkflowOptions",
     "TerminateWorkflowAction",
+    "WorkflowExecutionStatus",
     "WorkflowOutcome",
     // the facade
     "AsyncWorkflowRegistry",

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::engine::{
-    CreateScheduleOptions, Schedule, ScheduleListDescription, Scheduler, SchedulerConfig,
-    StartWorkflowOptions,
+    CreateScheduleOptions, Schedule, ScheduleEvent, ScheduleListDescription, Scheduler,
+    SchedulerConfig, StartWorkflowOptions,
 };
 use crate::error::ScheduleError;
 use crate::store::{Store, StoreError, StoreErrorHook};
@@ -74,6 +74,7 @@ impl Client {
                 Hosting::Local(HostedScheduler::new(
                     Scheduler::new(SchedulerConfig::default()),
                     None,
+                    Arc::default(),
                 )),
             )),
         }
@@ -199,6 +200,44 @@ impl Client {
     /// both `cron_schedule` and `start_delay`).
     pub fn start_workflow(&self, options: StartWorkflowOptions) -> Result<(), ScheduleError> {
         self.inner.apply(Verb::StartWorkflow { options })
+    }
+
+    /// Every [`ScheduleEvent`] from now on: what each verb and each poll of the worker
+    /// decided (created, started, closed with its outcome, skipped, missed, dropped, paused,
+    /// ...), in the order the engine decided it, across all threads.
+    ///
+    /// A slow or absent reader never slows or blocks the scheduler: the channel holds 1024
+    /// events (`Receiver::capacity`), and events that find it full are dropped for this
+    /// subscriber and counted, the count arriving as [`ScheduleEvent::Lagged`] before the
+    /// next event that fits. Dropping the receiver unsubscribes; with no subscriber left the
+    /// scheduler stops recording events.
+    ///
+    /// In cluster mode: the events of the partitions this node hosts while it hosts them
+    /// (each schedule's in order), so a subscriber on every node covers the cluster; what
+    /// happened around a partition's move may be reported by both owners.
+    ///
+    /// ```
+    /// use schedule_engine::{Client, ScheduleEvent, ScheduleSpec, Schedule, ScheduleAction,
+    ///     ScheduleActionStartWorkflow};
+    ///
+    /// let client = Client::new();
+    /// let events = client.subscribe();
+    /// let schedule = Schedule::new(
+    ///     ScheduleAction::StartWorkflow(
+    ///         ScheduleActionStartWorkflow::workflow("report").id("report").task_queue("reports"),
+    ///     ),
+    ///     ScheduleSpec { cron_expressions: vec!["0 9 * * *".into()], ..Default::default() },
+    /// );
+    /// client.create_schedule("daily", schedule)?;
+    /// client.get_schedule_handle("daily").pause(Some("holiday"))?;
+    /// let seen: Vec<ScheduleEvent> = events.try_iter().collect();
+    /// assert!(matches!(&seen[0], ScheduleEvent::Created { schedule_id, .. } if schedule_id == "daily"));
+    /// assert!(matches!(&seen[1], ScheduleEvent::Paused { note, .. } if note == "holiday"));
+    /// # Ok::<(), schedule_engine::ScheduleError>(())
+    /// ```
+    #[must_use = "dropping the receiver unsubscribes"]
+    pub fn subscribe(&self) -> crossbeam_channel::Receiver<ScheduleEvent> {
+        self.inner.subscribe()
     }
 
     /// The client's current time, read from its [`Clock`].
@@ -343,7 +382,7 @@ impl ClientBuilder {
             inner: Arc::new(Shared::new(
                 clock,
                 pace,
-                Hosting::Local(HostedScheduler::new(scheduler, persistence)),
+                Hosting::Local(HostedScheduler::new(scheduler, persistence, Arc::default())),
             )),
         })
     }

@@ -11,20 +11,25 @@
 //! - With a store, a call's changes are durable before the lock is released, and actions only
 //!   come out once they are (see [`Durable`]).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 
-use crate::engine::Scheduler;
+use crate::engine::{ScheduleEvent, Scheduler};
 use crate::store::StoreError;
 
 use super::clock::Clock;
 use super::durable::{Durable, Persistence};
+use super::events::EventHub;
 
 /// A scheduler, its lock and its journal.
 pub(crate) struct HostedScheduler {
     scheduler: Mutex<Scheduler>,
     /// The store, if any, and what is not yet durable in it.
     persistence: Option<Persistence>,
+    /// The subscribers to its events (shared by the partitions a cluster node hosts).
+    events: Arc<EventHub>,
 }
 
 /// What a call through [`HostedScheduler::with_scheduler`] left behind besides its result.
@@ -36,10 +41,15 @@ pub(crate) struct Aftermath {
 }
 
 impl HostedScheduler {
-    pub(crate) fn new(scheduler: Scheduler, persistence: Option<Persistence>) -> Self {
+    pub(crate) fn new(
+        scheduler: Scheduler,
+        persistence: Option<Persistence>,
+        events: Arc<EventHub>,
+    ) -> Self {
         HostedScheduler {
             scheduler: Mutex::new(scheduler),
             persistence,
+            events,
         }
     }
 
@@ -50,6 +60,7 @@ impl HostedScheduler {
         f: impl FnOnce(&mut Scheduler, DateTime<Utc>) -> R,
     ) -> (R, Aftermath) {
         let mut scheduler = self.scheduler.lock();
+        self.events.prepare(&mut scheduler);
         let now = clock.now();
         let before = scheduler.next_wakeup();
         let mut result = f(&mut scheduler, now);
@@ -57,8 +68,14 @@ impl HostedScheduler {
         if let Some(persistence) = &self.persistence {
             (result, failure) = persistence.commit(&mut scheduler, now, result);
         }
+        self.events.publish(&mut scheduler);
         let sooner = is_sooner(scheduler.next_wakeup(), before);
         (result, Aftermath { sooner, failure })
+    }
+
+    /// A new subscriber to every event from now on (see `client::events`).
+    pub(crate) fn subscribe(&self) -> crossbeam_channel::Receiver<ScheduleEvent> {
+        self.events.subscribe()
     }
 
     /// Read-only access (describe, list).
@@ -82,9 +99,11 @@ impl HostedScheduler {
         f: impl FnOnce(&mut Scheduler, Option<&Persistence>, DateTime<Utc>) -> T,
     ) -> (T, bool) {
         let mut scheduler = self.scheduler.lock();
+        self.events.prepare(&mut scheduler);
         let now = clock.now();
         let before = scheduler.next_wakeup();
         let result = f(&mut scheduler, self.persistence.as_ref(), now);
+        self.events.publish(&mut scheduler);
         (result, is_sooner(scheduler.next_wakeup(), before))
     }
 

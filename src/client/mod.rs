@@ -12,6 +12,7 @@ mod clock;
 mod cluster;
 mod context;
 mod durable;
+mod events;
 mod exchange;
 mod executor;
 mod handle;

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::engine::{ScheduleDescription, ScheduleListDescription, WorkflowOutcome};
+use crate::engine::{ScheduleDescription, ScheduleEvent, ScheduleListDescription, WorkflowOutcome};
 use crate::error::ScheduleError;
 
 use super::clock::{Clock, Pace};
@@ -188,6 +188,15 @@ impl Shared {
         #[cfg(feature = "postgres")]
         if let Hosting::Cluster(node) = &self.hosting {
             node.stop_hosting(&*self.clock);
+        }
+    }
+
+    /// A subscriber to the events of every hosted scheduler.
+    pub(crate) fn subscribe(&self) -> Receiver<ScheduleEvent> {
+        match &self.hosting {
+            Hosting::Local(hosted) => hosted.subscribe(),
+            #[cfg(feature = "postgres")]
+            Hosting::Cluster(node) => node.subscribe(),
         }
     }
 

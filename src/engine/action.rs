@@ -147,6 +147,60 @@ pub enum WorkflowOutcome {
     Terminated,
 }
 
+impl WorkflowOutcome {
+    /// The run's status once closed with this outcome.
+    #[must_use]
+    pub fn status(&self) -> WorkflowExecutionStatus {
+        match self {
+            WorkflowOutcome::Completed { .. } => WorkflowExecutionStatus::Completed,
+            WorkflowOutcome::Failed { .. } => WorkflowExecutionStatus::Failed,
+            WorkflowOutcome::TimedOut => WorkflowExecutionStatus::TimedOut,
+            WorkflowOutcome::Canceled => WorkflowExecutionStatus::Canceled,
+            WorkflowOutcome::Terminated => WorkflowExecutionStatus::Terminated,
+        }
+    }
+
+    /// Whether the run failed, as `pause_on_failure` and `num_actions_failed` see it: Failed
+    /// or TimedOut (Temporal's CanceledTerminatedCountAsFailures is false).
+    #[must_use]
+    pub fn is_failure(&self) -> bool {
+        matches!(
+            self,
+            WorkflowOutcome::Failed { .. } | WorkflowOutcome::TimedOut
+        )
+    }
+}
+
+/// Where a run a schedule started stands, as its recent action shows it (Temporal's
+/// `ScheduleActionResult.start_workflow_status`, a `WorkflowExecutionStatus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum WorkflowExecutionStatus {
+    /// Started and not reported closed.
+    Running,
+    /// Closed: [`WorkflowOutcome::Completed`].
+    Completed,
+    /// Closed: [`WorkflowOutcome::Failed`].
+    Failed,
+    /// Closed: [`WorkflowOutcome::TimedOut`].
+    TimedOut,
+    /// Closed: [`WorkflowOutcome::Canceled`].
+    Canceled,
+    /// Closed: [`WorkflowOutcome::Terminated`].
+    Terminated,
+    /// Not known: the action was restored from a record written before statuses were kept.
+    #[default]
+    Unknown,
+}
+
+impl WorkflowExecutionStatus {
+    /// Whether it is `Unknown` (serde's `skip_serializing_if` takes a reference).
+    #[allow(clippy::trivially_copy_pass_by_ref)]
+    pub(crate) fn is_unknown(&self) -> bool {
+        *self == WorkflowExecutionStatus::Unknown
+    }
+}
+
 /// Start a workflow outside any schedule: a cron job (`cron_schedule`) or a delayed one-off
 /// start (`start_delay`). With neither, the workflow starts at the next poll.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

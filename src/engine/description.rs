@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::spec::ScheduleSpec;
 
+use super::action::WorkflowExecutionStatus;
 use super::schedule::Schedule;
 
 /// A schedule as `describe` reports it.
@@ -34,7 +35,8 @@ pub struct ScheduleInfo {
     /// Starts dropped because the buffer was full.
     pub num_actions_buffer_dropped: u64,
     /// Scheduled times dropped because the schedule was paused or out of remaining actions
-    /// when they came due or were about to start (not a Temporal counter).
+    /// when they came due or were about to start, up to date at `now` (not a Temporal
+    /// counter).
     #[serde(default)]
     pub num_actions_dropped_paused: u64,
     /// Starts dropped because a run with the same workflow id was still running (Temporal's
@@ -46,6 +48,11 @@ pub struct ScheduleInfo {
     /// both without counting them; not a Temporal counter).
     #[serde(default)]
     pub num_actions_replaced_overlap: u64,
+    /// Runs started by this schedule that closed Failed or TimedOut (what `pause_on_failure`
+    /// reacts to; Canceled and Terminated are not failures, as in Temporal; not a Temporal
+    /// counter).
+    #[serde(default)]
+    pub num_actions_failed: u64,
     /// Starts waiting in the buffer.
     pub buffer_size: usize,
     /// Backfill requests not yet fully taken into the buffer.
@@ -83,6 +90,11 @@ pub struct ScheduleActionResult {
     pub started_at: DateTime<Utc>,
     /// The run.
     pub action: ScheduleActionExecution,
+    /// Where the run stands: `Running` until it is reported closed, then its outcome's status
+    /// (Temporal's `start_workflow_status`). Records written before it existed read as
+    /// `Unknown`, and `Unknown` is not written, so they are written back the same.
+    #[serde(default, skip_serializing_if = "WorkflowExecutionStatus::is_unknown")]
+    pub start_workflow_status: WorkflowExecutionStatus,
 }
 
 /// A schedule as `list` reports it.

@@ -21,6 +21,7 @@ mod compact;
 mod config;
 mod description;
 mod entry;
+mod event;
 mod persist;
 mod schedule;
 mod schedule_action;
@@ -30,13 +31,14 @@ mod table;
 
 pub use action::{
     Action, CancelWorkflowAction, StartWorkflowAction, StartWorkflowOptions,
-    TerminateWorkflowAction, WorkflowOutcome,
+    TerminateWorkflowAction, WorkflowExecutionStatus, WorkflowOutcome,
 };
 pub use config::SchedulerConfig;
 pub use description::{
     ScheduleActionExecution, ScheduleActionResult, ScheduleDescription, ScheduleInfo,
     ScheduleListDescription, ScheduleUpdate, ScheduleUpdateInput,
 };
+pub use event::ScheduleEvent;
 pub use persist::records::{
     BackfillRecord, BufferedStartRecord, RunningRecord, ScheduleRecord, SchedulerSnapshot,
     StateChange, WorkflowRecord,

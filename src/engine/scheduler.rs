@@ -20,6 +20,7 @@ use super::description::{ScheduleDescription, ScheduleListDescription};
 use super::description::{ScheduleUpdate, ScheduleUpdateInput};
 use super::entry::job::JobEntry;
 use super::entry::{manual_start, Counters, ScheduleEntry};
+use super::event::{EventLog, ScheduleEvent};
 use super::schedule::{
     check_backfills, check_note, prepare_schedule, CreateScheduleOptions, Schedule,
     ScheduleBackfill, ScheduleOverlapPolicy,
@@ -142,10 +143,16 @@ impl Scheduler {
             dirty: false,
         });
         e.refresh_next();
+        let events = &mut self.table.events;
+        events.record(|| ScheduleEvent::Created {
+            schedule_id: id.to_string(),
+            at: to_dt(now_ms),
+        });
         if options.trigger_immediately {
-            e.add_start(manual_start(now_ms, None), self.config.max_buffer_size);
+            let start = manual_start(now_ms, None);
+            e.add_start(start, self.config.max_buffer_size, events, now_ms);
         }
-        e.add_backfills(&options.backfill);
+        e.add_backfills(&options.backfill, events, now_ms);
         if !e.buffer.is_empty() || e.has_backfills() {
             e.kick_ms = now_ms;
         }
@@ -245,7 +252,9 @@ impl Scheduler {
         check_note(note)?;
         let default = if paused { PAUSE_NOTE } else { UNPAUSE_NOTE };
         let note = note.filter(|n| !n.is_empty()).unwrap_or(default).to_owned();
-        self.mutate(id, now, move |e, now_ms| e.set_paused(paused, note, now_ms))
+        self.mutate(id, now, move |e, events, now_ms| {
+            e.set_paused(paused, note, now_ms, events)
+        })
     }
 
     /// A manual start now (nominal time = `now` truncated to the second), even while paused
@@ -258,8 +267,8 @@ impl Scheduler {
         now: DateTime<Utc>,
     ) -> Result<(), ScheduleError> {
         let max_buffer = self.config.max_buffer_size;
-        self.mutate(id, now, move |e, now_ms| {
-            e.add_start(manual_start(now_ms, overlap), max_buffer);
+        self.mutate(id, now, move |e, events, now_ms| {
+            e.add_start(manual_start(now_ms, overlap), max_buffer, events, now_ms);
             e.kick_ms = now_ms;
         })
     }
@@ -277,8 +286,8 @@ impl Scheduler {
             return Err(ScheduleError::invalid("at least one backfill required"));
         }
         check_backfills(backfills)?;
-        self.mutate(id, now, |e, now_ms| {
-            e.add_backfills(backfills);
+        self.mutate(id, now, |e, events, now_ms| {
+            e.add_backfills(backfills, events, now_ms);
             e.kick_ms = now_ms;
         })
     }
@@ -298,8 +307,8 @@ impl Scheduler {
             return Ok(());
         };
         let (schedule, compiled) = prepare_schedule(id, update.schedule)?;
-        self.mutate(id, now, move |e, now_ms| {
-            e.apply_update(schedule, compiled, now_ms)
+        self.mutate(id, now, move |e, events, now_ms| {
+            e.apply_update(schedule, compiled, now_ms, events)
         })?;
         self.rekey(id);
         Ok(())
@@ -340,8 +349,8 @@ impl Scheduler {
             *r = r.saturating_sub(spent);
         }
         let (schedule, compiled) = prepare_schedule(id, schedule)?;
-        self.mutate(id, now, move |e, now_ms| {
-            e.apply_update(schedule, compiled, now_ms)
+        self.mutate(id, now, move |e, events, now_ms| {
+            e.apply_update(schedule, compiled, now_ms, events)
         })?;
         self.rekey(id);
         Ok(())
@@ -351,7 +360,11 @@ impl Scheduler {
     /// its buffered starts are dropped.
     pub fn delete(&mut self, id: &str, now: DateTime<Utc>) -> Result<(), ScheduleError> {
         let slot = self.table.lookup(id, self.peek_now(now))?;
-        self.clamp(now);
+        let now_ms = self.clamp(now);
+        self.table.events.record(|| ScheduleEvent::Deleted {
+            schedule_id: id.to_owned(),
+            at: to_dt(now_ms),
+        });
         self.table.remove(slot);
         self.table.clean_top();
         Ok(())
@@ -381,6 +394,34 @@ impl Scheduler {
         Ok(())
     }
 
+    /// Turns the recording of [`ScheduleEvent`]s on or off (off by default; off drops what
+    /// was not taken). On, every decision of every verb and poll from then on is recorded, in
+    /// the order the engine made it, until [`take_events`](Self::take_events) drains it: take
+    /// them after each call, or they pile up. Off, recording costs one branch per decision.
+    ///
+    /// Within one call the order is the engine's: a verb's elapsed time range first (the times
+    /// due are classified before the verb applies), then the verb's own event; in a poll, each
+    /// schedule's iteration in turn: its due times by class (a stretch of one class is one
+    /// event), then each pass over its buffer (skips and replacements in buffer order, then
+    /// cancel or terminate requests, then starts).
+    ///
+    /// Events are not state: a snapshot does not hold them, and a restored scheduler starts
+    /// with recording off.
+    pub fn record_events(&mut self, on: bool) {
+        self.table.events.set_on(on);
+    }
+
+    /// Whether events are being recorded.
+    #[must_use]
+    pub fn records_events(&self) -> bool {
+        self.table.events.on()
+    }
+
+    /// Every event recorded since the last call, oldest first (empty when recording is off).
+    pub fn take_events(&mut self) -> Vec<ScheduleEvent> {
+        self.table.events.take()
+    }
+
     /// Moves the scheduler's clock to `now` (never back) and returns it in millis.
     fn clamp(&mut self, now: DateTime<Utc>) -> i64 {
         self.last_now_ms = self.peek_now(now);
@@ -405,11 +446,12 @@ impl Scheduler {
         &mut self,
         id: &str,
         now: DateTime<Utc>,
-        f: impl FnOnce(&mut ScheduleEntry, i64),
+        f: impl FnOnce(&mut ScheduleEntry, &mut EventLog, i64),
     ) -> Result<(), ScheduleError> {
         let slot = self.table.lookup(id, self.peek_now(now))?;
         let now_ms = self.clamp(now);
-        self.table.mutate(slot, now_ms, |e| f(e, now_ms));
+        self.table
+            .mutate(slot, now_ms, |e, events| f(e, events, now_ms));
         Ok(())
     }
 }

@@ -19,8 +19,10 @@ use super::compact::workflow_map::WorkflowMap;
 use super::entry::iterate::Ctx;
 use super::entry::job::JobEntry;
 use super::entry::ScheduleEntry;
+use super::event::{EventLog, ScheduleEvent};
 use super::persist::records::StateChange;
 use crate::engine::action::WorkflowOutcome;
+use crate::engine::compact::millis::to_dt;
 use crate::engine::shared_str::SharedStr;
 use crate::error::ScheduleError;
 
@@ -68,6 +70,8 @@ pub(crate) struct SlotTable {
     pub(crate) heap: WakeHeap,
     pub(crate) dirty: Vec<u32>,
     pub(crate) removed: Vec<StateChange>,
+    /// What the verbs and polls decided, when recording is on.
+    pub(crate) events: EventLog,
 }
 
 /// Whether the entity in `slot` tracks workflow id `id` (fingerprint `fingerprint`): a run of
@@ -98,6 +102,7 @@ impl SlotTable {
             heap: WakeHeap::default(),
             dirty: Vec::new(),
             removed: Vec::new(),
+            events: EventLog::default(),
         }
     }
 
@@ -128,6 +133,7 @@ impl SlotTable {
         let expired = matches!(&self.slots[slot as usize].entity,
             Entity::Schedule(e) if e.expired(now_ms, self.retention_ms));
         if expired {
+            self.record_expired(slot, now_ms);
             self.remove(slot);
             self.clean_top();
         }
@@ -137,11 +143,16 @@ impl SlotTable {
     /// Runs `f` on the schedule in `slot` after processing its elapsed time range at `now_ms`
     /// (the times due are classified with the old state, as Temporal does before it applies a
     /// signal), then keeps the heap and the change list in step.
-    pub(crate) fn mutate(&mut self, slot: u32, now_ms: i64, f: impl FnOnce(&mut ScheduleEntry)) {
+    pub(crate) fn mutate(
+        &mut self,
+        slot: u32,
+        now_ms: i64,
+        f: impl FnOnce(&mut ScheduleEntry, &mut EventLog),
+    ) {
         let max_buffer = self.max_buffer;
         if let Entity::Schedule(e) = &mut self.slots[slot as usize].entity {
-            e.advance(now_ms, max_buffer);
-            f(e);
+            e.advance(now_ms, max_buffer, &mut self.events);
+            f(e, &mut self.events);
         }
         self.settle(slot);
     }
@@ -194,11 +205,25 @@ impl SlotTable {
         match &mut self.slots[slot as usize].entity {
             Entity::Schedule(e) => {
                 if e.expired(now_ms, self.retention_ms) {
+                    self.record_expired(slot, now_ms);
                     self.remove(slot);
                     return;
                 }
             }
-            Entity::Job(j) => j.poll(now_ms, out),
+            Entity::Job(j) => {
+                let before = out.len();
+                j.poll(now_ms, out);
+                if self.events.wanted() {
+                    for a in &out[before..] {
+                        if let Action::StartWorkflow(a) = a {
+                            self.events.record(|| ScheduleEvent::WorkflowStarted {
+                                workflow_id: a.workflow_id.clone(),
+                                at: to_dt(now_ms),
+                            });
+                        }
+                    }
+                }
+            }
             Entity::Free => return,
         }
         // The schedule is taken out of its slot while it runs, so that a workflow id
@@ -212,6 +237,7 @@ impl SlotTable {
                 others: &others,
                 out,
                 max_buffer: self.max_buffer,
+                events: &mut self.events,
             };
             e.process(slot, now_ms, &mut ctx);
             self.slots[slot as usize].entity = Entity::Schedule(e);
@@ -266,6 +292,11 @@ impl SlotTable {
                 if !j.running {
                     return false;
                 }
+                self.events.record(|| ScheduleEvent::WorkflowClosed {
+                    workflow_id: workflow_id.to_owned(),
+                    outcome: outcome.clone(),
+                    at: to_dt(now_ms),
+                });
                 if j.closed(outcome, now_ms) {
                     self.settle(slot);
                 } else {
@@ -296,12 +327,22 @@ impl SlotTable {
         let max_buffer = self.max_buffer;
         if let Entity::Schedule(e) = &mut self.slots[slot as usize].entity {
             // `advance` leaves `running` alone, so `index` stays valid.
-            e.advance(now_ms, max_buffer);
+            e.advance(now_ms, max_buffer, &mut self.events);
             if let Some(i) = index {
-                e.run_closed(i, workflow_id, outcome, now_ms);
+                e.run_closed(i, workflow_id, outcome, now_ms, &mut self.events);
             }
         }
         self.settle(slot);
+    }
+
+    /// Records that the schedule in `slot` expired (before it is removed).
+    fn record_expired(&mut self, slot: u32, now_ms: i64) {
+        if let Entity::Schedule(e) = &self.slots[slot as usize].entity {
+            self.events.record(|| ScheduleEvent::Expired {
+                schedule_id: e.id.to_string(),
+                at: to_dt(now_ms),
+            });
+        }
     }
 
     /// The slot tracking workflow id `id`.

@@ -22,6 +22,8 @@ pub const PREFIX: &str = "traced-";
 #[derive(Debug, Clone, PartialEq)]
 pub struct Captured {
     pub level: Level,
+    /// The module the event came from.
+    pub target: String,
     pub fields: BTreeMap<String, String>,
 }
 
@@ -35,12 +37,15 @@ impl Captured {
     }
 }
 
-/// The events captured so far that mention an id starting with `prefix`, in order.
+/// The client's and the worker's events captured so far (targets under
+/// `schedule_engine::client`: the engine's own decisions are traced too, and tested in
+/// `engine::traced`) that mention an id starting with `prefix`, in order.
 pub fn captured(prefix: &str) -> Vec<Captured> {
     capture()
         .events
         .lock()
         .iter()
+        .filter(|e| e.target.starts_with("schedule_engine::client"))
         .filter(|e| e.fields.values().any(|v| v.starts_with(prefix)))
         .cloned()
         .collect()
@@ -119,6 +124,7 @@ impl Subscriber for Forward {
         }
         self.0.events.lock().push(Captured {
             level: *event.metadata().level(),
+            target: event.metadata().target().to_owned(),
             fields: fields.into_iter().collect(),
         });
     }

@@ -129,7 +129,13 @@ impl ClusterNode {
         if self.cluster.lease(lease.partition) != Some(lease) {
             return true;
         }
-        match PartitionHost::open(&self.cluster, lease, &self.config, self.on_error.clone()) {
+        match PartitionHost::open(
+            &self.cluster,
+            lease,
+            &self.config,
+            self.on_error.clone(),
+            self.events.clone(),
+        ) {
             Ok(host) => {
                 let host = Arc::new(host);
                 if let Some(old) = self.hosts.write().insert(lease.partition, host.clone()) {

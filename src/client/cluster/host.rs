@@ -6,12 +6,14 @@
 //! whose flush has been written.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use crate::engine::SchedulerConfig;
 use crate::store::postgres::{Lease, PostgresCluster};
 use crate::store::{StoreError, StoreErrorHook};
 
 use super::super::durable::Persistence;
+use super::super::events::EventHub;
 use super::super::hosted::HostedScheduler;
 
 /// One hosted partition.
@@ -30,6 +32,7 @@ impl PartitionHost {
         lease: Lease,
         config: &SchedulerConfig,
         on_error: Option<StoreErrorHook>,
+        events: Arc<EventHub>,
     ) -> Result<PartitionHost, StoreError> {
         let store = cluster.partition_store(lease);
         let (persistence, scheduler) =
@@ -39,7 +42,7 @@ impl PartitionHost {
         let persistence = persistence.without_deferral();
         Ok(PartitionHost {
             lease,
-            hosted: HostedScheduler::new(scheduler, Some(persistence)),
+            hosted: HostedScheduler::new(scheduler, Some(persistence), events),
             closed: AtomicBool::new(false),
         })
     }

@@ -27,12 +27,13 @@ use std::thread::JoinHandle;
 use chrono::{DateTime, Utc};
 use parking_lot::{Mutex, RwLock};
 
-use crate::engine::{ScheduleDescription, ScheduleListDescription, SchedulerConfig};
+use crate::engine::{ScheduleDescription, ScheduleEvent, ScheduleListDescription, SchedulerConfig};
 use crate::error::ScheduleError;
 use crate::store::postgres::{DbClock, Lease, PostgresCluster};
 use crate::store::{StoreError, StoreErrorHook, StoreErrorKind};
 
 use super::clock::Clock;
+use super::events::EventHub;
 use super::exchange::{Origin, Polled, Report, Wakers};
 use super::verb::{decode_result, Verb};
 
@@ -55,6 +56,8 @@ pub(crate) struct ClusterNode {
     membership: Mutex<Membership>,
     /// Whether the last failure reported without a hook is still the current one.
     failing: AtomicBool,
+    /// The subscribers to the events of every partition hosted here.
+    events: Arc<EventHub>,
 }
 
 /// Whether the node takes part (while a worker runs), and its event thread.
@@ -77,7 +80,13 @@ impl ClusterNode {
             hosts: RwLock::new(BTreeMap::new()),
             membership: Mutex::new(Membership::default()),
             failing: AtomicBool::new(false),
+            events: Arc::default(),
         }
+    }
+
+    /// A subscriber to the events of the partitions hosted here, from now on.
+    pub(crate) fn subscribe(&self) -> crossbeam_channel::Receiver<ScheduleEvent> {
+        self.events.subscribe()
     }
 
     /// The host of `partition`, if it is hosted here.

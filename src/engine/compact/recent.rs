@@ -17,6 +17,8 @@ pub(crate) struct Recent {
     pub(crate) jitter_ms: u32,
     /// Workflow id prefix: 0 = the current action id, k = `Extra::old_prefixes[k - 1]`.
     pub(crate) prefix: u8,
+    /// Where its run stands (it fits in the padding: still 24 bytes).
+    pub(crate) status: WorkflowExecutionStatus,
 }
 
 impl Recent {
@@ -25,6 +27,8 @@ impl Recent {
         self.nominal_s * 1000 + i64::from(self.jitter_ms)
     }
 }
+
+use crate::engine::action::WorkflowExecutionStatus;
 
 /// How many recent actions are kept (describe shows 10, list 5).
 pub(crate) const RECENT_KEPT: usize = 10;
@@ -45,6 +49,7 @@ const EMPTY: Recent = Recent {
     started_ms: 0,
     jitter_ms: 0,
     prefix: 0,
+    status: WorkflowExecutionStatus::Running,
 };
 
 impl RecentRing {
@@ -81,12 +86,27 @@ impl RecentRing {
     }
 
     /// Entries, oldest first.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &Recent> + '_ {
+    pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = &Recent> + '_ {
         let (items, head, len) = match &self.0 {
             Some(r) => (&r.items[..], usize::from(r.head), usize::from(r.len)),
             None => (&[][..], 0, 0),
         };
         (0..len).map(move |i| &items[(head + i) % RECENT_KEPT])
+    }
+
+    /// The newest entry for which `pred` holds.
+    pub(crate) fn find_newest_mut(
+        &mut self,
+        mut pred: impl FnMut(&Recent) -> bool,
+    ) -> Option<&mut Recent> {
+        let r = self.0.as_mut()?;
+        let (head, len) = (usize::from(r.head), usize::from(r.len));
+        // Newest first, wrapping at the end of the ring (no division: it is on the close path).
+        let i = (head..head + len)
+            .rev()
+            .map(|k| if k >= RECENT_KEPT { k - RECENT_KEPT } else { k })
+            .find(|&i| pred(&r.items[i]))?;
+        Some(&mut r.items[i])
     }
 
     /// Entries in storage order (for updates that do not care about order).
@@ -123,5 +143,19 @@ mod tests {
         assert_eq!(got, (3..13).collect::<Vec<_>>());
         assert_eq!(r.back().map(|x| x.nominal_s), Some(12));
         assert_eq!(r.iter_mut_unordered().count(), 10);
+        // Newest first: the last pushed of two matches is found.
+        r.push(Recent {
+            started_ms: 99,
+            ..at(5)
+        });
+        let found = r.find_newest_mut(|x| x.nominal_s == 5 || x.nominal_s == 8);
+        assert_eq!(found.map(|x| x.started_ms), Some(99));
+        assert_eq!(r.iter().filter(|x| x.nominal_s == 5).count(), 2);
+        assert!(
+            r.find_newest_mut(|x| x.nominal_s == 3).is_none(),
+            "3 was pushed out"
+        );
+        assert!(RecentRing::default().find_newest_mut(|_| true).is_none());
+        assert_eq!(size_of::<Recent>(), 24);
     }
 }

@@ -3,13 +3,24 @@
 //! the next `poll`.
 
 use super::ScheduleEntry;
-use crate::engine::action::WorkflowOutcome;
+use crate::engine::action::{WorkflowExecutionStatus, WorkflowOutcome};
+use crate::engine::compact::millis::to_dt;
+use crate::engine::compact::recent::Recent;
 use crate::engine::compact::stored_schedule::StoredSchedule;
+use crate::engine::event::{EventLog, ScheduleEvent};
 use crate::engine::schedule::Schedule;
 use crate::engine::schedule_action::ScheduleAction;
 use crate::engine::shared_str::SharedStr;
 use crate::spec::CompiledSpec;
 use std::sync::Arc;
+
+/// Whether a recent action's run may still close (not yet marked with an outcome).
+fn is_open(r: &Recent) -> bool {
+    matches!(
+        r.status,
+        WorkflowExecutionStatus::Running | WorkflowExecutionStatus::Unknown
+    )
+}
 
 impl ScheduleEntry {
     /// Processes the buffer at the next poll if anything waits in it.
@@ -20,7 +31,29 @@ impl ScheduleEntry {
     }
 
     /// Pauses or unpauses with `note`.
-    pub(crate) fn set_paused(&mut self, paused: bool, note: String, now_ms: i64) {
+    pub(crate) fn set_paused(
+        &mut self,
+        paused: bool,
+        note: String,
+        now_ms: i64,
+        events: &mut EventLog,
+    ) {
+        events.record(|| {
+            let (schedule_id, note, at) = (self.id.to_string(), note.clone(), to_dt(now_ms));
+            if paused {
+                ScheduleEvent::Paused {
+                    schedule_id,
+                    note,
+                    at,
+                }
+            } else {
+                ScheduleEvent::Unpaused {
+                    schedule_id,
+                    note,
+                    at,
+                }
+            }
+        });
         self.schedule.state.paused = paused;
         self.schedule.state.note = Some(note);
         self.bump_config_token();
@@ -36,7 +69,18 @@ impl ScheduleEntry {
         workflow_id: &str,
         outcome: &WorkflowOutcome,
         now_ms: i64,
+        events: &mut EventLog,
     ) {
+        events.record(|| ScheduleEvent::Closed {
+            schedule_id: self.id.to_string(),
+            workflow_id: workflow_id.to_owned(),
+            outcome: outcome.clone(),
+            at: to_dt(now_ms),
+        });
+        self.mark_recent_closed(index, workflow_id, outcome.status());
+        if outcome.is_failure() {
+            self.counters.failed = self.counters.failed.saturating_add(1);
+        }
         self.remove_run(index);
         let failure_note = match outcome {
             WorkflowOutcome::Completed { result } => {
@@ -63,6 +107,11 @@ impl ScheduleEntry {
         };
         if let Some(note) = failure_note {
             if self.schedule.policy.pause_on_failure && !self.schedule.state.paused {
+                events.record(|| ScheduleEvent::Paused {
+                    schedule_id: self.id.to_string(),
+                    note: note.clone(),
+                    at: to_dt(now_ms),
+                });
                 self.schedule.state.paused = true;
                 self.schedule.state.note = Some(note);
                 self.bump_config_token();
@@ -72,8 +121,72 @@ impl ScheduleEntry {
         self.shrink_extra();
     }
 
+    /// Shows the outcome of run `index` (workflow id `workflow_id`) on its recent action, if
+    /// that is still among the recent ones: the newest one of its id not yet closed.
+    #[inline]
+    fn mark_recent_closed(
+        &mut self,
+        index: usize,
+        workflow_id: &str,
+        status: WorkflowExecutionStatus,
+    ) {
+        let run = &self.running[index];
+        // The usual case, checked first: the run is the newest action. A run not spelled out
+        // is `<current action id>-<nominal>`, as is a recent action with prefix 0 and its
+        // nominal time, so no id is rebuilt.
+        let (nominal_s, spelled) = (run.nominal_s, run.spelled);
+        if !spelled {
+            if let Some(r) = self.recent.find_newest_mut(|_| true) {
+                if r.nominal_s == nominal_s && r.prefix == 0 && is_open(r) {
+                    r.status = status;
+                    return;
+                }
+            }
+        }
+        self.mark_older_recent_closed(nominal_s, spelled, workflow_id, status);
+    }
+
+    /// `mark_recent_closed` for a run that is not the newest action.
+    #[cold]
+    fn mark_older_recent_closed(
+        &mut self,
+        nominal_s: i64,
+        spelled: bool,
+        workflow_id: &str,
+        status: WorkflowExecutionStatus,
+    ) {
+        let target = if spelled {
+            let id = |r: &Recent| self.recent_id(r) == workflow_id;
+            self.recent
+                .iter()
+                .rev()
+                .find(|r| is_open(r) && id(r))
+                .map(|r| (r.nominal_s, r.prefix))
+        } else {
+            Some((nominal_s, 0))
+        };
+        if let Some((nominal_s, prefix)) = target {
+            let found = self
+                .recent
+                .find_newest_mut(|r| is_open(r) && r.nominal_s == nominal_s && r.prefix == prefix);
+            if let Some(r) = found {
+                r.status = status;
+            }
+        }
+    }
+
     /// Replaces action, spec, policy and state (already validated and compiled).
-    pub(crate) fn apply_update(&mut self, schedule: Schedule, compiled: CompiledSpec, now_ms: i64) {
+    pub(crate) fn apply_update(
+        &mut self,
+        schedule: Schedule,
+        compiled: CompiledSpec,
+        now_ms: i64,
+        events: &mut EventLog,
+    ) {
+        events.record(|| ScheduleEvent::Updated {
+            schedule_id: self.id.to_string(),
+            at: to_dt(now_ms),
+        });
         let ScheduleAction::StartWorkflow(action) = &schedule.action;
         if action.id != self.schedule.action_id() {
             self.retire_prefix();

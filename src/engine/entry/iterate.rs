@@ -11,12 +11,13 @@
 //! - a started run is tracked in `running` and in the scheduler's workflow map until
 //!   `workflow_closed` reports it.
 
-use super::overlap::process_buffer;
+use super::overlap::{process_buffer, Dropped};
 use super::{BufferedStart, ScheduleEntry};
 use crate::engine::action::Action;
 use crate::engine::compact::heap::NEVER;
-use crate::engine::compact::millis::{from_ms, EPOCH_FLOOR_MS};
+use crate::engine::compact::millis::{from_ms, to_dt, EPOCH_FLOOR_MS};
 use crate::engine::compact::workflow_map::WorkflowMap;
+use crate::engine::event::{EventLog, ScheduleEvent};
 use crate::engine::schedule::ScheduleOverlapPolicy;
 
 /// Due times one call classifies one by one before it counts the rest of a stretch of one
@@ -50,13 +51,89 @@ pub(crate) struct Ctx<'a> {
     pub(crate) out: &'a mut Vec<Action>,
     /// Per-schedule buffer limit.
     pub(crate) max_buffer: usize,
+    /// Where the iteration's decisions are recorded (when recording is on).
+    pub(crate) events: &'a mut EventLog,
+}
+
+/// A stretch of due times of one class that `advance` has classified but not yet recorded:
+/// one pass records one event per stretch, however long.
+#[derive(Clone, Copy)]
+struct Tally {
+    class: Class,
+    first_ms: i64,
+    last_ms: i64,
+    count: u64,
 }
 
 impl ScheduleEntry {
-    /// Buffers a start, or counts it dropped when the buffer is full.
-    pub(crate) fn add_start(&mut self, start: BufferedStart, max_buffer: usize) {
+    /// Adds `count` times of `class`, nominal `first_ms..=last_ms`, to the open stretch;
+    /// records the open one first if it is of another class.
+    fn tally(&self, open: &mut Option<Tally>, t: Tally, events: &mut EventLog, now_ms: i64) {
+        if !events.wanted() || t.class == Class::Buffered {
+            return;
+        }
+        match open {
+            Some(o) if o.class == t.class => {
+                o.last_ms = t.last_ms;
+                o.count = o.count.saturating_add(t.count);
+            }
+            _ => {
+                self.record_tally(open.take(), events, now_ms);
+                *open = Some(t);
+            }
+        }
+    }
+
+    /// Records a stretch as its event.
+    fn record_tally(&self, t: Option<Tally>, events: &mut EventLog, now_ms: i64) {
+        let Some(t) = t else { return };
+        let (first, last, at) = (to_dt(t.first_ms), to_dt(t.last_ms), to_dt(now_ms));
+        let schedule_id = || self.id.to_string();
+        events.record(|| match t.class {
+            Class::Blocked => ScheduleEvent::DroppedWhilePaused {
+                schedule_id: schedule_id(),
+                nominal_time: first,
+                last_nominal_time: last,
+                count: t.count,
+                at,
+            },
+            Class::Missed => ScheduleEvent::MissedCatchup {
+                schedule_id: schedule_id(),
+                nominal_time: first,
+                last_nominal_time: last,
+                count: t.count,
+                at,
+            },
+            Class::Dropped | Class::Buffered => ScheduleEvent::BufferDropped {
+                schedule_id: schedule_id(),
+                nominal_time: Some(first),
+                last_nominal_time: Some(last),
+                count: t.count,
+                at,
+            },
+        });
+    }
+}
+
+impl ScheduleEntry {
+    /// Buffers a manual start, or counts it dropped when the buffer is full.
+    pub(crate) fn add_start(
+        &mut self,
+        start: BufferedStart,
+        max_buffer: usize,
+        events: &mut EventLog,
+        now_ms: i64,
+    ) {
         if self.buffer.len() >= max_buffer {
             self.counters.buffer_dropped = self.counters.buffer_dropped.saturating_add(1);
+            let nominal = Some(to_dt(start.nominal_ms));
+            events.record(|| ScheduleEvent::BufferDropped {
+                schedule_id: self.id.to_string(),
+                nominal_time: nominal,
+                last_nominal_time: nominal,
+                count: 1,
+                at: to_dt(now_ms),
+            });
         } else {
             self.buffer.push(start);
         }
@@ -65,9 +142,11 @@ impl ScheduleEntry {
     /// Classifies every scheduled time whose actual time is `<= now_ms`. The first few are
     /// classified one by one; a longer stretch of one class (missed by the catch-up window,
     /// dropped while paused or out of actions, dropped by a full buffer) is counted in one
-    /// step, so a clock jump of any size costs the same.
-    pub(crate) fn advance(&mut self, now_ms: i64, max_buffer: usize) {
+    /// step, so a clock jump of any size costs the same. Each stretch of one class is one
+    /// event.
+    pub(crate) fn advance(&mut self, now_ms: i64, max_buffer: usize, events: &mut EventLog) {
         let mut walked = 0;
+        let mut open = None;
         while let Some((nominal, actual)) = self.next {
             if actual > now_ms {
                 break;
@@ -81,11 +160,11 @@ impl ScheduleEntry {
             } else {
                 Class::Buffered
             };
-            if walked >= WALK_BEFORE_COUNTING
-                && class != Class::Buffered
-                && self.count_stretch(class, now_ms)
-            {
-                continue;
+            if walked >= WALK_BEFORE_COUNTING && class != Class::Buffered {
+                if let Some(t) = self.count_stretch(class, now_ms) {
+                    self.tally(&mut open, t, events, now_ms);
+                    continue;
+                }
             }
             walked += 1;
             self.hwm_ms = nominal;
@@ -101,27 +180,36 @@ impl ScheduleEntry {
                     manual: false,
                 }),
             }
+            let one = Tally {
+                class,
+                first_ms: nominal,
+                last_ms: nominal,
+                count: 1,
+            };
+            self.tally(&mut open, one, events, now_ms);
             self.next = self.next_after(nominal);
         }
+        self.record_tally(open, events, now_ms);
     }
 
     /// Counts, in one step, the due times from the next one on that share its `class`, all
     /// but the last (classified one by one next, as its jitter may put it in another class).
-    /// Returns `false`, having changed nothing, when fewer than two are left.
+    /// Returns the stretch counted, or `None`, having changed nothing, when fewer than two are
+    /// left.
     ///
     /// Why all but the last share the class: a time's actual time is before the raw time after
     /// it, so before the next nominal time. A missed stretch ends at the last nominal time
     /// before `now - catchup_window`: every earlier one has its actual time before that one's
     /// nominal time, so before the window too. A blocked or dropped stretch ends at the last
     /// nominal time `<= now`: every earlier one is due, and a full buffer stays full.
-    fn count_stretch(&mut self, class: Class, now_ms: i64) -> bool {
+    fn count_stretch(&mut self, class: Class, now_ms: i64) -> Option<Tally> {
         // Just after an update the walk leaves out times due before it; counting starts past.
         if self.updated_ms.is_some_and(|u| self.hwm_ms < u) {
-            return false;
+            return None;
         }
-        let Some(spec) = self.compiled.as_ref() else {
-            return false;
-        };
+        let spec = self.compiled.as_ref()?;
+        // The cached next time is the spec's next after the mark: the stretch's first.
+        let first_ms = self.next?.0;
         let until_ms = match class {
             // Missed: actual < now - catchup; nominal times up to the last whole second below.
             Class::Missed => now_ms.saturating_sub(self.catchup_ms()).saturating_sub(1),
@@ -129,9 +217,7 @@ impl ScheduleEntry {
         };
         let after_s = self.hwm_ms.max(EPOCH_FLOOR_MS).div_euclid(1000);
         let c = spec.count_times(after_s, until_ms.div_euclid(1000));
-        let Some(before_last) = c.before_last.filter(|_| c.count >= 2) else {
-            return false;
-        };
+        let before_last = c.before_last.filter(|_| c.count >= 2)?;
         let n = c.count - 1;
         let counters = &mut self.counters;
         let counter = match class {
@@ -142,7 +228,12 @@ impl ScheduleEntry {
         *counter = counter.saturating_add(n);
         self.hwm_ms = before_last.saturating_mul(1000);
         self.refresh_next();
-        true
+        Some(Tally {
+            class,
+            first_ms,
+            last_ms: self.hwm_ms,
+            count: n,
+        })
     }
 
     /// One full iteration at `now_ms`: time range, backfills, buffer.
@@ -150,7 +241,7 @@ impl ScheduleEntry {
         if self.start_single_due(slot, now_ms, ctx) {
             return;
         }
-        self.advance(now_ms, ctx.max_buffer);
+        self.advance(now_ms, ctx.max_buffer, ctx.events);
         let half = (ctx.max_buffer / 2).max(1);
         // More than Temporal's 10 per iteration, but scheduled times were buffered first and
         // the buffer stays under half full, so nothing is starved or dropped.
@@ -244,7 +335,9 @@ impl ScheduleEntry {
                         overlap: bf.request.overlap,
                         manual: true,
                     };
-                    self.add_start(start, usize::MAX);
+                    // Backfills are not bounded by the buffer limit (they are taken while
+                    // it is under half full instead).
+                    self.buffer.push(start);
                     n += 1;
                 }
                 _ => {
@@ -261,17 +354,36 @@ impl ScheduleEntry {
         let mut progressed = false;
         while !self.buffer.is_empty() {
             let before = self.buffer.len();
+            let (id, events) = (&self.id, &mut *ctx.events);
             let d = process_buffer(
                 &mut self.buffer,
                 !self.running.is_empty(),
                 self.schedule.policy.overlap,
                 |s| s.overlap,
+                |s, how| {
+                    events.record(|| {
+                        let (schedule_id, nominal_time) = (id.to_string(), to_dt(s.nominal_ms));
+                        let at = to_dt(now_ms);
+                        match how {
+                            Dropped::Skipped => ScheduleEvent::SkippedOverlap {
+                                schedule_id,
+                                nominal_time,
+                                at,
+                            },
+                            Dropped::Replaced => ScheduleEvent::ReplacedOverlap {
+                                schedule_id,
+                                nominal_time,
+                                at,
+                            },
+                        }
+                    });
+                },
             );
             let c = &mut self.counters;
             c.skipped_overlap = c.skipped_overlap.saturating_add(d.overlap_skipped);
             c.replaced_overlap = c.replaced_overlap.saturating_add(d.silently_dropped);
             if d.need_terminate || d.need_cancel {
-                self.request_stop(d.need_terminate, ctx);
+                self.request_stop(d.need_terminate, now_ms, ctx);
             }
             for s in d.overlapping {
                 self.start_run(slot, s, now_ms, ctx);

@@ -28,9 +28,10 @@ use std::sync::Arc;
 
 use smallvec::SmallVec;
 
-use crate::engine::compact::millis::{EPOCH_FLOOR_MS, MAX_MS, MIN_MS};
+use crate::engine::compact::millis::{to_dt, EPOCH_FLOOR_MS, MAX_MS, MIN_MS};
 use crate::engine::compact::recent::RecentRing;
 use crate::engine::compact::stored_schedule::StoredSchedule;
+use crate::engine::event::{EventLog, ScheduleEvent};
 use crate::engine::schedule::{ScheduleBackfill, ScheduleOverlapPolicy};
 use crate::engine::shared_str::SharedStr;
 use crate::spec::CompiledSpec;
@@ -86,6 +87,7 @@ pub(crate) struct Counters {
     pub(crate) dropped_paused: u64,
     pub(crate) duplicate_dropped: u64,
     pub(crate) replaced_overlap: u64,
+    pub(crate) failed: u64,
 }
 
 /// The rarely used parts of a schedule.
@@ -160,10 +162,22 @@ impl ScheduleEntry {
     }
 
     /// Queues backfill requests (beyond the ongoing limit they are dropped and counted).
-    pub(crate) fn add_backfills(&mut self, backfills: &[ScheduleBackfill]) {
+    pub(crate) fn add_backfills(
+        &mut self,
+        backfills: &[ScheduleBackfill],
+        events: &mut EventLog,
+        now_ms: i64,
+    ) {
         for b in backfills {
             if self.extra.as_ref().map_or(0, |x| x.backfills.len()) >= MAX_ONGOING_BACKFILLS {
                 self.counters.buffer_dropped = self.counters.buffer_dropped.saturating_add(1);
+                events.record(|| ScheduleEvent::BufferDropped {
+                    schedule_id: self.id.to_string(),
+                    nominal_time: None,
+                    last_nominal_time: None,
+                    count: 1,
+                    at: to_dt(now_ms),
+                });
                 continue;
             }
             self.extra_mut().backfills.push_back(PendingBackfill {

@@ -36,13 +36,24 @@ pub(crate) struct BufferDecision<T> {
     pub(crate) silently_dropped: u64,
 }
 
+/// How a start left the buffer without running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dropped {
+    /// Skipped by the overlap policy (counted in `overlap_skipped`).
+    Skipped,
+    /// Dropped without a skip (counted in `silently_dropped`).
+    Replaced,
+}
+
 /// Processes `buffer` in place: what stays buffered remains in it, in order.
-/// `policy(start)` is the start's own policy, `default` the schedule's.
+/// `policy(start)` is the start's own policy, `default` the schedule's; `dropped` is told of
+/// each start that leaves without running, in the order decided.
 pub(crate) fn process_buffer<T: Copy, B: smallvec::Array<Item = T>>(
     buffer: &mut SmallVec<B>,
     is_running: bool,
     default: ScheduleOverlapPolicy,
     policy: impl Fn(&T) -> Option<ScheduleOverlapPolicy>,
+    mut dropped: impl FnMut(&T, Dropped),
 ) -> BufferDecision<T> {
     use ScheduleOverlapPolicy as P;
     let mut d = BufferDecision {
@@ -70,7 +81,9 @@ pub(crate) fn process_buffer<T: Copy, B: smallvec::Array<Item = T>>(
             P::BufferAll => true,
             P::CancelOther | P::TerminateOther if !is_running => {
                 // Replaces the start chosen so far; Temporal does not count the replaced one.
-                d.non_overlapping = Some(start);
+                if let Some(replaced) = d.non_overlapping.replace(start) {
+                    dropped(&replaced, Dropped::Replaced);
+                }
                 d.silently_dropped += 1;
                 continue;
             }
@@ -89,13 +102,16 @@ pub(crate) fn process_buffer<T: Copy, B: smallvec::Array<Item = T>>(
             buffer[kept] = start;
             kept += 1;
         } else {
+            dropped(&start, Dropped::Skipped);
             d.overlap_skipped += 1;
         }
     }
     buffer.truncate(kept);
     if d.need_cancel || d.need_terminate {
         d.silently_dropped += d.overlapping.len() as u64;
-        d.overlapping.clear();
+        for s in d.overlapping.drain(..) {
+            dropped(&s, Dropped::Replaced);
+        }
     }
     d
 }
@@ -109,7 +125,7 @@ mod tests {
 
     fn run(starts: &[Start], running: bool) -> (BufferDecision<Start>, Vec<Start>) {
         let mut b: SmallVec<[Start; 1]> = starts.iter().copied().collect();
-        let d = process_buffer(&mut b, running, P::Skip, |s: &Start| Some(s.1));
+        let d = process_buffer(&mut b, running, P::Skip, |s: &Start| Some(s.1), |_, _| {});
         (d, b.to_vec())
     }
 
@@ -173,7 +189,13 @@ mod tests {
                 .and_then(policy)
                 .unwrap_or(P::Skip);
             let running = v["is_running"].as_bool().unwrap();
-            let d = process_buffer(&mut buffer, running, default, |s: &(u64, Option<P>)| s.1);
+            let d = process_buffer(
+                &mut buffer,
+                running,
+                default,
+                |s: &(u64, Option<P>)| s.1,
+                |_, _| {},
+            );
             let e = &v["expect"];
             let got: Vec<u64> = d.overlapping.iter().map(|s| s.0).collect();
             assert_eq!(got, ids(&e["overlapping_starts"]), "{name}: overlapping");

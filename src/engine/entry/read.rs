@@ -26,6 +26,7 @@ impl ScheduleEntry {
             action: ScheduleActionExecution {
                 workflow_id: self.recent_id(r),
             },
+            start_workflow_status: r.status,
         }
     }
 
@@ -71,6 +72,43 @@ impl ScheduleEntry {
         out
     }
 
+    /// How many scheduled times are due at `now_ms` that the next iteration will drop because
+    /// the schedule is paused or out of actions: the times after the high-water mark whose
+    /// actual time has come, counted without changing anything, so that describe is current
+    /// while the schedule stays paused (the iteration counts the same times when it runs).
+    pub(crate) fn blocked_due(&self, now_ms: i64) -> u64 {
+        if !self.scheduled_blocked() {
+            return 0;
+        }
+        let Some(spec) = self.compiled.as_ref() else {
+            return 0;
+        };
+        let mut n: u64 = 0;
+        let mut cur = self.next;
+        while let Some((nominal, actual)) = cur {
+            if actual > now_ms {
+                return n;
+            }
+            // Past the last update the filter of `next_after` drops nothing: count the rest
+            // in one step, as the iteration does.
+            if n >= 8 && self.updated_ms.is_none_or(|u| nominal >= u) {
+                let c = spec.count_times(nominal.div_euclid(1000), now_ms.div_euclid(1000));
+                // Every time up to the last nominal time <= now is due (its actual time is
+                // before the next nominal time), but the last may be jittered past `now`.
+                let last_due = c.last.is_some_and(|l| {
+                    spec.next_time_unix(l - 1).is_some_and(|(t, delay)| {
+                        t == l && l * 1000 + i64::try_from(delay).unwrap_or(i64::MAX) <= now_ms
+                    })
+                });
+                let rest = c.count.saturating_sub(u64::from(!last_due && c.count > 0));
+                return n.saturating_add(1).saturating_add(rest);
+            }
+            n = n.saturating_add(1);
+            cur = self.next_after(nominal);
+        }
+        n
+    }
+
     /// What `describe` reports.
     pub(crate) fn describe(&self, now_ms: i64) -> ScheduleDescription {
         let c = &self.counters;
@@ -82,9 +120,12 @@ impl ScheduleEntry {
                 num_actions_missed_catchup_window: c.missed_catchup,
                 num_actions_skipped_overlap: c.skipped_overlap,
                 num_actions_buffer_dropped: c.buffer_dropped,
-                num_actions_dropped_paused: c.dropped_paused,
+                num_actions_dropped_paused: c
+                    .dropped_paused
+                    .saturating_add(self.blocked_due(now_ms)),
                 num_actions_duplicate_dropped: c.duplicate_dropped,
                 num_actions_replaced_overlap: c.replaced_overlap,
+                num_actions_failed: c.failed,
                 buffer_size: self.buffer.len(),
                 pending_backfills: self.extra.as_ref().map_or(0, |x| x.backfills.len()),
                 running_actions: self

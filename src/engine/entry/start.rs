@@ -7,21 +7,43 @@
 
 use super::iterate::Ctx;
 use super::{BufferedStart, Running, ScheduleEntry};
-use crate::engine::action::{push_action, Action, CancelWorkflowAction, TerminateWorkflowAction};
+use crate::engine::action::{
+    push_action, Action, CancelWorkflowAction, TerminateWorkflowAction, WorkflowExecutionStatus,
+};
+use crate::engine::compact::millis::to_dt;
 use crate::engine::compact::recent::Recent;
 use crate::engine::compact::start_template::Fire;
 use crate::engine::compact::workflow_id::workflow_id;
+use crate::engine::event::ScheduleEvent;
 
 impl ScheduleEntry {
     /// Asks for every running run to be terminated (or cancelled), once per run.
-    pub(super) fn request_stop(&mut self, terminate: bool, ctx: &mut Ctx<'_>) {
+    pub(super) fn request_stop(&mut self, terminate: bool, now_ms: i64, ctx: &mut Ctx<'_>) {
         for i in 0..self.running.len() {
             let workflow_id = self.run_id(&self.running[i]);
-            let r = &mut self.running[i];
+            let r = &self.running[i];
             if r.terminate_requested || (!terminate && r.cancel_requested) {
                 continue;
             }
             let schedule_id = Some(String::from(&*self.id));
+            ctx.events.record(|| {
+                let (schedule_id, workflow_id, at) =
+                    (self.id.to_string(), workflow_id.clone(), to_dt(now_ms));
+                if terminate {
+                    ScheduleEvent::TerminateRequested {
+                        schedule_id,
+                        workflow_id,
+                        at,
+                    }
+                } else {
+                    ScheduleEvent::CancelRequested {
+                        schedule_id,
+                        workflow_id,
+                        at,
+                    }
+                }
+            });
+            let r = &mut self.running[i];
             let action = if terminate {
                 r.terminate_requested = true;
                 Action::TerminateWorkflow(TerminateWorkflowAction {
@@ -52,6 +74,13 @@ impl ScheduleEntry {
         if !s.manual && self.scheduled_blocked() {
             // Temporal discards a buffered scheduled start when paused or out of actions.
             self.counters.dropped_paused = self.counters.dropped_paused.saturating_add(1);
+            ctx.events.record(|| ScheduleEvent::DroppedWhilePaused {
+                schedule_id: self.id.to_string(),
+                nominal_time: to_dt(s.nominal_ms),
+                last_nominal_time: to_dt(s.nominal_ms),
+                count: 1,
+                at: to_dt(now_ms),
+            });
             return false;
         }
         let nominal_s = s.nominal_ms.div_euclid(1000);
@@ -68,8 +97,24 @@ impl ScheduleEntry {
         if !ctx.workflows.insert(&id, fingerprint, slot, owns) {
             // Temporal's start fails with "already started" and the start is dropped.
             self.counters.duplicate_dropped = self.counters.duplicate_dropped.saturating_add(1);
+            ctx.events.record(|| ScheduleEvent::DuplicateDropped {
+                schedule_id: self.id.to_string(),
+                workflow_id: id,
+                nominal_time: to_dt(s.nominal_ms),
+                at: to_dt(now_ms),
+            });
             return false;
         }
+        // Recorded before the action is built, from what builds it: reading the built action
+        // would keep it on the stack and copy it into the output (callgrind: a memcpy per fire).
+        ctx.events.record(|| ScheduleEvent::Started {
+            schedule_id: self.id.to_string(),
+            workflow_id: id.clone(),
+            nominal_time: to_dt(s.nominal_ms),
+            scheduled_at: to_dt(s.actual_ms),
+            manual: s.manual,
+            at: to_dt(now_ms),
+        });
         let extra = self.extra.as_deref();
         let action = self.schedule.template().start(Fire {
             workflow_id: id,
@@ -100,6 +145,7 @@ impl ScheduleEntry {
             // a restored record may say anything, and a wrong recent entry is not worth a stop.
             jitter_ms: u32::try_from(s.actual_ms - nominal_s * 1000).unwrap_or(0),
             prefix: 0,
+            status: WorkflowExecutionStatus::Running,
         });
         self.counters.actions = self.counters.actions.saturating_add(1);
         true

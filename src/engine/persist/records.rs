@@ -13,6 +13,11 @@ use serde::{Deserialize, Serialize};
 use crate::engine::description::ScheduleActionResult;
 use crate::engine::schedule::{Schedule, ScheduleBackfill, ScheduleOverlapPolicy};
 
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// Everything the engine knows of one schedule; enough to rebuild it exactly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScheduleRecord {
@@ -45,6 +50,10 @@ pub struct ScheduleRecord {
     /// CANCEL/TERMINATE_OTHER starts superseded, ALLOW_ALL starts dropped for a stop.
     #[serde(default)]
     pub num_actions_replaced_overlap: u64,
+    /// Runs that closed Failed or TimedOut (not written while 0, so records of schedules
+    /// without failures are written as earlier versions wrote them).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub num_actions_failed: u64,
     /// Starts waiting in the overlap buffer, in order.
     pub buffer: Vec<BufferedStartRecord>,
     /// Backfills not yet fully buffered, in order.

@@ -51,6 +51,7 @@ impl ScheduleEntry {
             num_actions_dropped_paused: c.dropped_paused,
             num_actions_duplicate_dropped: c.duplicate_dropped,
             num_actions_replaced_overlap: c.replaced_overlap,
+            num_actions_failed: c.failed,
             buffer: self
                 .buffer
                 .iter()
@@ -129,6 +130,7 @@ impl ScheduleEntry {
                 dropped_paused: r.num_actions_dropped_paused,
                 duplicate_dropped: r.num_actions_duplicate_dropped,
                 replaced_overlap: r.num_actions_replaced_overlap,
+                failed: r.num_actions_failed,
             },
             buffer: r
                 .buffer
@@ -215,6 +217,7 @@ impl ScheduleEntry {
             started_ms: a.started_at.timestamp_millis(),
             jitter_ms: u32::try_from(jitter).unwrap_or(0),
             prefix: p,
+            status: a.start_workflow_status,
         });
     }
 }

@@ -8,6 +8,7 @@ use schedule_engine::snapshot::SchedulerSnapshot;
 use schedule_engine::{
     Action, Schedule, ScheduleAction, ScheduleActionStartWorkflow, ScheduleIntervalSpec,
     SchedulePolicy, ScheduleSpec, Scheduler, SchedulerConfig, StartWorkflowOptions,
+    WorkflowExecutionStatus, WorkflowOutcome,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -393,4 +394,32 @@ fn cluster_config_reads_durations_too() {
     assert_eq!(e, Ok(secs(5)));
     let e = from_json::<ClusterConfig>(json!({"renew_interval": "x"})).unwrap_err();
     assert!(e.contains("`renew_interval`"), "{e}");
+}
+
+#[test]
+fn records_from_before_run_statuses_load_as_unknown_and_take_outcomes() {
+    // The snapshot above has one recent action, its run still open, and no failure counter.
+    let snapshot: SchedulerSnapshot = serde_json::from_str(OLD_SNAPSHOT).unwrap();
+    let mut s = Scheduler::restore(snapshot, SchedulerConfig::default());
+    let now = "2022-06-01T00:13:00Z".parse().unwrap();
+    let info = s.describe("reports", now).unwrap().info;
+    assert_eq!(info.num_actions_failed, 0);
+    assert_eq!(
+        info.recent_actions[0].start_workflow_status,
+        WorkflowExecutionStatus::Unknown
+    );
+    let failed = WorkflowOutcome::Failed {
+        message: "disk full".into(),
+    };
+    s.workflow_closed("daily-2022-06-01T00:11:30Z", failed, now)
+        .unwrap();
+    let info = s.describe("reports", now).unwrap().info;
+    assert_eq!(info.num_actions_failed, 1);
+    assert_eq!(
+        info.recent_actions[0].start_workflow_status,
+        WorkflowExecutionStatus::Failed
+    );
+    // Both are kept by a snapshot and restored.
+    let again = Scheduler::restore(s.snapshot(), SchedulerConfig::default());
+    assert_eq!(again.describe("reports", now).unwrap().info, info);
 }

@@ -4,6 +4,7 @@
 mod async_registry;
 mod client;
 mod concurrency;
+mod events;
 mod tracing;
 mod update_conflict;
 mod upsert;
