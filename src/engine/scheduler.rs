@@ -139,7 +139,6 @@ impl Scheduler {
             recent: Default::default(),
             kick_ms: NEVER,
             extra: None,
-            dirty: false,
         });
         e.refresh_next();
         if options.trigger_immediately {

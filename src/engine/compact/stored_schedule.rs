@@ -1,11 +1,14 @@
 //! A schedule as the engine keeps it: the user's [`Schedule`] in a compact form. The action's
 //! strings, arguments and memo are its [`StartTemplate`] (what every fired start shares); the
+//! intervals are inline for the usual single one (no allocation of their own); the other
 //! parts of the spec that are usually empty (calendars, cron strings, skips, bounds, jitter,
 //! time zone) live in a box that exists only when one is set.
 //!
 //! Invariant: `to_schedule(new(id, s)) == s` for every schedule `s`.
 
 use std::time::Duration;
+
+use smallvec::SmallVec;
 
 use super::start_template::{StartTemplate, TemplateParts};
 use crate::engine::schedule::{Schedule, SchedulePolicy, ScheduleState};
@@ -18,7 +21,7 @@ use crate::spec::{ScheduleIntervalSpec, ScheduleSpec};
 pub(crate) struct StoredSchedule {
     /// The action: what every start of the schedule shares.
     template: StartTemplate,
-    intervals: Box<[ScheduleIntervalSpec]>,
+    intervals: SmallVec<[ScheduleIntervalSpec; 1]>,
     /// The spec without its intervals, when anything else is set.
     spec_more: Option<Box<ScheduleSpec>>,
     /// Overlap, catch-up and failure policies (effective catch-up window).
@@ -41,7 +44,7 @@ impl StoredSchedule {
             timeouts: [a.execution_timeout, a.run_timeout, a.task_timeout],
         });
         let mut spec = s.spec;
-        let intervals = std::mem::take(&mut spec.intervals).into_boxed_slice();
+        let intervals = std::mem::take(&mut spec.intervals).into_iter().collect();
         let spec_more = (spec != ScheduleSpec::default()).then(|| Box::new(spec));
         StoredSchedule {
             template,

@@ -132,8 +132,6 @@ pub(crate) struct ScheduleEntry {
     /// Process the buffer/backfills at the next poll at or after this time (`NEVER`: no).
     pub(crate) kick_ms: i64,
     pub(crate) extra: Option<Box<Extra>>,
-    /// Changed since the last `take_changes`.
-    pub(crate) dirty: bool,
 }
 
 /// Ongoing backfill requests per schedule (Temporal: beyond it they are dropped and counted).
