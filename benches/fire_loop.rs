@@ -5,7 +5,8 @@
 //! closing each run at once, and prints the time per fire (the driver's
 //! `DateTime::from_timestamp` per second included). Between two seconds of the engine it
 //! drives one second of the floor (`benches/engine.rs`'s `heap-floor`, same offsets), so the
-//! ratio it prints compares the two under the same load of the machine.
+//! ratio it prints compares the two under the same load of the machine (`FLOOR=0` leaves the
+//! floor out, for cache simulations of the engine alone).
 //!
 //! Run: `SCHEDULES=1000000 SECONDS=60 cargo bench --bench fire_loop`. Instruction counts and
 //! simulated cache misses of the measured loop alone:
@@ -81,6 +82,7 @@ fn main() {
     let n = env_number("SCHEDULES", 1_000_000).max(1);
     let seconds = env_number("SECONDS", PERIOD_S);
     let random = std::env::var("ORDER").map_or(true, |o| o != "created");
+    let with_floor = env_number("FLOOR", 1) != 0;
     let created = DateTime::from_timestamp(T0_S, 0).unwrap_or_default();
     let mut s = Scheduler::new(SchedulerConfig::default());
     for (i, offset) in offsets(n as usize, random).into_iter().enumerate() {
@@ -102,16 +104,20 @@ fn main() {
         let (f, t) = fire(&mut s, &mut second, 1);
         fired += f;
         took += t;
-        let (p, t) = floor_second(&mut floor);
-        popped += p;
-        floor_took += t;
+        if with_floor {
+            let (p, t) = floor_second(&mut floor);
+            popped += p;
+            floor_took += t;
+        }
     }
     black_box(&s);
     let per_fire = took.as_nanos() as f64 / fired.max(1) as f64;
-    let per_pop = floor_took.as_nanos() as f64 / popped.max(1) as f64;
-    println!(
-        "{n} schedules ({} order): {warm} warm-up fires, then {fired} fires at {per_fire:.1} ns each; floor {per_pop:.1} ns per pop + push; ratio {:.2}",
-        if random { "random" } else { "creation" },
-        per_fire / per_pop
-    );
+    let order = if random { "random" } else { "creation" };
+    print!("{n} schedules ({order} order): {warm} warm-up fires, then {fired} fires at {per_fire:.1} ns each");
+    if with_floor {
+        let per_pop = floor_took.as_nanos() as f64 / popped.max(1) as f64;
+        let ratio = per_fire / per_pop;
+        print!("; floor {per_pop:.1} ns per pop + push; ratio {ratio:.2}");
+    }
+    println!();
 }

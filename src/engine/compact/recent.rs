@@ -30,12 +30,13 @@ impl Recent {
 /// How many recent actions are kept (describe shows 10, list 5).
 pub(crate) const RECENT_KEPT: usize = 10;
 
-/// The recent actions of one schedule.
+/// The recent actions of one schedule (`head` and `len` first, next to the entry's hot fields).
 #[derive(Debug, Clone)]
+#[repr(C)]
 pub(crate) struct RecentRing {
-    items: [Recent; RECENT_KEPT],
     head: u8,
     len: u8,
+    items: [Recent; RECENT_KEPT],
 }
 
 const EMPTY: Recent = Recent {

@@ -16,18 +16,21 @@ use crate::engine::schedule_action::{ScheduleAction, ScheduleActionStartWorkflow
 use crate::engine::shared_str::SharedStr;
 use crate::spec::{ScheduleIntervalSpec, ScheduleSpec};
 
-/// The compact form of a [`Schedule`].
+/// The compact form of a [`Schedule`]. In declaration order (`repr(C)`): what a fire reads (the
+/// action, the policies, the state) before the spec it does not read (the compiled spec
+/// answers it).
 #[derive(Debug, Clone)]
+#[repr(C)]
 pub(crate) struct StoredSchedule {
     /// The action: what every start of the schedule shares.
     template: StartTemplate,
-    intervals: SmallVec<[ScheduleIntervalSpec; 1]>,
-    /// The spec without its intervals, when anything else is set.
-    spec_more: Option<Box<ScheduleSpec>>,
     /// Overlap, catch-up and failure policies (effective catch-up window).
     pub(crate) policy: SchedulePolicy,
     /// Pause state, note and remaining actions.
     pub(crate) state: ScheduleState,
+    intervals: SmallVec<[ScheduleIntervalSpec; 1]>,
+    /// The spec without its intervals, when anything else is set.
+    spec_more: Option<Box<ScheduleSpec>>,
 }
 
 impl StoredSchedule {
