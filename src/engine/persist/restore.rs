@@ -2,9 +2,9 @@
 //!
 //! Invariants: `take_changes` emits removals first (in the order they happened), then one
 //! upsert per entity changed since the last call (each entity at most once, tracked by its
-//! slot's `changed` flag and the scheduler's list of dirty slots), so a store applying them in order
-//! holds exactly `snapshot()`. Restore recompiles every spec; a spec that no longer compiles
-//! keeps its schedule, reports the error in describe and takes no scheduled action.
+//! slot's `changed` flag and the scheduler's list of dirty slots), so a store applying them
+//! in order holds exactly `snapshot()`. Restore recompiles every spec; a spec that no longer
+//! compiles keeps its schedule, reports the error in describe and takes no scheduled action.
 //!
 //! Restore keeps the workflow map's one-owner invariant even for a snapshot that breaks it
 //! (hand-edited, corrupt, or two schedules sharing an action id): a workflow id goes to the
