@@ -1,22 +1,30 @@
-//! Engine benchmarks: creating 10 000 and 1 000 000 interval schedules, the cost per fired
-//! action of `poll` + `workflow_closed` (schedules firing in creation order, and in a random
-//! order: `-random`), the floor for the latter (a bare
-//! `BinaryHeap<Reverse<(i64, u32)>>` pop + push per fire at the same sizes), what `poll` cannot
-//! avoid on top of that floor (building and dropping the `Action` it returns: its `Vec`, its
-//! workflow id and the shared handles), and the memory per schedule measured with a counting
-//! global allocator.
+//! Engine benchmarks on the issue "Remodel"'s pattern (see `common`): `n` interval schedules
+//! (10 000 and 1 000 000), each every 60 s with offsets spread over the minute, driven one
+//! second at a time, every `StartWorkflow` closed at once with `workflow_closed`.
 //!
-//! Run: `cargo bench --bench engine`. Figures go to BENCHMARKS.md.
+//! - `create/N`: creating the N schedules into an empty `Scheduler`.
+//! - `fire/poll+closed/N` (creation order: one second's schedules are neighbours in memory)
+//!   and `fire/poll+closed-random/N` (a random permutation of the offsets: one second's
+//!   schedules are a random sixtieth of all): one iteration is one driven second, `poll(now)`
+//!   and `workflow_closed` for each start it returned.
+//! - `fire/heap-floor/N`: the floor on the same pattern: a bare
+//!   `BinaryHeap<Reverse<(i64, u32)>>` of N entries with the random order's due times; one
+//!   iteration pops every entry due in the second and pushes each back 60 s later.
+//! - `fire/owned-action-floor/N`: the floor plus building and dropping the `Vec<Action>` that
+//!   `poll` must return (one workflow id each, handles to shared strings, arguments, memo).
+//! - memory per schedule (a counting global allocator), printed first.
+//!
+//! Each iteration fires N / 60 starts: time per fire = median / (N / 60); ratios of medians
+//! of one run need no division. Run: `cargo bench --bench engine`. Figures go to BENCHMARKS.md.
 
 #![allow(clippy::disallowed_methods)] // a bench times itself and drives real threads
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use common::{minute_schedule, offsets, Floor, PERIOD_S, T0_S};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, SamplingMode, Throughput};
 use schedule_engine::{
     Action, Schedule, Scheduler, SchedulerConfig, SharedStr, StartWorkflowAction, WorkflowOutcome,
 };
@@ -29,47 +37,26 @@ mod counting_alloc;
 const SIZES: [usize; 2] = [10_000, 1_000_000];
 
 fn t0() -> DateTime<Utc> {
-    DateTime::from_timestamp(1_654_041_600, 0).unwrap() // 2022-06-01T00:00:00Z
-}
-
-fn schedule(i: usize, n: usize) -> Schedule {
-    common::interval_schedule(i as u64, n as u64)
+    DateTime::from_timestamp(T0_S, 0).unwrap()
 }
 
 fn ids(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("schedule-{i:07}")).collect()
 }
 
-fn populate(n: usize, ids: &[String]) -> Scheduler {
-    populate_in_order(n, ids, &(0..n).collect::<Vec<_>>())
+fn schedules(offsets: &[u64]) -> Vec<Schedule> {
+    (0..offsets.len())
+        .map(|k| minute_schedule(k as u64, offsets[k]))
+        .collect()
 }
 
-/// Schedule `k` (created `k`-th, so in slot `k`) gets the offset `offsets[k]`: with a shuffled
-/// permutation the schedules fire in an order unrelated to where they live in memory.
-fn populate_in_order(n: usize, ids: &[String], offsets: &[usize]) -> Scheduler {
+/// Schedule `k` is created `k`-th (so it lives in slot `k`) with offset `offsets[k]`.
+fn populate(ids: &[String], offsets: &[u64]) -> Scheduler {
     let mut s = Scheduler::new(SchedulerConfig::default());
-    for (id, &i) in ids.iter().zip(offsets).take(n) {
-        s.create_schedule(id, schedule(i, n), t0()).unwrap();
+    for (id, sch) in ids.iter().zip(schedules(offsets)) {
+        s.create_schedule(id, sch, t0()).unwrap();
     }
     s
-}
-
-/// A fixed pseudo-random permutation of `0..n` (SplitMix64 driving Fisher-Yates).
-fn shuffled(n: usize) -> Vec<usize> {
-    let mut state = 0x5eed_u64;
-    let mut next = || {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    };
-    let mut v: Vec<usize> = (0..n).collect();
-    for i in (1..n).rev() {
-        let j = (next() % (i as u64 + 1)) as usize;
-        v.swap(i, j);
-    }
-    v
 }
 
 /// The instants of `count` consecutive seconds after `*second` (which moves past them),
@@ -83,35 +70,40 @@ fn seconds(second: &mut i64, count: u64) -> Vec<DateTime<Utc>> {
         .collect()
 }
 
-/// Fires one action per instant of `times`, closing each run right away.
+/// Drives the seconds of `times`, closing each run at once; returns the starts.
 fn fire(s: &mut Scheduler, times: &[DateTime<Utc>]) -> u64 {
     let mut fired = 0;
-    let closed = |s: &mut Scheduler, a: &Action, now| {
-        if let Action::StartWorkflow(st) = a {
-            s.workflow_closed(
-                &st.workflow_id,
-                WorkflowOutcome::Completed { result: None },
-                now,
-            )
-            .unwrap();
-            1
-        } else {
-            0
-        }
-    };
     for &now in times {
-        for a in s.poll(now) {
-            fired += closed(s, &a, now);
+        for a in &s.poll(now) {
+            if let Action::StartWorkflow(st) = a {
+                s.workflow_closed(
+                    &st.workflow_id,
+                    WorkflowOutcome::Completed { result: None },
+                    now,
+                )
+                .unwrap();
+                fired += 1;
+            }
         }
     }
     fired
+}
+
+/// A scheduler of `n` schedules after one whole period (every schedule fired once, so its
+/// recent-actions ring exists: the steady state), and the last second driven.
+fn fired_once(n: usize, random: bool) -> (Scheduler, i64) {
+    let mut s = populate(&ids(n), &offsets(n, random));
+    let mut second = T0_S;
+    let fired = fire(&mut s, &seconds(&mut second, PERIOD_S));
+    assert_eq!(fired, n as u64);
+    (s, second)
 }
 
 fn bench_create(c: &mut Criterion) {
     let mut g = c.benchmark_group("create");
     for n in SIZES {
         let names = ids(n);
-        let templates: Vec<Schedule> = (0..n).map(|i| schedule(i, n)).collect();
+        let templates = schedules(&offsets(n, true));
         if n >= 1_000_000 {
             g.sample_size(10);
             g.measurement_time(Duration::from_secs(20));
@@ -140,59 +132,37 @@ fn bench_create(c: &mut Criterion) {
 
 fn bench_fire(c: &mut Criterion) {
     let mut g = c.benchmark_group("fire");
+    g.sampling_mode(SamplingMode::Flat);
     for n in SIZES {
-        if n >= 1_000_000 {
-            g.sample_size(20);
-            g.measurement_time(Duration::from_secs(10));
-        }
-        g.throughput(Throughput::Elements(1));
-        // Fired in creation order (each fire's slot next to the last one's), then in an order
-        // unrelated to the slots (the general case: every fire's entry is a cache miss).
+        let per_second = n as u64 / PERIOD_S;
+        g.throughput(Throughput::Elements(per_second));
         for (row, random) in [("poll+closed", false), ("poll+closed-random", true)] {
             // Built on first use, so a filtered-out row costs nothing; dropped after its row.
             let mut state: Option<(Scheduler, i64)> = None;
             g.bench_function(format!("{row}/{n}"), |b| {
-                let (s, second) = state.get_or_insert_with(|| {
-                    let order = if random {
-                        shuffled(n)
-                    } else {
-                        (0..n).collect()
-                    };
-                    (populate_in_order(n, &ids(n), &order), t0().timestamp())
-                });
+                let (s, second) = state.get_or_insert_with(|| fired_once(n, random));
                 b.iter_custom(|iters| {
                     let times = seconds(second, iters);
                     let start = Instant::now();
                     let fired = fire(s, &times);
                     let took = start.elapsed();
-                    assert_eq!(fired, iters);
+                    // Each second fires n / 60 (rounded either way: over a period exactly n).
+                    assert!(fired.abs_diff(iters * per_second) <= iters);
                     took
                 })
             });
         }
-        // The floor: the same fire pattern on a bare binary heap.
-        let mut heap: Option<BinaryHeap<Reverse<(i64, u32)>>> = None;
+        let mut floor: Option<Floor> = None;
         g.bench_function(format!("heap-floor/{n}"), |b| {
-            let heap = heap
-                .get_or_insert_with(|| (0..n).map(|i| Reverse((i as i64 + 1, i as u32))).collect());
-            b.iter(|| {
-                let Reverse((due, slot)) = heap.pop().unwrap();
-                heap.push(Reverse((due + n as i64, slot)));
-                black_box(slot)
-            })
+            let floor = floor.get_or_insert_with(|| Floor::new(&offsets(n, true)));
+            b.iter(|| black_box(floor.next_second()))
         });
-        // What `poll` cannot avoid under the contract: the floor's pop + push, plus the one
-        // `Action` it must hand over (a new `Vec`, the workflow id, and handles to the
-        // schedule's shared strings, arguments and memo), built and dropped. No scheduling
-        // work at all: no time arithmetic, no id map, no state, no `workflow_closed`.
-        type Owned = (
-            BinaryHeap<Reverse<(i64, u32)>>,
-            Vec<(StartWorkflowAction, String)>,
-        );
-        let mut owned: Option<Owned> = None;
+        // What `poll` cannot avoid under the contract: the floor, plus the `Vec<Action>` it
+        // must hand over (each action's own workflow id, handles to the schedule's shared
+        // strings, arguments and memo), built and dropped. No scheduling work at all.
+        let mut owned: Option<(Floor, Vec<(StartWorkflowAction, String)>)> = None;
         g.bench_function(format!("owned-action-floor/{n}"), |b| {
-            let (heap, names) = owned.get_or_insert_with(|| {
-                let heap = (0..n).map(|i| Reverse((i as i64 + 1, i as u32))).collect();
+            let (floor, names) = owned.get_or_insert_with(|| {
                 // The shared parts and action ids of `populate`'s schedules.
                 let names = ids(n)
                     .into_iter()
@@ -207,13 +177,16 @@ fn bench_fire(c: &mut Criterion) {
                         (shared, format!("wf-{i}"))
                     })
                     .collect();
-                (heap, names)
+                (Floor::new(&offsets(n, true)), names)
             });
             b.iter(|| {
-                let Reverse((due, slot)) = heap.pop().unwrap();
-                heap.push(Reverse((due + n as i64, slot)));
-                let (shared, action_id) = &names[slot as usize];
-                black_box(owned_action(shared, action_id))
+                floor.next_second();
+                let mut out = Vec::with_capacity(floor.due.len());
+                for &(at, slot) in &floor.due {
+                    let (shared, action_id) = &names[slot as usize];
+                    out.push(owned_action(shared, action_id, at));
+                }
+                black_box(out)
             })
         });
     }
@@ -222,16 +195,17 @@ fn bench_fire(c: &mut Criterion) {
 
 /// The action `poll` returns for one start, built as cheaply as its fields allow: its own
 /// workflow id, handles to the shared rest.
-fn owned_action(shared: &StartWorkflowAction, action_id: &str) -> Vec<Action> {
+fn owned_action(shared: &StartWorkflowAction, action_id: &str, at_ms: i64) -> Action {
     let mut workflow_id = String::with_capacity(action_id.len() + 21);
     workflow_id.push_str(action_id);
     workflow_id.push_str("-2022-06-01T00:00:00Z");
-    vec![Action::StartWorkflow(StartWorkflowAction {
+    let at = DateTime::from_timestamp_millis(at_ms).unwrap();
+    Action::StartWorkflow(StartWorkflowAction {
         workflow_id,
-        nominal_time: t0(),
-        scheduled_at: t0(),
+        nominal_time: at,
+        scheduled_at: at,
         ..shared.clone()
-    })]
+    })
 }
 
 /// Bytes per schedule, all included (slot, entry, spec, strings, maps, heap), after creation
@@ -242,12 +216,13 @@ fn report_memory(_c: &mut Criterion) {
     }
     for n in SIZES {
         let names = ids(n);
+        let offsets = offsets(n, true);
         // The bench's own inputs are made before counting starts.
-        let times = seconds(&mut t0().timestamp(), n as u64);
+        let times = seconds(&mut T0_S.clone(), PERIOD_S);
         let before = counting_alloc::live_bytes();
-        let mut s = populate(n, &names);
+        let mut s = populate(&names, &offsets);
         let created = counting_alloc::live_bytes() - before;
-        fire(&mut s, &times);
+        assert_eq!(fire(&mut s, &times), n as u64);
         let fired = counting_alloc::live_bytes() - before;
         println!(
             "memory/{n}: {:.0} B per schedule after create, {:.0} B after one fire + close each",

@@ -140,7 +140,6 @@ impl Scheduler {
             recent: Default::default(),
             kick_ms: NEVER,
             extra: None,
-            dirty: false,
         });
         e.refresh_next();
         let events = &mut self.table.events;

@@ -47,6 +47,9 @@ pub(crate) struct Slot {
     /// The slot is in the dirty list (so it is listed once, whichever entities come and go in
     /// it before the next `take_changes`).
     pub(crate) listed: bool,
+    /// The entity here changed since the last `take_changes`: its record is due in the feed.
+    /// Kept here rather than in the entity, where it would cost a schedule 8 bytes.
+    pub(crate) changed: bool,
     /// The entity here has gone out in the change feed (or came from a restored snapshot), so
     /// a consumer of the feed may hold its record: its removal must go out too.
     pub(crate) emitted: bool,
@@ -72,6 +75,8 @@ pub(crate) struct SlotTable {
     pub(crate) removed: Vec<StateChange>,
     /// What the verbs and polls decided, when recording is on.
     pub(crate) events: EventLog,
+    /// The slots one poll found due (kept between polls so it is not allocated each time).
+    due: Vec<u32>,
 }
 
 /// Whether the entity in `slot` tracks workflow id `id` (fingerprint `fingerprint`): a run of
@@ -103,6 +108,7 @@ impl SlotTable {
             dirty: Vec::new(),
             removed: Vec::new(),
             events: EventLog::default(),
+            due: Vec::new(),
         }
     }
 
@@ -174,16 +180,24 @@ impl SlotTable {
     }
 
     /// Everything due by `now_ms`, written to `out`.
+    ///
+    /// The due slots are taken off the heap first (a plain schedule gives one action each, so
+    /// `out` is sized once), then processed in that order.
     pub(crate) fn poll(&mut self, now_ms: i64, out: &mut Vec<Action>) {
-        let mut again = Vec::new();
-        while let Some((due, slot, generation)) = self.heap.peek() {
-            if due > now_ms {
+        let mut due = std::mem::take(&mut self.due);
+        due.clear();
+        while let Some((at, slot, generation)) = self.heap.peek() {
+            if at > now_ms {
                 break;
             }
             self.heap.pop();
-            if !self.is_live(slot, generation, due) {
-                continue;
+            if self.is_live(slot, generation, at) {
+                due.push(slot);
             }
+        }
+        out.reserve_exact(due.len());
+        let mut again = Vec::new();
+        for &slot in &due {
             self.slots[slot as usize].wake = NEVER;
             self.process_slot(slot, now_ms, out);
             let w = self.wake_of(slot);
@@ -194,6 +208,7 @@ impl SlotTable {
                 self.set_wake(slot, w);
             }
         }
+        self.due = due;
         for slot in again {
             let w = self.wake_of(slot);
             self.set_wake(slot, w);
@@ -368,12 +383,14 @@ impl SlotTable {
             let s = &mut self.slots[slot as usize];
             s.entity = entity;
             s.emitted = false;
+            s.changed = false;
             return slot;
         }
         self.slots.push(Slot {
             wake: NEVER,
             generation: 0,
             listed: false,
+            changed: false,
             emitted: false,
             entity,
         });
@@ -390,6 +407,7 @@ impl SlotTable {
         s.generation = s.generation.wrapping_add(1);
         s.wake = NEVER;
         let emitted = std::mem::replace(&mut s.emitted, false);
+        s.changed = false;
         let removal = match entity {
             Entity::Schedule(e) => {
                 for r in &e.running {
@@ -414,12 +432,10 @@ impl SlotTable {
     /// entities come and go in it, so the list never outgrows the slot table.
     pub(crate) fn touch(&mut self, slot: u32) {
         let s = &mut self.slots[slot as usize];
-        let flag = match &mut s.entity {
-            Entity::Schedule(e) => &mut e.dirty,
-            Entity::Job(j) => &mut j.dirty,
-            Entity::Free => return,
-        };
-        *flag = true;
+        if matches!(s.entity, Entity::Free) {
+            return;
+        }
+        s.changed = true;
         if !s.listed {
             s.listed = true;
             self.dirty.push(slot);

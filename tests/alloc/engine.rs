@@ -1,7 +1,8 @@
 //! Two schedulers fed the same calls poll the same actions (their workflow maps hash with
 //! different random seeds), and in the steady state of an interval schedule `poll` allocates
-//! one string per fired start (its workflow id) and the `Vec` it returns, nothing else (a
-//! counting allocator, `tests/util/counting_alloc.rs`, counts this thread's allocations).
+//! one string per fired start (its workflow id) and the `Vec` it returns, sized once however
+//! many starts it holds, nothing else (a counting allocator, `tests/util/counting_alloc.rs`,
+//! counts this thread's allocations).
 
 use std::time::Duration;
 
@@ -9,8 +10,8 @@ use crate::counting_alloc::allocations;
 use crate::util::engine::*;
 use chrono::{DateTime, Utc};
 use schedule_engine::{
-    Action, ScheduleBackfill, ScheduleOverlapPolicy as P, Scheduler, SchedulerConfig,
-    StartWorkflowOptions, WorkflowOutcome,
+    Action, ScheduleAction, ScheduleBackfill, ScheduleOverlapPolicy as P, Scheduler,
+    SchedulerConfig, StartWorkflowOptions, WorkflowOutcome,
 };
 
 /// One scheduler of each kind of schedule that produces every kind of action: starts (with
@@ -130,6 +131,29 @@ fn equal_schedulers_poll_equal_actions() {
     }
 }
 
+/// Drives the seconds `seconds` after `t0`, closing every start at once; returns the starts
+/// and the polls that returned any.
+fn fire(s: &mut Scheduler, t0: DateTime<Utc>, seconds: std::ops::Range<i64>) -> (u64, u64) {
+    let (mut fired, mut polls) = (0, 0);
+    for k in seconds {
+        let now = t0 + chrono::Duration::seconds(k);
+        let actions = s.poll(now);
+        polls += u64::from(!actions.is_empty());
+        for a in &actions {
+            if let Action::StartWorkflow(st) = a {
+                fired += 1;
+                s.workflow_closed(
+                    &st.workflow_id,
+                    WorkflowOutcome::Completed { result: None },
+                    now,
+                )
+                .unwrap();
+            }
+        }
+    }
+    (fired, polls)
+}
+
 #[test]
 fn poll_allocates_only_the_workflow_id_and_its_vec_per_fired_start() {
     let t0 = t("2022-06-01T00:00:00Z");
@@ -140,33 +164,44 @@ fn poll_allocates_only_the_workflow_id_and_its_vec_per_fired_start() {
         s.create_schedule(&format!("schedule-{i:03}"), sch, t0)
             .unwrap();
     }
-    let fire = |s: &mut Scheduler, seconds: std::ops::Range<u64>| {
-        let mut fired = 0;
-        for k in seconds {
-            let now = t0 + chrono::Duration::seconds(k as i64);
-            let actions = s.poll(now);
-            for a in &actions {
-                if let Action::StartWorkflow(st) = a {
-                    fired += 1;
-                    s.workflow_closed(
-                        &st.workflow_id,
-                        WorkflowOutcome::Completed { result: None },
-                        now,
-                    )
-                    .unwrap();
-                }
-            }
-        }
-        fired
-    };
-    // Two rounds to warm up: the recent-actions rings, the workflow map, the buffers.
-    assert_eq!(fire(&mut s, 1..2 * n + 1), 2 * n);
+    let n = n as i64;
+    // Two rounds to warm up: the workflow map, the buffers, the poll's list of due schedules.
+    assert_eq!(fire(&mut s, t0, 1..2 * n + 1).0, 2 * n as u64);
     let before = allocations();
-    assert_eq!(fire(&mut s, 2 * n + 1..12 * n + 1), 10 * n);
+    let (fired, polls) = fire(&mut s, t0, 2 * n + 1..12 * n + 1);
+    assert_eq!((fired, polls), (10 * n as u64, 10 * n as u64));
     // One start per second: its workflow id and the poll's `Vec`.
     assert_eq!(
         allocations() - before,
-        2 * 10 * n,
+        fired + polls,
         "allocations over 1000 fired actions"
+    );
+}
+
+#[test]
+fn a_poll_of_many_starts_allocates_its_vec_once() {
+    // 600 schedules every minute, ten due in each second (the benches' pattern, smaller).
+    let t0 = t("2022-06-01T00:00:00Z");
+    let n = 600u64;
+    let mut s = Scheduler::new(SchedulerConfig::default());
+    for i in 0..n {
+        let mut sch = interval(mins(1), Duration::from_secs(i % 60), P::Skip);
+        let ScheduleAction::StartWorkflow(a) = &mut sch.action else {
+            panic!("interval() makes a start action")
+        };
+        a.id = format!("wf-{i}");
+        s.create_schedule(&format!("schedule-{i:03}"), sch, t0)
+            .unwrap();
+    }
+    // Two minutes to warm up (the workflow map, the poll's list of due schedules).
+    assert_eq!(fire(&mut s, t0, 1..121), (2 * n, 120));
+    let before = allocations();
+    let (fired, polls) = fire(&mut s, t0, 121..721);
+    assert_eq!((fired, polls), (10 * n, 600));
+    // Ten starts a poll: ten workflow ids and one `Vec`, sized once.
+    assert_eq!(
+        allocations() - before,
+        fired + polls,
+        "allocations over {fired} starts in {polls} polls"
     );
 }

@@ -1,5 +1,6 @@
-//! The last [`RECENT_KEPT`] actions of a schedule: a fixed ring allocated on the first action
-//! (8 bytes until then), oldest first.
+//! The last [`RECENT_KEPT`] actions of a schedule: a fixed ring inside the schedule's entry,
+//! oldest first. Inline rather than boxed: a fire writes it, and a box would be one more
+//! unrelated place in memory (and one more allocation) per schedule.
 //!
 //! Invariant: `len <= RECENT_KEPT`; the oldest entry is at `head`, the newest at
 //! `(head + len - 1) % RECENT_KEPT`.
@@ -33,16 +34,14 @@ use crate::engine::action::WorkflowExecutionStatus;
 /// How many recent actions are kept (describe shows 10, list 5).
 pub(crate) const RECENT_KEPT: usize = 10;
 
+/// The recent actions of one schedule (`head` and `len` first, next to the entry's hot fields).
 #[derive(Debug, Clone)]
-struct Ring {
-    items: [Recent; RECENT_KEPT],
+#[repr(C)]
+pub(crate) struct RecentRing {
     head: u8,
     len: u8,
+    items: [Recent; RECENT_KEPT],
 }
-
-/// The recent actions of one schedule.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct RecentRing(Option<Box<Ring>>);
 
 const EMPTY: Recent = Recent {
     nominal_s: 0,
@@ -52,46 +51,45 @@ const EMPTY: Recent = Recent {
     status: WorkflowExecutionStatus::Running,
 };
 
+impl Default for RecentRing {
+    fn default() -> Self {
+        RecentRing {
+            items: [EMPTY; RECENT_KEPT],
+            head: 0,
+            len: 0,
+        }
+    }
+}
+
 impl RecentRing {
     /// Number of entries.
     pub(crate) fn len(&self) -> usize {
-        self.0.as_ref().map_or(0, |r| usize::from(r.len))
+        usize::from(self.len)
     }
 
     /// Appends, dropping the oldest when full.
     pub(crate) fn push(&mut self, item: Recent) {
-        let r = self.0.get_or_insert_with(|| {
-            Box::new(Ring {
-                items: [EMPTY; RECENT_KEPT],
-                head: 0,
-                len: 0,
-            })
-        });
-        let len = usize::from(r.len);
-        let head = usize::from(r.head);
+        let len = usize::from(self.len);
+        let head = usize::from(self.head);
         if len < RECENT_KEPT {
-            r.items[(head + len) % RECENT_KEPT] = item;
-            r.len += 1;
+            self.items[(head + len) % RECENT_KEPT] = item;
+            self.len += 1;
         } else {
-            r.items[head] = item;
-            r.head = ((head + 1) % RECENT_KEPT) as u8;
+            self.items[head] = item;
+            self.head = ((head + 1) % RECENT_KEPT) as u8;
         }
     }
 
     /// The newest entry.
     pub(crate) fn back(&self) -> Option<&Recent> {
-        let r = self.0.as_ref()?;
-        let len = usize::from(r.len);
-        (len > 0).then(|| &r.items[(usize::from(r.head) + len - 1) % RECENT_KEPT])
+        let len = usize::from(self.len);
+        (len > 0).then(|| &self.items[(usize::from(self.head) + len - 1) % RECENT_KEPT])
     }
 
     /// Entries, oldest first.
     pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = &Recent> + '_ {
-        let (items, head, len) = match &self.0 {
-            Some(r) => (&r.items[..], usize::from(r.head), usize::from(r.len)),
-            None => (&[][..], 0, 0),
-        };
-        (0..len).map(move |i| &items[(head + i) % RECENT_KEPT])
+        let head = usize::from(self.head);
+        (0..self.len()).map(move |i| &self.items[(head + i) % RECENT_KEPT])
     }
 
     /// The newest entry for which `pred` holds.
@@ -99,24 +97,19 @@ impl RecentRing {
         &mut self,
         mut pred: impl FnMut(&Recent) -> bool,
     ) -> Option<&mut Recent> {
-        let r = self.0.as_mut()?;
-        let (head, len) = (usize::from(r.head), usize::from(r.len));
+        let (head, len) = (usize::from(self.head), usize::from(self.len));
         // Newest first, wrapping at the end of the ring (no division: it is on the close path).
         let i = (head..head + len)
             .rev()
             .map(|k| if k >= RECENT_KEPT { k - RECENT_KEPT } else { k })
-            .find(|&i| pred(&r.items[i]))?;
-        Some(&mut r.items[i])
+            .find(|&i| pred(&self.items[i]))?;
+        Some(&mut self.items[i])
     }
 
     /// Entries in storage order (for updates that do not care about order).
     pub(crate) fn iter_mut_unordered(&mut self) -> impl Iterator<Item = &mut Recent> + '_ {
         let len = self.len();
-        self.0
-            .as_mut()
-            .map(|r| &mut r.items[..len])
-            .into_iter()
-            .flatten()
+        self.items[..len].iter_mut()
     }
 }
 

@@ -1,5 +1,6 @@
 //! A schedule as the engine keeps it: the user's [`Schedule`] in a compact form. The action's
 //! strings, arguments and memo are its [`StartTemplate`] (what every fired start shares); the
+//! intervals are inline for the usual single one (no allocation of their own); the other
 //! parts of the spec that are usually empty (calendars, cron strings, skips, bounds, jitter,
 //! time zone) live in a box that exists only when one is set.
 //!
@@ -7,24 +8,29 @@
 
 use std::time::Duration;
 
+use smallvec::SmallVec;
+
 use super::start_template::{StartTemplate, TemplateParts};
 use crate::engine::schedule::{Schedule, SchedulePolicy, ScheduleState};
 use crate::engine::schedule_action::{ScheduleAction, ScheduleActionStartWorkflow};
 use crate::engine::shared_str::SharedStr;
 use crate::spec::{ScheduleIntervalSpec, ScheduleSpec};
 
-/// The compact form of a [`Schedule`].
+/// The compact form of a [`Schedule`]. In declaration order (`repr(C)`): what a fire reads (the
+/// action, the policies, the state) before the spec it does not read (the compiled spec
+/// answers it).
 #[derive(Debug, Clone)]
+#[repr(C)]
 pub(crate) struct StoredSchedule {
     /// The action: what every start of the schedule shares.
     template: StartTemplate,
-    intervals: Box<[ScheduleIntervalSpec]>,
-    /// The spec without its intervals, when anything else is set.
-    spec_more: Option<Box<ScheduleSpec>>,
     /// Overlap, catch-up and failure policies (effective catch-up window).
     pub(crate) policy: SchedulePolicy,
     /// Pause state, note and remaining actions.
     pub(crate) state: ScheduleState,
+    intervals: SmallVec<[ScheduleIntervalSpec; 1]>,
+    /// The spec without its intervals, when anything else is set.
+    spec_more: Option<Box<ScheduleSpec>>,
 }
 
 impl StoredSchedule {
@@ -41,7 +47,7 @@ impl StoredSchedule {
             timeouts: [a.execution_timeout, a.run_timeout, a.task_timeout],
         });
         let mut spec = s.spec;
-        let intervals = std::mem::take(&mut spec.intervals).into_boxed_slice();
+        let intervals = std::mem::take(&mut spec.intervals).into_iter().collect();
         let spec_more = (spec != ScheduleSpec::default()).then(|| Box::new(spec));
         StoredSchedule {
             template,

@@ -50,7 +50,6 @@ pub(crate) struct JobEntry {
     pub(crate) running: bool,
     pub(crate) last_completion_result: Option<Arc<serde_json::Value>>,
     pub(crate) last_failure: Option<SharedStr>,
-    pub(crate) dirty: bool,
 }
 
 /// The template of `options`' starts; its arguments and memo move into it.
@@ -141,7 +140,6 @@ impl JobEntry {
             running: false,
             last_completion_result: None,
             last_failure: None,
-            dirty: false,
         })
     }
 
@@ -258,7 +256,6 @@ impl JobEntry {
             running: r.running,
             last_completion_result: r.last_completion_result.map(Arc::new),
             last_failure: r.last_failure.map(SharedStr::from),
-            dirty: false,
         }
     }
 }

@@ -77,8 +77,9 @@ pub(crate) struct PendingBackfill {
     pub(crate) progress_ms: Option<i64>,
 }
 
-/// Counters reported by describe.
+/// Counters reported by describe (`actions` first: every fire moves it, see [`ScheduleEntry`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
 pub(crate) struct Counters {
     pub(crate) actions: u64,
     pub(crate) missed_catchup: u64,
@@ -104,15 +105,34 @@ pub(crate) struct Extra {
 }
 
 /// Everything the engine keeps for one schedule.
+///
+/// Laid out in declaration order (`repr(C)`), what every fire reads and writes first (times,
+/// spec, runs, buffer, counters, the action and its policies and state, the recent ring's
+/// head), what only describe, updates and the feed read last: a fire of a schedule that has
+/// nothing unusual touches the first few cache lines of the entry and one line of the ring.
 #[derive(Debug)]
+#[repr(C)]
 pub(crate) struct ScheduleEntry {
+    /// Cached next scheduled time after the high-water mark: (nominal, actual) millis.
+    pub(crate) next: Option<(i64, i64)>,
+    /// High-water mark: last processed nominal time (millis).
+    pub(crate) hwm_ms: i64,
+    /// Process the buffer/backfills at the next poll at or after this time (`NEVER`: no).
+    pub(crate) kick_ms: i64,
+    /// Last update (`None`: never updated).
+    pub(crate) updated_ms: Option<i64>,
+    /// `None` when the spec no longer compiles (see `Extra::invalid_spec_error`).
+    pub(crate) compiled: Option<CompiledSpec>,
+    pub(crate) running: SmallVec<[Running; 1]>,
+    pub(crate) buffer: SmallVec<[BufferedStart; 1]>,
+    pub(crate) extra: Option<Box<Extra>>,
+    pub(crate) counters: Counters,
+    /// As created/updated; `policy.catchup_window` holds the effective window.
+    pub(crate) schedule: StoredSchedule,
+    pub(crate) recent: RecentRing,
     /// The schedule id: a handle into the action's shared strings (`StoredSchedule::id`), as
     /// is the key of the scheduler's id map.
     pub(crate) id: SharedStr,
-    /// As created/updated; `policy.catchup_window` holds the effective window.
-    pub(crate) schedule: StoredSchedule,
-    /// `None` when the spec no longer compiles (see `Extra::invalid_spec_error`).
-    pub(crate) compiled: Option<CompiledSpec>,
     /// Moves (saturating) with every change a compare-and-swap update must see: update,
     /// pause, unpause, pause-on-failure, and each start that uses up a remaining action.
     pub(crate) conflict_token: u64,
@@ -121,21 +141,6 @@ pub(crate) struct ScheduleEntry {
     /// only by starts that used up remaining actions (see `Scheduler::update_checked`).
     pub(crate) config_token: u64,
     pub(crate) created_ms: i64,
-    /// Last update (`None`: never updated).
-    pub(crate) updated_ms: Option<i64>,
-    /// High-water mark: last processed nominal time (millis).
-    pub(crate) hwm_ms: i64,
-    /// Cached next scheduled time after the high-water mark: (nominal, actual) millis.
-    pub(crate) next: Option<(i64, i64)>,
-    pub(crate) counters: Counters,
-    pub(crate) buffer: SmallVec<[BufferedStart; 1]>,
-    pub(crate) running: SmallVec<[Running; 1]>,
-    pub(crate) recent: RecentRing,
-    /// Process the buffer/backfills at the next poll at or after this time (`NEVER`: no).
-    pub(crate) kick_ms: i64,
-    pub(crate) extra: Option<Box<Extra>>,
-    /// Changed since the last `take_changes`.
-    pub(crate) dirty: bool,
 }
 
 /// Ongoing backfill requests per schedule (Temporal: beyond it they are dropped and counted).

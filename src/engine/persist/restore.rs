@@ -2,9 +2,9 @@
 //!
 //! Invariants: `take_changes` emits removals first (in the order they happened), then one
 //! upsert per entity changed since the last call (each entity at most once, tracked by its
-//! `dirty` flag and the scheduler's list of dirty slots), so a store applying them in order
-//! holds exactly `snapshot()`. Restore recompiles every spec; a spec that no longer compiles
-//! keeps its schedule, reports the error in describe and takes no scheduled action.
+//! slot's `changed` flag and the scheduler's list of dirty slots), so a store applying them
+//! in order holds exactly `snapshot()`. Restore recompiles every spec; a spec that no longer
+//! compiles keeps its schedule, reports the error in describe and takes no scheduled action.
 //!
 //! Restore keeps the workflow map's one-owner invariant even for a snapshot that breaks it
 //! (hand-edited, corrupt, or two schedules sharing an action id): a workflow id goes to the
@@ -146,7 +146,6 @@ impl ScheduleEntry {
             recent: Default::default(),
             kick_ms: NEVER,
             extra: Some(Box::new(extra)),
-            dirty: false,
         };
         for a in r.recent_actions.into_iter().skip(skip) {
             e.restore_recent(&a);
@@ -330,18 +329,19 @@ impl Scheduler {
         for slot in &dirty {
             let s = &mut self.table.slots[*slot as usize];
             s.listed = false;
-            match &mut s.entity {
-                Entity::Schedule(e) if e.dirty => {
-                    e.dirty = false;
+            if !std::mem::replace(&mut s.changed, false) {
+                continue;
+            }
+            match &s.entity {
+                Entity::Schedule(e) => {
                     s.emitted = true;
                     out.push(StateChange::UpsertSchedule(e.record()));
                 }
-                Entity::Job(j) if j.dirty => {
-                    j.dirty = false;
+                Entity::Job(j) => {
                     s.emitted = true;
                     out.push(StateChange::UpsertWorkflow(j.record()));
                 }
-                _ => {}
+                Entity::Free => {}
             }
         }
         // Keep the allocation for the next round.
