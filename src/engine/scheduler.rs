@@ -19,7 +19,7 @@ use super::config::SchedulerConfig;
 use super::description::{ScheduleDescription, ScheduleListDescription};
 use super::description::{ScheduleUpdate, ScheduleUpdateInput};
 use super::entry::job::JobEntry;
-use super::entry::{manual_start, Counters, ScheduleEntry};
+use super::entry::{manual_start, Counters, ScheduleEntry, NEVER_UPDATED};
 use super::event::{EventLog, ScheduleEvent};
 use super::schedule::{
     check_backfills, check_note, prepare_schedule, CreateScheduleOptions, Schedule,
@@ -131,7 +131,7 @@ impl Scheduler {
             conflict_token: 1,
             config_token: 1,
             created_ms: now_ms,
-            updated_ms: None,
+            updated_ms: NEVER_UPDATED,
             hwm_ms: now_ms,
             next: None,
             counters: Counters::default(),

@@ -198,7 +198,7 @@ impl ScheduleEntry {
         if let Some(x) = self.extra.as_mut() {
             x.invalid_spec_error = None;
         }
-        self.updated_ms = Some(now_ms);
+        self.updated_ms = now_ms;
         self.bump_config_token();
         // Not retroactive: a nominal time more than the jitter before now has its actual time
         // before the update, so the search may start there (bounded work for dense specs).

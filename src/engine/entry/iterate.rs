@@ -204,7 +204,7 @@ impl ScheduleEntry {
     /// nominal time `<= now`: every earlier one is due, and a full buffer stays full.
     fn count_stretch(&mut self, class: Class, now_ms: i64) -> Option<Tally> {
         // Just after an update the walk leaves out times due before it; counting starts past.
-        if self.updated_ms.is_some_and(|u| self.hwm_ms < u) {
+        if self.updated().is_some_and(|u| self.hwm_ms < u) {
             return None;
         }
         let spec = self.compiled.as_ref()?;

@@ -119,8 +119,9 @@ pub(crate) struct ScheduleEntry {
     pub(crate) hwm_ms: i64,
     /// Process the buffer/backfills at the next poll at or after this time (`NEVER`: no).
     pub(crate) kick_ms: i64,
-    /// Last update (`None`: never updated).
-    pub(crate) updated_ms: Option<i64>,
+    /// Last update ([`NEVER_UPDATED`]: never; a sentinel rather than an `Option`, which would
+    /// cost 8 bytes per schedule).
+    pub(crate) updated_ms: i64,
     /// `None` when the spec no longer compiles (see `Extra::invalid_spec_error`).
     pub(crate) compiled: Option<CompiledSpec>,
     pub(crate) running: SmallVec<[Running; 1]>,
@@ -143,6 +144,10 @@ pub(crate) struct ScheduleEntry {
     pub(crate) created_ms: i64,
 }
 
+/// `ScheduleEntry::updated_ms` of a schedule never updated (no instant chrono can hold is
+/// this far back).
+pub(crate) const NEVER_UPDATED: i64 = i64::MIN;
+
 /// Ongoing backfill requests per schedule (Temporal: beyond it they are dropped and counted).
 const MAX_ONGOING_BACKFILLS: usize = 1000;
 
@@ -157,6 +162,11 @@ pub(crate) fn manual_start(now_ms: i64, overlap: Option<ScheduleOverlapPolicy>) 
 }
 
 impl ScheduleEntry {
+    /// When the schedule was last updated, if ever.
+    pub(crate) fn updated(&self) -> Option<i64> {
+        (self.updated_ms != NEVER_UPDATED).then_some(self.updated_ms)
+    }
+
     /// How many starts used up remaining actions since the description that `token` came
     /// from; `None` if a change of configuration came since (or the token is not one of this
     /// schedule's): see `Scheduler::update_checked`.
@@ -262,7 +272,7 @@ impl ScheduleEntry {
             if a > MAX_MS {
                 return None;
             }
-            if let Some(u) = self.updated_ms.filter(|&u| a < u) {
+            if let Some(u) = self.updated().filter(|&u| a < u) {
                 // Before the last update: not taken. Every nominal time more than the jitter
                 // before the update has its actual time before it too, so the search jumps
                 // there instead of walking each time (a restored record may put the update
@@ -296,10 +306,7 @@ impl ScheduleEntry {
     /// When a done schedule is removed: retention after its last event.
     pub(crate) fn expiry_ms(&self, retention_ms: i64) -> i64 {
         let last_action = self.recent.back().map_or(i64::MIN, |r| r.started_ms);
-        let last = self
-            .created_ms
-            .max(self.updated_ms.unwrap_or(i64::MIN))
-            .max(last_action);
+        let last = self.created_ms.max(self.updated_ms).max(last_action);
         last.saturating_add(retention_ms)
     }
 

@@ -91,7 +91,7 @@ impl ScheduleEntry {
             }
             // Past the last update the filter of `next_after` drops nothing: count the rest
             // in one step, as the iteration does.
-            if n >= 8 && self.updated_ms.is_none_or(|u| nominal >= u) {
+            if n >= 8 && self.updated().is_none_or(|u| nominal >= u) {
                 let c = spec.count_times(nominal.div_euclid(1000), now_ms.div_euclid(1000));
                 // Every time up to the last nominal time <= now is due (its actual time is
                 // before the next nominal time), but the last may be jittered past `now`.
@@ -138,7 +138,7 @@ impl ScheduleEntry {
                 recent_actions: self.recent.iter().map(|r| self.result_of(r)).collect(),
                 next_action_times: self.next_action_times(now_ms, DESCRIBE_NEXT),
                 created_at: to_dt(self.created_ms),
-                last_updated_at: self.updated_ms.map(to_dt),
+                last_updated_at: self.updated().map(to_dt),
                 invalid_spec_error: self
                     .extra
                     .as_ref()

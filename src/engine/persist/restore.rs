@@ -27,7 +27,9 @@ use crate::engine::compact::stored_schedule::StoredSchedule;
 use crate::engine::config::SchedulerConfig;
 use crate::engine::description::ScheduleActionResult;
 use crate::engine::entry::job::JobEntry;
-use crate::engine::entry::{BufferedStart, Counters, Extra, PendingBackfill, ScheduleEntry};
+use crate::engine::entry::{
+    BufferedStart, Counters, Extra, PendingBackfill, ScheduleEntry, NEVER_UPDATED,
+};
 use crate::engine::scheduler::Scheduler;
 use crate::engine::shared_str::SharedStr;
 use crate::engine::table::{slot_owns, Entity};
@@ -42,7 +44,7 @@ impl ScheduleEntry {
             schedule: self.schedule.to_schedule(),
             conflict_token: self.conflict_token,
             created_at: to_dt(self.created_ms),
-            last_updated_at: self.updated_ms.map(to_dt),
+            last_updated_at: self.updated().map(to_dt),
             high_water_mark: to_dt(self.hwm_ms),
             num_actions: c.actions,
             num_actions_missed_catchup_window: c.missed_catchup,
@@ -119,7 +121,9 @@ impl ScheduleEntry {
             conflict_token: r.conflict_token,
             config_token: r.conflict_token,
             created_ms: r.created_at.timestamp_millis(),
-            updated_ms: r.last_updated_at.map(|t| t.timestamp_millis()),
+            updated_ms: r
+                .last_updated_at
+                .map_or(NEVER_UPDATED, |t| t.timestamp_millis()),
             hwm_ms: r.high_water_mark.timestamp_millis(),
             next: None,
             counters: Counters {
