@@ -7,6 +7,7 @@
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use parking_lot::Mutex;
+use smallvec::SmallVec;
 
 use crate::engine::{Action, WorkflowOutcome};
 
@@ -25,6 +26,10 @@ impl Origin {
         fence: 0,
     };
 }
+
+/// What one poll of every hosted scheduler gave: one [`Polled`] per scheduler (inline for a
+/// single-process client's one, so its poll allocates only the actions).
+pub(crate) type PolledAll = SmallVec<[Polled; 1]>;
 
 /// What one poll of one scheduler gave.
 pub(crate) struct Polled {

@@ -22,7 +22,7 @@ use crate::engine::{ScheduleDescription, ScheduleEvent, ScheduleListDescription,
 use crate::error::ScheduleError;
 
 use super::clock::{Clock, Pace};
-use super::exchange::{Origin, Polled, Report, Wakers};
+use super::exchange::{Origin, Polled, PolledAll, Report, Wakers};
 use super::hosted::HostedScheduler;
 use super::verb::Verb;
 
@@ -116,7 +116,7 @@ impl Shared {
     }
 
     /// Everything due now in every hosted scheduler, and when to poll next.
-    pub(crate) fn poll(&self) -> (Vec<Polled>, Option<DateTime<Utc>>) {
+    pub(crate) fn poll(&self) -> (PolledAll, Option<DateTime<Utc>>) {
         match &self.hosting {
             Hosting::Local(hosted) => {
                 let (result, after) =
@@ -130,7 +130,7 @@ impl Shared {
                     origin: Origin::LOCAL,
                     actions,
                 };
-                (vec![polled], wakeup)
+                (smallvec::smallvec![polled], wakeup)
             }
             #[cfg(feature = "postgres")]
             Hosting::Cluster(node) => node.poll(&*self.clock),

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
-use crate::engine::{Action, CancelWorkflowAction, TerminateWorkflowAction};
+use crate::engine::Action;
 
 use super::client::Client;
 use super::exchange::Report;
@@ -361,25 +361,23 @@ fn dispatch<E: WorkflowExecutor>(
             let completion = Completion::new(start.workflow_id.clone(), partition, sink.clone());
             executor.start_workflow(start, completion);
         }
-        Action::CancelWorkflow(cancel) => {
-            let CancelWorkflowAction {
-                schedule_id,
-                workflow_id,
-                reason,
-                ..
-            } = &cancel;
-            trace_stop("cancel", workflow_id, schedule_id.as_deref(), reason);
-            executor.cancel_workflow(cancel);
+        Action::CancelWorkflow(c) => {
+            trace_stop(
+                "cancel",
+                &c.workflow_id,
+                c.schedule_id.as_deref(),
+                &c.reason,
+            );
+            executor.cancel_workflow(c);
         }
-        Action::TerminateWorkflow(terminate) => {
-            let TerminateWorkflowAction {
-                schedule_id,
-                workflow_id,
-                reason,
-                ..
-            } = &terminate;
-            trace_stop("terminate", workflow_id, schedule_id.as_deref(), reason);
-            executor.terminate_workflow(terminate);
+        Action::TerminateWorkflow(t) => {
+            trace_stop(
+                "terminate",
+                &t.workflow_id,
+                t.schedule_id.as_deref(),
+                &t.reason,
+            );
+            executor.terminate_workflow(t);
         }
     }));
     if let Err(panic) = dispatched {

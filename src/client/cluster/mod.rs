@@ -34,7 +34,7 @@ use crate::store::{StoreError, StoreErrorHook, StoreErrorKind};
 
 use super::clock::Clock;
 use super::events::EventHub;
-use super::exchange::{Origin, Polled, Report, Wakers};
+use super::exchange::{Origin, Polled, PolledAll, Report, Wakers};
 use super::verb::{decode_result, Verb};
 
 use host::PartitionHost;
@@ -192,8 +192,8 @@ impl ClusterNode {
     }
 
     /// Polls every partition hosted here whose lease still holds locally.
-    pub(crate) fn poll(&self, clock: &dyn Clock) -> (Vec<Polled>, Option<DateTime<Utc>>) {
-        let mut polled = Vec::new();
+    pub(crate) fn poll(&self, clock: &dyn Clock) -> (PolledAll, Option<DateTime<Utc>>) {
+        let mut polled = PolledAll::new();
         let mut wakeup: Option<DateTime<Utc>> = None;
         for host in self.all_hosts() {
             let lease = host.lease;
