@@ -162,6 +162,14 @@ pub(crate) fn manual_start(now_ms: i64, overlap: Option<ScheduleOverlapPolicy>) 
 }
 
 impl ScheduleEntry {
+    /// Reads a word from each part a fire reads (the hot lines of the entry, the recent ring's
+    /// head, the shared strings), so that a poll can fetch them ahead of the fire.
+    pub(crate) fn warm(&self) -> u64 {
+        let next = self.next.map_or(0, |(n, _)| n as u64);
+        let strings = self.schedule.action_id().len() as u64;
+        next ^ self.counters.actions ^ self.recent.len() as u64 ^ strings ^ self.conflict_token
+    }
+
     /// When the schedule was last updated, if ever.
     pub(crate) fn updated(&self) -> Option<i64> {
         (self.updated_ms != NEVER_UPDATED).then_some(self.updated_ms)
