@@ -1,6 +1,6 @@
 //! How the engine keeps state small and fast. Nothing here knows a schedule's rules.
 //!
-//! `heap` (the wake-up heap), `id_hash` (the engine's one hash of ids), `workflow_map` (running
+//! `heap` (the wake-up queue), `id_hash` (the engine's one hash of ids), `workflow_map` (running
 //! workflow id -> slot, by fingerprint), `workflow_id` (formatting run ids), `millis` (engine
 //! time and its conversions, with a day cache), `recent` (the ring of recent actions),
 //! `stored_schedule` (a schedule in compact form), `start_template` (what a schedule's starts
