@@ -178,8 +178,17 @@ impl SlotTable {
     /// After a change of `slot`: listed for the feed, heap entry updated, top cleaned.
     pub(crate) fn settle(&mut self, slot: u32) {
         self.touch(slot);
-        self.reschedule(slot);
-        self.clean_top();
+        // An unchanged wake time leaves every heap entry as live or stale as it was, so the
+        // top stays live (a run's close usually changes nothing here).
+        if self.reschedule(slot) {
+            self.clean_top();
+        }
+        debug_assert!(
+            self.heap
+                .peek()
+                .is_none_or(|(due, slot, generation)| self.is_live(slot, generation, due)),
+            "invariant: the heap's top entry is live after a mutation"
+        );
     }
 
     /// Everything due by `now_ms`, written to `out`.
@@ -472,21 +481,24 @@ impl SlotTable {
     }
 
     /// Recomputes the wake time of `slot` and keeps its heap entry in step.
-    pub(crate) fn reschedule(&mut self, slot: u32) {
+    /// Returns whether the wake time changed.
+    pub(crate) fn reschedule(&mut self, slot: u32) -> bool {
         let w = self.wake_of(slot);
-        self.set_wake(slot, w);
+        self.set_wake(slot, w)
     }
 
-    fn set_wake(&mut self, slot: u32, wake: i64) {
+    /// Returns whether the wake time changed.
+    fn set_wake(&mut self, slot: u32, wake: i64) -> bool {
         let s = &mut self.slots[slot as usize];
         if s.wake == wake {
-            return;
+            return false;
         }
         s.generation = s.generation.wrapping_add(1);
         s.wake = wake;
         if wake != NEVER {
             self.heap.push(wake, slot, s.generation);
         }
+        true
     }
 
     fn is_live(&self, slot: u32, generation: u32, due: i64) -> bool {
