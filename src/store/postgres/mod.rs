@@ -21,6 +21,7 @@ mod clock;
 mod commands;
 mod config;
 mod conn;
+mod handover;
 mod keeper;
 mod lease;
 mod listener;
@@ -37,6 +38,7 @@ pub use lease::Lease;
 pub use partition::PartitionStore;
 pub use placement::partition_of;
 
+pub(crate) use handover::RunningMark;
 pub(crate) use shared::Shared;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -271,6 +273,13 @@ impl PostgresCluster {
     /// Check it right before dispatching the partition's actions.
     pub fn lease(&self, partition: u32) -> Option<Lease> {
         self.shared.held.get(partition)
+    }
+
+    /// Whether `member` is alive as this node last read the members (its own keeper's latest
+    /// round; this node itself always is). A member that left or whose heartbeat expired is
+    /// not.
+    pub(crate) fn is_live(&self, member: &str) -> bool {
+        self.shared.is_live(member)
     }
 
     /// Every lease this node holds (whose local deadline has not passed), by partition.
