@@ -278,10 +278,18 @@ impl ClusterNode {
 
     /// Drops the partition's state and loads it again from the database.
     fn reload(&self, cx: &Context, lease: Lease) {
+        // What this node's executor runs stays counted, for a later hand-over.
+        let started = self
+            .host(lease.partition)
+            .filter(|h| h.lease == lease)
+            .map(|h| h.seal_for_reload());
         self.drop_host(lease);
         // A failed load leaves the partition unhosted until the lease ends and another node
         // (or this one) acquires it again; the failure has been reported.
         let _ = self.open(cx, lease);
+        if let Some((host, started)) = self.host(lease.partition).zip(started) {
+            host.carry(started);
+        }
     }
 }
 

@@ -117,9 +117,8 @@ impl PartitionHost {
     pub(crate) fn seal(&self, member: &str) -> Vec<RunningMark> {
         let mut runs = self.runs.lock();
         runs.sealed = true;
-        let mut marks: Vec<RunningMark> = runs
-            .started
-            .drain()
+        let mut marks: Vec<RunningMark> = std::mem::take(&mut runs.started)
+            .into_iter()
             .map(|key| (key, member.to_string()))
             .collect();
         marks.extend(
@@ -128,6 +127,19 @@ impl PartitionHost {
                 .map(|(action, member)| (pending_key(&action), member)),
         );
         marks
+    }
+
+    /// Admits nothing more; the pending keys of the starts admitted here, for the host that
+    /// replaces this one after a reload (its adopted starts come back with the marks).
+    pub(crate) fn seal_for_reload(&self) -> HashSet<String> {
+        let mut runs = self.runs.lock();
+        runs.sealed = true;
+        std::mem::take(&mut runs.started)
+    }
+
+    /// Counts `started` (from the host this one replaces) as admitted here.
+    pub(crate) fn carry(&self, started: HashSet<String>) {
+        self.runs.lock().started.extend(started);
     }
 
     /// Forgets adopted starts whose close has arrived, and hands back for redelivery those
