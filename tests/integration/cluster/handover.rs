@@ -212,7 +212,8 @@ impl WorkflowExecutor for Starts {
 
 #[test]
 fn runs_handed_over_are_redelivered_once_their_node_is_dead() {
-    const LEASE: u64 = 2_000;
+    // Long enough that a loaded machine does not lose the child's leases by accident.
+    const LEASE: u64 = 3_000;
     const PARTS: u32 = 4;
     let url = PgServer::shared().create_database();
     let child = spawn_child("holding", &url, LEASE, PARTS);
@@ -293,7 +294,8 @@ fn a_close_that_finds_no_owner_in_time_is_sent_again_until_one_takes_it() {
     const LEASE: u64 = 6_000;
     const PARTS: u32 = 2;
     let url = PgServer::shared().create_database();
-    // A node that gives up on a command after 400 ms (the owner will be paused for 2 s).
+    // A node that gives up on a command after 400 ms (the owner will be paused for 1.5 s,
+    // well inside its lease: it keeps the partition).
     let cluster = PostgresCluster::connect(
         &url,
         ClusterConfig {
@@ -330,7 +332,7 @@ fn a_close_that_finds_no_owner_in_time_is_sent_again_until_one_takes_it() {
     child.signal("STOP");
     let completion = starts.open.lock().remove(0);
     completion.complete(WorkflowOutcome::Completed { result: None });
-    std::thread::sleep(Duration::from_secs(2));
+    std::thread::sleep(Duration::from_millis(1_500));
     child.signal("CONT");
     // The close arrived: SKIP lets the next time start, on the new owner.
     let deadline = Instant::now() + Duration::from_secs(10);
