@@ -196,12 +196,7 @@ fn fires(c: &mut Criterion, server: &pg_util::PgServer) {
             counted as f64 / window.elapsed().as_secs_f64(),
             window.elapsed()
         );
-        let mut group = c.benchmark_group("cluster_client");
-        group
-            .sample_size(10)
-            .sampling_mode(criterion::SamplingMode::Flat)
-            .warm_up_time(Duration::from_millis(1))
-            .measurement_time(Duration::from_secs(1));
+        let mut group = cycles_group(c);
         group.bench_function(format!("fires_per_second/{n}_nodes"), |b| {
             b.iter_custom(|iters| {
                 let start = Instant::now();
@@ -218,6 +213,20 @@ fn fires(c: &mut Criterion, server: &pg_util::PgServer) {
         }
         nodes.shutdown();
     }
+}
+
+/// Criterion's group for samples that each take whole firing cycles (about a second): few,
+/// flat, no warm-up to speak of.
+fn cycles_group(
+    c: &mut Criterion,
+) -> criterion::BenchmarkGroup<'_, criterion::measurement::WallTime> {
+    let mut group = c.benchmark_group("cluster_client");
+    group
+        .sample_size(10)
+        .sampling_mode(criterion::SamplingMode::Flat)
+        .warm_up_time(Duration::from_millis(1))
+        .measurement_time(Duration::from_secs(1));
+    group
 }
 
 /// `n` nodes whose engines read `clock`, the schedules' backlog moved on by it.
@@ -272,12 +281,7 @@ fn capacity(c: &mut Criterion, server: &pg_util::PgServer) {
             rate(t[0]),
         );
     }
-    let mut group = c.benchmark_group("cluster_client");
-    group
-        .sample_size(10)
-        .sampling_mode(criterion::SamplingMode::Flat)
-        .warm_up_time(Duration::from_millis(1))
-        .measurement_time(Duration::from_secs(1));
+    let mut group = cycles_group(c);
     for b in &backlogs {
         group.bench_function(format!("capacity/{}_nodes", b.n), |bench| {
             bench.iter_custom(|iters| (0..iters).map(|_| b.cycle()).sum())
