@@ -9,6 +9,15 @@
 //!   second); fires per second = 10,000 / that time. The demand is 10,000 fires/s, so a figure
 //!   below it is the nodes' capacity, and one at it means they keep up. A direct count over 10 s
 //!   (after 3 s of warm-up) is printed too.
+//! * `cluster_client/capacity/<n>_nodes` (n = 1, 2, 3): the same 10,000 schedules on `n` nodes,
+//!   whose engines read one `ManualClock` (the cluster's leases still run on the database's
+//!   clock). A sample moves the clock one second on, which makes all 10,000 due at once, and
+//!   takes the real time until the nodes have started all 10,000 (each completed at once, so
+//!   the closes are part of the work); the next second is moved only then. Fires per second =
+//!   10,000 / that time: what the nodes can do, not what the schedules ask. The three node
+//!   counts run side by side (each on a database of its own) and first take turns, one cycle
+//!   each for 12 rounds, whose median and best are printed: the machine's noise then falls on
+//!   all three alike.
 //! * `cluster_client/verb_on_owner` (anchor) and `cluster_client/verb_on_non_owner`: a pause, or
 //!   an unpause of a schedule it paused, on a random one of the 10,000 schedules, issued on the
 //!   node that owns it (applied and committed locally) or on a client that hosts nothing (a
@@ -29,10 +38,10 @@ use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use schedule_engine::{
-    CancelWorkflowAction, Client, ClusterConfig, Completion, PostgresCluster, Schedule,
-    ScheduleActionStartWorkflow, ScheduleIntervalSpec, ScheduleOverlapPolicy, SchedulePolicy,
-    ScheduleSpec, StartWorkflowAction, TerminateWorkflowAction, Worker, WorkflowExecutor,
-    WorkflowOutcome,
+    CancelWorkflowAction, Client, ClusterConfig, Completion, ManualClock, PostgresCluster,
+    Schedule, ScheduleActionStartWorkflow, ScheduleIntervalSpec, ScheduleOverlapPolicy,
+    SchedulePolicy, ScheduleSpec, StartWorkflowAction, TerminateWorkflowAction, Worker,
+    WorkflowExecutor, WorkflowOutcome,
 };
 
 const SCHEDULES: usize = 10_000;
@@ -100,12 +109,17 @@ struct Nodes {
 }
 
 impl Nodes {
-    fn start(url: &str, n: usize) -> Nodes {
+    /// The engines read the database's clock, or `clock` if given.
+    fn start(url: &str, n: usize, clock: Option<&ManualClock>) -> Nodes {
         let fired = Arc::new(AtomicU64::new(0));
         let (mut clusters, mut clients, mut workers) = (Vec::new(), Vec::new(), Vec::new());
         for i in 0..n {
             let cluster = connect(url, &format!("node{i}"));
-            let client = Client::builder().cluster(cluster.clone()).build().unwrap();
+            let mut builder = Client::builder().cluster(cluster.clone());
+            if let Some(clock) = clock {
+                builder = builder.clock(clock.clone());
+            }
+            let client = builder.build().unwrap();
             workers.push(Worker::start(&client, Counting(fired.clone())));
             clusters.push(cluster);
             clients.push(client);
@@ -171,7 +185,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn fires(c: &mut Criterion, server: &pg_util::PgServer) {
     for n in [1, 2, 3] {
         let url = server.create_database();
-        let nodes = Nodes::start(&url, n);
+        let nodes = Nodes::start(&url, n, None);
         std::thread::sleep(Duration::from_secs(3));
         let before = nodes.fired.load(Ordering::Relaxed);
         let window = Instant::now();
@@ -182,12 +196,7 @@ fn fires(c: &mut Criterion, server: &pg_util::PgServer) {
             counted as f64 / window.elapsed().as_secs_f64(),
             window.elapsed()
         );
-        let mut group = c.benchmark_group("cluster_client");
-        group
-            .sample_size(10)
-            .sampling_mode(criterion::SamplingMode::Flat)
-            .warm_up_time(Duration::from_millis(1))
-            .measurement_time(Duration::from_secs(1));
+        let mut group = cycles_group(c);
         group.bench_function(format!("fires_per_second/{n}_nodes"), |b| {
             b.iter_custom(|iters| {
                 let start = Instant::now();
@@ -203,6 +212,84 @@ fn fires(c: &mut Criterion, server: &pg_util::PgServer) {
             verbs(c, &url, &nodes);
         }
         nodes.shutdown();
+    }
+}
+
+/// Criterion's group for samples that each take whole firing cycles (about a second): few,
+/// flat, no warm-up to speak of.
+fn cycles_group(
+    c: &mut Criterion,
+) -> criterion::BenchmarkGroup<'_, criterion::measurement::WallTime> {
+    let mut group = c.benchmark_group("cluster_client");
+    group
+        .sample_size(10)
+        .sampling_mode(criterion::SamplingMode::Flat)
+        .warm_up_time(Duration::from_millis(1))
+        .measurement_time(Duration::from_secs(1));
+    group
+}
+
+/// `n` nodes whose engines read `clock`, the schedules' backlog moved on by it.
+struct Backlog {
+    n: usize,
+    clock: ManualClock,
+    nodes: Nodes,
+}
+
+impl Backlog {
+    fn start(server: &pg_util::PgServer, n: usize) -> Backlog {
+        let url = server.create_database();
+        // A whole second: the schedules' times fall on the clock's seconds.
+        let clock = ManualClock::new(chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap());
+        let nodes = Nodes::start(&url, n, Some(&clock));
+        Backlog { n, clock, nodes }
+    }
+
+    /// One cycle: 10,000 more due at once; the real time until all have started.
+    fn cycle(&self) -> Duration {
+        let start = Instant::now();
+        let target = self.nodes.fired.load(Ordering::Relaxed) + PER_SAMPLE;
+        self.clock.advance(Duration::from_secs(1));
+        while self.nodes.fired.load(Ordering::Relaxed) < target {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        start.elapsed()
+    }
+}
+
+/// Rounds of one cycle on each node count in turn (so that the machine's noise falls on all
+/// three alike), then criterion's samples for each.
+fn capacity(c: &mut Criterion, server: &pg_util::PgServer) {
+    let backlogs: Vec<Backlog> = [1, 2, 3].map(|n| Backlog::start(server, n)).into();
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); backlogs.len()];
+    for _round in 0..12 {
+        for (b, t) in backlogs.iter().zip(&mut times) {
+            t.push(b.cycle());
+        }
+    }
+    for (b, t) in backlogs.iter().zip(&mut times) {
+        t.sort();
+        let rate = |d: Duration| PER_SAMPLE as f64 / d.as_secs_f64();
+        println!(
+            "cluster_client/capacity/{}_nodes interleaved over {} cycles: median {:?} = {:.0} \
+             fires/s, best {:?} = {:.0} fires/s",
+            b.n,
+            t.len(),
+            percentile(t, 0.5),
+            rate(percentile(t, 0.5)),
+            t[0],
+            rate(t[0]),
+        );
+    }
+    let mut group = cycles_group(c);
+    for b in &backlogs {
+        group.bench_function(format!("capacity/{}_nodes", b.n), |bench| {
+            bench.iter_custom(|iters| (0..iters).map(|_| b.cycle()).sum())
+        });
+    }
+    group.finish();
+    for b in backlogs {
+        b.nodes.shutdown();
     }
 }
 
@@ -265,6 +352,7 @@ fn verbs(c: &mut Criterion, url: &str, nodes: &Nodes) {
 fn main() {
     let server = pg_util::PgServer::start();
     let mut c = Criterion::default().configure_from_args();
+    capacity(&mut c, &server);
     fires(&mut c, &server);
     c.final_summary();
 }

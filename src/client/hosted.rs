@@ -117,6 +117,12 @@ impl HostedScheduler {
         persistence.flush(&mut scheduler, now)
     }
 
+    /// The journal, with a store.
+    #[cfg(feature = "postgres")]
+    pub(crate) fn persistence(&self) -> Option<&Persistence> {
+        self.persistence.as_ref()
+    }
+
     /// Tells the user about a failed batch (outside the lock).
     pub(crate) fn report(&self, failure: Option<StoreError>) {
         if let Some(persistence) = &self.persistence {

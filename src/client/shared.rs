@@ -18,7 +18,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::engine::{ScheduleDescription, ScheduleEvent, ScheduleListDescription, WorkflowOutcome};
+use crate::engine::{
+    Action, ScheduleDescription, ScheduleEvent, ScheduleListDescription, WorkflowOutcome,
+};
 use crate::error::ScheduleError;
 
 use super::clock::{Clock, Pace};
@@ -137,15 +139,16 @@ impl Shared {
         }
     }
 
-    /// Whether actions from `origin` may be dispatched now. In cluster mode, `false` once this
-    /// node's lease on the partition has ended locally: the partition's scheduler is dropped
-    /// then, and its next owner redelivers the actions (they are durable).
-    pub(crate) fn may_dispatch(&self, origin: Origin) -> bool {
-        let _ = origin;
+    /// Whether `action`, from `origin`, may be dispatched now. In cluster mode, `false` once
+    /// this node's lease on the partition has ended locally (the partition's scheduler is
+    /// dropped then, and its next owner redelivers the actions: they are durable) or its
+    /// hand-over has begun.
+    pub(crate) fn may_dispatch(&self, origin: Origin, action: &Action) -> bool {
+        let _ = (origin, action);
         match &self.hosting {
             Hosting::Local(_) => true,
             #[cfg(feature = "postgres")]
-            Hosting::Cluster(node) => node.may_dispatch(origin),
+            Hosting::Cluster(node) => node.may_dispatch(origin, action),
         }
     }
 

@@ -266,9 +266,9 @@ fn run<E: WorkflowExecutor>(inner: Arc<Shared>, mut executor: E, signals: Signal
                 .into_iter()
                 .flat_map(|p| p.actions.into_iter().map(move |a| (p.origin, a)));
             for (origin, action) in actions {
-                // In cluster mode, a partition whose lease ended locally dispatches nothing
-                // more: its next owner redelivers these actions.
-                if !inner.may_dispatch(origin) {
+                // In cluster mode, a partition whose lease ended locally, or that is being
+                // handed over, dispatches nothing more: its next owner redelivers these.
+                if !inner.may_dispatch(origin, &action) {
                     continue;
                 }
                 dispatch(&mut executor, action, origin.partition, &sink);

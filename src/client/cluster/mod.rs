@@ -16,6 +16,7 @@
 //!   commands are handled on one thread (`events`), the polls on the workers'.
 
 mod events;
+mod forward;
 mod host;
 mod reads;
 
@@ -27,7 +28,9 @@ use std::thread::JoinHandle;
 use chrono::{DateTime, Utc};
 use parking_lot::{Mutex, RwLock};
 
-use crate::engine::{ScheduleDescription, ScheduleEvent, ScheduleListDescription, SchedulerConfig};
+use crate::engine::{
+    Action, ScheduleDescription, ScheduleEvent, ScheduleListDescription, SchedulerConfig,
+};
 use crate::error::ScheduleError;
 use crate::store::postgres::{DbClock, Lease, PostgresCluster};
 use crate::store::{StoreError, StoreErrorHook, StoreErrorKind};
@@ -37,6 +40,7 @@ use super::events::EventHub;
 use super::exchange::{Origin, Polled, PolledAll, Report, Wakers};
 use super::verb::{decode_result, Verb};
 
+use forward::Forwarder;
 use host::PartitionHost;
 
 /// The engines see the database's clock: one time line for every node.
@@ -58,6 +62,8 @@ pub(crate) struct ClusterNode {
     failing: AtomicBool,
     /// The subscribers to the events of every partition hosted here.
     events: Arc<EventHub>,
+    /// Closed runs on their way to the owners of partitions no longer hosted here.
+    forwarder: Forwarder,
 }
 
 /// Whether the node takes part (while a worker runs), and its event thread.
@@ -74,6 +80,7 @@ impl ClusterNode {
         on_error: Option<StoreErrorHook>,
     ) -> ClusterNode {
         ClusterNode {
+            forwarder: Forwarder::new(cluster.clone()),
             cluster,
             config,
             on_error,
@@ -226,18 +233,23 @@ impl ClusterNode {
         (polled, wakeup)
     }
 
-    /// Whether the lease an action was polled under still holds locally; if not, the
-    /// partition is dropped here.
-    pub(crate) fn may_dispatch(&self, origin: Origin) -> bool {
+    /// Whether `action`, polled from `origin`, may go to the executor: the partition is still
+    /// hosted here under the lease it was polled under, that lease still holds locally, and
+    /// no hand-over has begun (a start that may is counted as running here, so that a
+    /// hand-over tells the next owner). If the lease is gone, the partition is dropped here.
+    pub(crate) fn may_dispatch(&self, origin: Origin, action: &Action) -> bool {
         let lease = Lease {
             partition: origin.partition,
             fence: origin.fence,
         };
-        let held = self.cluster.lease(origin.partition) == Some(lease);
-        if !held {
+        if self.cluster.lease(origin.partition) != Some(lease) {
             self.drop_host(lease);
+            return false;
         }
-        held
+        // Not hosted (handed over, reloading): the next load redelivers it.
+        self.host(origin.partition)
+            .filter(|h| h.lease == lease)
+            .is_some_and(|h| h.admit(action))
     }
 
     /// Applies closed runs on the partitions their starts came from; those no longer hosted
@@ -262,6 +274,9 @@ impl ClusterNode {
                 forward.extend(group);
                 continue;
             };
+            for (_, workflow_id, _) in &group {
+                host.run_closed(workflow_id);
+            }
             let copy = group.clone();
             let ((), after) = host.hosted.with_scheduler(clock, |s, now| {
                 for (_, workflow_id, outcome) in group {
@@ -285,28 +300,11 @@ impl ClusterNode {
         }
     }
 
-    /// Sends closed runs to the owners of their partitions, in the background. One that no
-    /// owner takes in time is lost to this node; its new owner redelivers the start (same
-    /// workflow id) and hears of that run's end instead.
+    /// Sends closed runs to the owners of their partitions, in the background, until each
+    /// is answered (see `forward`).
     fn forward(&self, reports: Vec<Report>) {
-        let cluster = self.cluster.clone();
-        let send = move || {
-            for (partition, workflow_id, outcome) in reports {
-                let verb = Verb::WorkflowClosed {
-                    workflow_id,
-                    outcome,
-                };
-                if let Ok(command) = verb.encode() {
-                    let _ = cluster.submit(partition, &command);
-                }
-            }
-        };
-        #[allow(clippy::disallowed_methods, reason = "the facade's threads")]
-        let spawned = std::thread::Builder::new()
-            .name("schedule-engine-forward".into())
-            .spawn(send);
-        if let Err(e) = spawned {
-            self.report(&StoreError::io(None, format!("cannot start a thread: {e}")));
+        if let Err(e) = self.forwarder.send(reports) {
+            self.report(&e);
         }
     }
 
@@ -335,6 +333,14 @@ impl ClusterNode {
     /// A success after failures: the next failure is printed again.
     fn recovered(&self) {
         self.failing.store(false, Ordering::Relaxed);
+    }
+}
+
+impl Drop for ClusterNode {
+    /// The client is gone: closes not yet sent are given up (their starts are redelivered by
+    /// the owners once this node's heartbeat has ended).
+    fn drop(&mut self) {
+        self.forwarder.stop();
     }
 }
 

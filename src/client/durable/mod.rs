@@ -20,6 +20,9 @@ mod outcome;
 mod pending;
 
 pub(crate) use outcome::Durable;
+pub(crate) use pending::pending_key;
+#[cfg(feature = "postgres")]
+pub(crate) use pending::start_key;
 
 use std::collections::{HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -37,7 +40,7 @@ use crate::store::{contain, panic_message, RecordKind, Store, StoreError, StoreE
 
 use journal::Journal;
 use load::{check_key, decode};
-use pending::{pending_key, redelivery_order, PendingIndex};
+use pending::{redelivery_order, PendingIndex};
 
 /// How soon a poll whose batch failed is retried.
 pub(crate) const STORE_RETRY: Duration = Duration::from_secs(1);
@@ -227,6 +230,51 @@ impl Persistence {
         journal.deferred_since = None;
         let absorbed = journal.absorb(scheduler.take_changes()).err();
         (journal.take_dirty(), absorbed)
+    }
+
+    /// Takes out of the held actions those whose pending key `marks` names, each with its mark
+    /// (a cluster node: starts whose runs the partition's records say are open on another
+    /// member's executor), so that no poll redelivers them. They stay pending: a close of
+    /// their run finishes them as any other.
+    #[cfg(feature = "postgres")]
+    pub(crate) fn withhold(&self, marks: &HashMap<String, String>) -> Vec<(Action, String)> {
+        let mut journal = self.journal.lock();
+        let mut withheld = Vec::new();
+        journal
+            .held
+            .retain(|action| match marks.get(&pending_key(action)) {
+                Some(member) => {
+                    withheld.push((action.clone(), member.clone()));
+                    false
+                }
+                None => true,
+            });
+        withheld
+    }
+
+    /// Hands withheld actions back, to be redelivered by the next poll: those still pending
+    /// (a run closed meanwhile is not started again). Each is written again with that poll's
+    /// batch, which clears the partition's mark of where it ran. Returns how many.
+    #[cfg(feature = "postgres")]
+    pub(crate) fn redeliver(&self, actions: Vec<Action>) -> usize {
+        let mut journal = self.journal.lock();
+        let mut again: Vec<Action> = actions
+            .into_iter()
+            .filter(|a| journal.pending.contains(a))
+            .collect();
+        // An action that cannot be encoded again keeps its stored form (and its mark): a
+        // later owner finds that member gone too.
+        let _ = journal.add_pending(&again);
+        let count = again.len();
+        journal.held.append(&mut again);
+        journal.held.sort_by_key(redelivery_order);
+        count
+    }
+
+    /// Whether `action` is still pending (its run not recorded closed).
+    #[cfg(feature = "postgres")]
+    pub(crate) fn is_pending(&self, action: &Action) -> bool {
+        self.journal.lock().pending.contains(action)
     }
 
     /// Tells the user about a failed batch: their hook, or standard error on the first failure

@@ -42,6 +42,22 @@ impl PendingIndex {
         key
     }
 
+    /// Whether `action` is pending (indexed, its run not recorded closed).
+    #[cfg(feature = "postgres")]
+    pub(super) fn contains(&self, action: &Action) -> bool {
+        let key = pending_key(action);
+        match owner(action) {
+            (Some(schedule_id), _) => self
+                .by_schedule
+                .get(schedule_id)
+                .is_some_and(|entries| entries.iter().any(|(k, _)| *k == key)),
+            (None, workflow_id) => self
+                .by_workflow
+                .get(workflow_id)
+                .is_some_and(|keys| keys.contains(&key)),
+        }
+    }
+
     /// Keys of the schedule's pending actions whose run `record` no longer lists as running.
     pub(super) fn finished_in_schedule(&mut self, record: &ScheduleRecord) -> Vec<String> {
         let Some(entries) = self.by_schedule.get_mut(&record.id) else {
@@ -98,13 +114,18 @@ impl PendingIndex {
 }
 
 /// The store key of a pending action: `<start|cancel|terminate>:<workflow id>`.
-pub(super) fn pending_key(action: &Action) -> String {
+pub(crate) fn pending_key(action: &Action) -> String {
     let (verb, workflow_id) = match action {
-        Action::StartWorkflow(a) => ("start", &a.workflow_id),
+        Action::StartWorkflow(a) => return start_key(&a.workflow_id),
         Action::CancelWorkflow(a) => ("cancel", &a.workflow_id),
         Action::TerminateWorkflow(a) => ("terminate", &a.workflow_id),
     };
     format!("{verb}:{workflow_id}")
+}
+
+/// The store key of the pending start of workflow `workflow_id`.
+pub(crate) fn start_key(workflow_id: &str) -> String {
+    format!("start:{workflow_id}")
 }
 
 /// The schedule (if any) and workflow an action is about.

@@ -100,6 +100,7 @@ fn round(shared: &Shared, conn: &mut Option<Conn>, rounds: u64) -> Result<(), St
         .renew_on(conn)
         .map_err(|e| pg_error("cannot renew the leases", &e))?;
     let view = read_view(conn).map_err(|e| pg_error("cannot read the partitions", &e))?;
+    shared.set_members(&view.members);
     let held: Vec<Lease> = shared.held.all().iter().map(|h| h.lease).collect();
     let partitions: Vec<u32> = held.iter().map(|l| l.partition).collect();
     let plan = plan(&shared.member, &partitions, &view, shared.partitions);

@@ -39,7 +39,7 @@ const RENEW: &str = "UPDATE se_partitions p \
        AND p.lease_expires_at > now() \
      RETURNING p.partition";
 
-const RELEASE: &str = "WITH released AS ( \
+pub(super) const RELEASE: &str = "WITH released AS ( \
          UPDATE se_partitions SET owner = NULL, lease_expires_at = NULL \
          WHERE partition = $2 AND owner = $1 AND fence = $3 RETURNING partition) \
      SELECT pg_notify('se_partitions', partition::text) FROM released";

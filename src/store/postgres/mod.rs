@@ -21,6 +21,7 @@ mod clock;
 mod commands;
 mod config;
 mod conn;
+mod handover;
 mod keeper;
 mod lease;
 mod listener;
@@ -37,6 +38,7 @@ pub use lease::Lease;
 pub use partition::PartitionStore;
 pub use placement::partition_of;
 
+pub(crate) use handover::RunningMark;
 pub(crate) use shared::Shared;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -90,10 +92,13 @@ pub struct PartitionOwner {
 /// * **Started at least once**, under the deterministic workflow id
 ///   `<action id>-<nominal time>`. A start is recorded as pending before it is dispatched and
 ///   stays so until its run is recorded closed; whoever holds the partition next dispatches
-///   the pending ones again. So a duplicate start is possible only for a run a node had
-///   started (or was starting) and whose close was not yet recorded when the partition changed
-///   hands: a crash, a pause past the lease, a hand-over while it ran. Executors that must
-///   never run a workflow twice de-duplicate on its id.
+///   the pending ones again, except those a graceful hand-over marked as running on the node
+///   that hands over: the new owner counts those as running (overlap policies apply) and waits
+///   for their closes, which that node sends it, and dispatches them again only once that node
+///   has left or its heartbeat has expired. So a duplicate start is possible only for a run
+///   whose node stopped counting as alive (a crash, a pause past the lease, a leave or
+///   shutdown while it ran) before its close was recorded. Executors that must never run a
+///   workflow twice de-duplicate on its id.
 /// * **Local loss before remote gain.** A node treats a lease as lost at a local deadline
 ///   earlier than the database's expiry (by a fifth of the lease), on its monotonic and its wall
 ///   clock, and dispatches a partition's actions only before it; so after a pause (SIGSTOP,
@@ -271,6 +276,13 @@ impl PostgresCluster {
     /// Check it right before dispatching the partition's actions.
     pub fn lease(&self, partition: u32) -> Option<Lease> {
         self.shared.held.get(partition)
+    }
+
+    /// Whether `member` is alive as this node last read the members (its own keeper's latest
+    /// round; this node itself always is). A member that left or whose heartbeat expired is
+    /// not.
+    pub(crate) fn is_live(&self, member: &str) -> bool {
+        self.shared.is_live(member)
     }
 
     /// Every lease this node holds (whose local deadline has not passed), by partition.

@@ -39,7 +39,7 @@ const HOLDER: &str = "SELECT owner, fence, batch_seq, lease_expires_at > now() \
 const LOAD: &str = "SELECT kind, id, data FROM se_records WHERE partition = $1 ORDER BY kind, id";
 const PUT: &str = "INSERT INTO se_records (partition, kind, id, data) \
      SELECT $1, k, i, d FROM unnest($2::int2[], $3::text[], $4::text[]) AS r(k, i, d) \
-     ON CONFLICT (partition, kind, id) DO UPDATE SET data = excluded.data";
+     ON CONFLICT (partition, kind, id) DO UPDATE SET data = excluded.data, running_on = NULL";
 const DELETE: &str = "DELETE FROM se_records r USING unnest($2::int2[], $3::text[]) AS d(k, i) \
      WHERE r.partition = $1 AND r.kind = d.k AND r.id = d.i";
 
@@ -54,8 +54,8 @@ const COMMAND_BATCH: i64 = 1_000;
 /// is dead, drop it with the partition's state. Other errors (the database unreachable) leave
 /// the batch unwritten, to be offered again, as with any [`Store`].
 pub struct PartitionStore {
-    shared: Arc<Shared>,
-    lease: Lease,
+    pub(super) shared: Arc<Shared>,
+    pub(super) lease: Lease,
 }
 
 impl std::fmt::Debug for PartitionStore {
@@ -67,7 +67,7 @@ impl std::fmt::Debug for PartitionStore {
 }
 
 /// What one transaction did.
-enum Written {
+pub(super) enum Written {
     Committed,
     /// The server refused the `COMMIT`: nothing is durable.
     RolledBack(StoreError),
@@ -157,14 +157,17 @@ impl PartitionStore {
         self.settle(written).map(|()| applied)
     }
 
-    fn begin<'c>(&self, client: &'c mut postgres::Client) -> Result<Transaction<'c>, Failure> {
+    pub(super) fn begin<'c>(
+        &self,
+        client: &'c mut postgres::Client,
+    ) -> Result<Transaction<'c>, Failure> {
         client
             .transaction()
             .map_err(|e| Failure::first("cannot begin a transaction", &e))
     }
 
     /// The lease check that opens every writing transaction; the batch's number.
-    fn check(
+    pub(super) fn check(
         &self,
         tx: &mut Transaction<'_>,
         statements: &mut Statements<'_>,
@@ -212,7 +215,7 @@ impl PartitionStore {
     }
 
     /// Writes `changes` (the last change of each record wins, as if applied in order).
-    fn write(
+    pub(super) fn write(
         &self,
         tx: &mut Transaction<'_>,
         statements: &mut Statements<'_>,
@@ -327,7 +330,7 @@ impl PartitionStore {
 }
 
 /// Commits; a connection-level failure leaves the outcome to be settled.
-fn commit(tx: Transaction<'_>, seq: i64) -> Written {
+pub(super) fn commit(tx: Transaction<'_>, seq: i64) -> Written {
     match tx.commit() {
         Ok(()) => Written::Committed,
         Err(e) if is_connection_error(&e) => Written::Unknown {

@@ -7,7 +7,10 @@
 //!   (database clock), and `batch_seq`, bumped by every batch written under the lease so that
 //!   a batch whose commit was cut off can be told apart from one that was never committed.
 //! * `se_nodes`: the live members, for balancing (an expiry renewed with the leases).
-//! * `se_records`: the [`Store`](crate::store::Store) records, keyed by (partition, kind, id).
+//! * `se_records`: the [`Store`](crate::store::Store) records, keyed by (partition, kind, id);
+//!   `running_on` names the member whose executor runs a pending start that was handed over
+//!   with its partition (see `PartitionStore::hand_over`). Added to tables created before it
+//!   (nullable, so older nodes neither see nor need it).
 //! * `se_commands`: verbs for a partition, queued by nodes that do not own it.
 //!
 //! Invariants: every statement here runs in one transaction under a transaction-scoped advisory
@@ -51,6 +54,7 @@ CREATE TABLE IF NOT EXISTS se_records (
     kind smallint NOT NULL,
     id text NOT NULL,
     data text NOT NULL,
+    running_on text,
     PRIMARY KEY (partition, kind, id)
 );
 CREATE TABLE IF NOT EXISTS se_commands (
@@ -67,6 +71,14 @@ CREATE INDEX IF NOT EXISTS se_commands_pending ON se_commands (partition, id)
     WHERE state = 'pending';
 ";
 
+/// Whether `se_records` has the `running_on` column (tables created by earlier versions do not).
+const HAS_RUNNING_ON: &str = "SELECT 1 FROM information_schema.columns \
+     WHERE table_schema = current_schema() AND table_name = 'se_records' \
+     AND column_name = 'running_on'";
+
+/// Added only when missing: `ALTER TABLE` locks the table even when it has nothing to do.
+const ADD_RUNNING_ON: &str = "ALTER TABLE se_records ADD COLUMN IF NOT EXISTS running_on text";
+
 /// Creates what is missing and checks what exists against `partitions`.
 ///
 /// # Errors
@@ -79,6 +91,9 @@ pub(crate) fn ensure(client: &mut Client, partitions: u32) -> Result<(), StoreEr
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
         .map_err(err)?;
     tx.batch_execute(CREATE).map_err(err)?;
+    if tx.query_opt(HAS_RUNNING_ON, &[]).map_err(err)?.is_none() {
+        tx.batch_execute(ADD_RUNNING_ON).map_err(err)?;
+    }
     let row = tx
         .query_opt("SELECT version, partitions FROM se_schema", &[])
         .map_err(err)?;

@@ -27,6 +27,8 @@ pub(crate) struct Shared {
     pub held: Held,
     pub waiters: Waiters,
     pub reporter: Reporter,
+    /// The live members as the keeper's latest round read them.
+    members: RwLock<Vec<String>>,
     /// The host's event channel while the node is joined.
     events: Mutex<Option<Sender<ClusterEvent>>>,
     keeper_wake: (Sender<()>, Receiver<()>),
@@ -51,9 +53,23 @@ impl Shared {
             held: Held::default(),
             waiters: Waiters::default(),
             reporter: Reporter::default(),
+            members: RwLock::new(Vec::new()),
             events: Mutex::new(None),
             keeper_wake: crossbeam_channel::bounded(1),
         }
+    }
+
+    /// Records the live members a keeper round read.
+    pub fn set_members(&self, members: &[String]) {
+        let mut known = self.members.write();
+        known.clear();
+        known.extend_from_slice(members);
+    }
+
+    /// Whether `member` is this node or was live at the keeper's latest round.
+    pub fn is_live(&self, member: &str) -> bool {
+        // A scan, not a binary search: the database sorts by its collation, not by bytes.
+        member == self.member || self.members.read().iter().any(|m| m == member)
     }
 
     /// Tells the host, if the node is joined.

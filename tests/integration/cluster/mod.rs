@@ -5,12 +5,14 @@
 //! restarts a server of its own. Nodes are `PostgresCluster`s in this process, or child
 //! processes (this test binary run again on its `child_process` entry) where a node must be
 //! killed or paused. The client and worker in cluster mode: `nodes` (3 hosting nodes in this
-//! process), `routing` (verbs from any node), `scenarios` (the facade's scenarios on 3 nodes).
+//! process), `routing` (verbs from any node), `scenarios` (the facade's scenarios on 3 nodes),
+//! `handover` (runs open while their partition changes hands).
 use crate::util::pg as pg_util;
 
 mod balance;
 mod commands;
 mod faults;
+mod handover;
 mod host;
 mod leases;
 mod node_faults;
@@ -33,6 +35,7 @@ pub use nodes::setup;
 fn child_process() {
     match std::env::var(host::CHILD_MODE).as_deref() {
         Ok("client") => node_faults::run_node(),
+        Ok("holding") => handover::run_holding_node(),
         Ok(mode) => host::run_child(mode),
         Err(_) => {}
     }

@@ -148,7 +148,7 @@ fn every_verb_works_from_every_node_with_the_owners_answers() {
 }
 
 /// `schedule` starting workflows with ids `<id>-<nominal time>`.
-fn with_action_id(mut schedule: Schedule, id: &str) -> Schedule {
+pub(super) fn with_action_id(mut schedule: Schedule, id: &str) -> Schedule {
     if let ScheduleAction::StartWorkflow(action) = &mut schedule.action {
         action.id = id.to_owned();
     }
