@@ -108,7 +108,10 @@ pub(crate) struct Plan {
 /// How many of `partitions` the member `me` should hold, given the live `members` (sorted;
 /// `me` counts as live even if its heartbeat is not visible yet).
 pub(crate) fn target(me: &str, members: &[String], partitions: u32) -> u32 {
+    // Sorted here, by bytes: the database orders the list by its collation, which under a
+    // locale such as en_US is not byte order, and every node must rank the members alike.
     let mut members: Vec<&str> = members.iter().map(String::as_str).collect();
+    members.sort_unstable();
     if let Err(i) = members.binary_search(&me) {
         members.insert(i, me);
     }
@@ -163,6 +166,22 @@ mod tests {
                 assert!(max.unwrap() - min.unwrap() <= 1, "{targets:?}");
             }
         }
+    }
+
+    #[test]
+    fn targets_do_not_depend_on_the_order_of_the_list() {
+        // en_US collation orders case-insensitively ("alpha" < "Bravo" < "charlie"); byte
+        // order puts "Bravo" first. Every member must still get the same share either way.
+        let collated = members(&["alpha", "Bravo", "charlie"]);
+        let bytes = members(&["Bravo", "alpha", "charlie"]);
+        for me in ["alpha", "Bravo", "charlie"] {
+            assert_eq!(target(me, &collated, 5), target(me, &bytes, 5), "{me}");
+        }
+        let sum: u32 = ["alpha", "Bravo", "charlie"]
+            .iter()
+            .map(|me| target(me, &collated, 5))
+            .sum();
+        assert_eq!(sum, 5);
     }
 
     #[test]
