@@ -16,5 +16,6 @@ mod read_model;
 mod traced;
 mod trigger_backfill;
 mod update_limits;
+mod wake_queue;
 mod workflow_ids;
 mod workflows;
