@@ -42,7 +42,10 @@ impl Default for WorkflowMap {
         WorkflowMap {
             state: IdHashState::default(),
             front: vec![(0, VACANT); FRONT].into_boxed_slice(),
-            by_fingerprint: FingerprintMap::default(),
+            // Room for a few runs whose place in `front` is taken, made at once: otherwise the
+            // first such run, whenever its fingerprint happens to land on a taken place, would
+            // allocate in the middle of a poll (tests/alloc counts a poll's allocations).
+            by_fingerprint: FingerprintMap::with_capacity_and_hasher(16, Default::default()),
             collided: IdMap::default(),
         }
     }
