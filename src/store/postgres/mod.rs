@@ -29,6 +29,7 @@ mod partition;
 mod placement;
 mod schema;
 mod shared;
+mod stops;
 
 pub use clock::DbClock;
 pub use commands::Command;
@@ -40,6 +41,7 @@ pub use placement::partition_of;
 
 pub(crate) use handover::RunningMark;
 pub(crate) use shared::Shared;
+pub(crate) use stops::StopOrder;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
