@@ -178,7 +178,8 @@ pub fn run_holding_node() {
     std::thread::sleep(Duration::from_secs(60));
 }
 
-/// Keeps every run open (its completion is never dropped) and reports its start.
+/// Keeps every run open (its completion is never dropped) and reports its start and the
+/// cancels it receives.
 #[derive(Default)]
 struct NeverCloses {
     open: Vec<Completion>,
@@ -190,7 +191,11 @@ impl WorkflowExecutor for NeverCloses {
         let _ = std::io::stdout().flush();
         self.open.push(completion);
     }
-    fn cancel_workflow(&mut self, _: CancelWorkflowAction) {}
+    /// Reported, not honoured: the run stays open.
+    fn cancel_workflow(&mut self, action: CancelWorkflowAction) {
+        println!("REPORT cancel {}", action.workflow_id);
+        let _ = std::io::stdout().flush();
+    }
     fn terminate_workflow(&mut self, _: TerminateWorkflowAction) {}
 }
 

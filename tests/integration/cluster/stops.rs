@@ -1,7 +1,8 @@
 //! Cancels and terminations of runs adopted at a graceful hand-over (`docs/cluster.md` §7):
 //! the new owner's overlap policy stops a run that is open on the old owner's executor, so
 //! the stop must reach that executor (through the database), and the new run must wait for
-//! the old one's close, which the old owner forwards.
+//! the old one's close, which the old owner forwards. If the old owner dies first, the new
+//! owner redelivers the run and then its stop to its own executor.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use schedule_engine::{
     TerminateWorkflowAction, Worker, WorkflowExecutor, WorkflowOutcome,
 };
 
+use super::host::spawn_child;
 use super::nodes::{Nodes, LEASE_MS, PARTITIONS};
 use super::routing::with_action_id;
 use super::{connect, pg_util::PgServer, wait_within};
@@ -198,4 +200,150 @@ fn a_cancel_of_an_adopted_run_reaches_the_node_running_it() {
             "{id}: the run after the adopted one: {list:#?}"
         );
     }
+}
+
+/// A call an executor received: which, the workflow id, when.
+type Call = (&'static str, String, Instant);
+
+/// Every start and cancel an executor received, in order, with the time.
+#[derive(Clone, Default)]
+struct Calls {
+    seen: Arc<Mutex<Vec<Call>>>,
+    open: Arc<Mutex<Vec<Completion>>>,
+}
+
+impl WorkflowExecutor for Calls {
+    fn start_workflow(&mut self, action: StartWorkflowAction, completion: Completion) {
+        let call = ("start", action.workflow_id, Instant::now());
+        self.seen.lock().push(call);
+        self.open.lock().push(completion);
+    }
+    fn cancel_workflow(&mut self, action: CancelWorkflowAction) {
+        let call = ("cancel", action.workflow_id, Instant::now());
+        self.seen.lock().push(call);
+    }
+    fn terminate_workflow(&mut self, action: TerminateWorkflowAction) {
+        let call = ("terminate", action.workflow_id, Instant::now());
+        self.seen.lock().push(call);
+    }
+}
+
+#[test]
+fn a_cancel_for_a_node_that_died_is_redelivered_after_the_start() {
+    // Long enough that a loaded machine does not lose the child's leases by accident.
+    const LEASE: u64 = 3_000;
+    const PARTS: u32 = 4;
+    let url = PgServer::shared().create_database();
+    // A node whose executor keeps every run open and ignores (but reports) cancels.
+    let child = spawn_child("holding", &url, LEASE, PARTS);
+    let probe = connect(&url, "probe", LEASE, PARTS);
+    wait_within(
+        Duration::from_secs(15),
+        "the child holds every partition",
+        || {
+            probe
+                .partition_owners()
+                .is_ok_and(|o| o.iter().all(|p| p.owner.is_some()))
+        },
+    );
+    let remote = Client::builder().cluster(probe.clone()).build().unwrap();
+    let ids: Vec<String> = (0..8).map(|i| format!("doomed{i}")).collect();
+    for id in &ids {
+        let mut schedule = with_action_id(every(Duration::from_secs(2)), id);
+        schedule.policy.overlap = ScheduleOverlapPolicy::CancelOther;
+        remote.create_schedule(id, schedule).unwrap();
+    }
+    // Each schedule's first run starts, and its next nominal time asks the child to cancel
+    // it (the cancel stays pending: the run never closes).
+    let mut started: BTreeSet<String> = BTreeSet::new();
+    let mut cancelled: BTreeSet<String> = BTreeSet::new();
+    while cancelled.len() < ids.len() {
+        let line = child
+            .lines
+            .recv_timeout(Duration::from_secs(15))
+            .expect("the child starts and is asked to cancel every schedule's run");
+        if let Some(id) = line.strip_prefix("start ") {
+            assert!(started.insert(id.to_string()), "{id} started twice");
+        } else if let Some(id) = line.strip_prefix("cancel ") {
+            cancelled.insert(id.to_string());
+        }
+    }
+    assert_eq!(started, cancelled);
+
+    // A node joins and adopts half of the runs; it redelivers their pending cancels, which
+    // go to the child, not to its own executor.
+    let calls = Calls::default();
+    let cluster = connect(&url, "joiner", LEASE, PARTS);
+    let client = Client::builder().cluster(cluster.clone()).build().unwrap();
+    let worker = Worker::start(&client, calls.clone());
+    wait_within(
+        Duration::from_secs(10),
+        "two partitions handed over",
+        || cluster.leases().len() == 2,
+    );
+    let adopted: BTreeSet<String> = started
+        .iter()
+        .filter(|w| {
+            let id = ids
+                .iter()
+                .find(|id| w.starts_with(&format!("{id}-")))
+                .unwrap();
+            cluster.lease(cluster.partition_of(id)).is_some()
+        })
+        .cloned()
+        .collect();
+    assert!(!adopted.is_empty(), "no run was adopted");
+    let mut relayed: BTreeSet<String> = BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !adopted.is_subset(&relayed) && Instant::now() < deadline {
+        if let Ok(line) = child.lines.recv_timeout(Duration::from_millis(100)) {
+            if let Some(id) = line.strip_prefix("cancel ") {
+                relayed.insert(id.to_string());
+            }
+        }
+    }
+    assert!(
+        adopted.is_subset(&relayed),
+        "the child was not asked again to cancel every adopted run: {adopted:?}, {relayed:?}"
+    );
+    assert_eq!(
+        *calls.seen.lock(),
+        vec![],
+        "the joiner's executor was given an adopted run, or its cancel, while the child lived"
+    );
+
+    // The child dies: the joiner redelivers each adopted run and then its cancel, as a restart
+    // redelivers a pending start and its pending cancel.
+    child.signal("KILL");
+    let killed = Instant::now();
+    wait_within(
+        Duration::from_millis(2 * LEASE + 5_000),
+        "every adopted run and its cancel redelivered",
+        || {
+            let seen = calls.seen.lock();
+            adopted.iter().all(|w| {
+                seen.iter()
+                    .any(|(call, id, _)| *call == "cancel" && id == w)
+            })
+        },
+    );
+    std::thread::sleep(Duration::from_millis(LEASE / 2));
+    let seen = calls.seen.lock().clone();
+    for w in &adopted {
+        let of_w: Vec<&str> = seen
+            .iter()
+            .filter(|(_, id, _)| id == w)
+            .map(|(call, _, _)| *call)
+            .collect();
+        assert_eq!(of_w.first(), Some(&"start"), "{w}: {of_w:?}");
+        assert_eq!(
+            of_w.iter().filter(|c| **c == "start").count(),
+            1,
+            "{w} redelivered twice: {of_w:?}"
+        );
+        assert!(of_w.contains(&"cancel"), "{w}: {of_w:?}");
+    }
+    assert!(seen.iter().all(|(_, _, at)| *at > killed));
+    worker.shutdown();
+    drop(child);
 }
