@@ -143,6 +143,11 @@ impl PartitionHost {
         else {
             return true;
         };
+        // Asked again (the policy's next time came before the close): once is enough.
+        let key = pending_key(action);
+        if runs.relays.iter().any(|r| pending_key(&r.action) == key) {
+            return false;
+        }
         let relay = Relay {
             action: action.clone(),
             member,
