@@ -4,7 +4,7 @@
 //! the old one's close, which the old owner forwards. If the old owner dies first, the new
 //! owner redelivers the run and then its stop to its own executor.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,25 +14,14 @@ use schedule_engine::{
     TerminateWorkflowAction, Worker, WorkflowExecutor, WorkflowOutcome,
 };
 
-use super::host::spawn_child;
+use super::handover::{by_schedule_without_overlap, holding_child, joiner, Run};
 use super::nodes::{Nodes, LEASE_MS, PARTITIONS};
 use super::routing::with_action_id;
 use super::{connect, pg_util::PgServer, wait_within};
 use crate::util::facade::every;
 
-/// One run as the executors saw it.
-#[derive(Debug, Clone)]
-struct Run {
-    workflow_id: String,
-    schedule_id: String,
-    node: usize,
-    started: Instant,
-    /// When the executor running it was asked to cancel it (and closed it).
-    cancelled: Option<Instant>,
-}
-
-/// What every node's executor saw: the runs, and the cancels for runs not open on the node
-/// that received them.
+/// What every node's executor saw: the runs (ended when cancelled: they end no other way),
+/// and the cancels for runs not open on the node that received them.
 #[derive(Default)]
 struct Log {
     runs: Vec<Run>,
@@ -55,7 +44,7 @@ impl WorkflowExecutor for UntilCancelled {
             schedule_id: action.schedule_id.as_deref().unwrap_or_default().into(),
             node: self.node,
             started: Instant::now(),
-            cancelled: None,
+            ended: None,
         });
         let index = log.runs.len() - 1;
         self.open.insert(action.workflow_id, (index, completion));
@@ -65,7 +54,7 @@ impl WorkflowExecutor for UntilCancelled {
         match self.open.remove(&action.workflow_id) {
             Some((index, completion)) => {
                 // Recorded before the close is reported: the next run comes after it.
-                log.runs[index].cancelled = Some(Instant::now());
+                log.runs[index].ended = Some(Instant::now());
                 completion.complete(WorkflowOutcome::Canceled);
             }
             None => log.stray.push((self.node, action.workflow_id)),
@@ -139,16 +128,8 @@ fn a_cancel_of_an_adopted_run_reaches_the_node_running_it() {
     nodes.shutdown();
 
     let log = log.lock();
-    let runs = &log.runs;
-    let mut seen = BTreeMap::new();
-    for run in runs {
-        if let Some(first) = seen.insert(&run.workflow_id, run.node) {
-            panic!(
-                "{} started twice: on node {first} and on node {}",
-                run.workflow_id, run.node
-            );
-        }
-    }
+    // CANCEL_OTHER: a schedule's next run starts only after the one before was cancelled.
+    let by_schedule = by_schedule_without_overlap(&log.runs);
     // Node 1 never ran an adopted run, so no cancel reached it for a run it did not run.
     // (Node 0 may see a cancel twice: one pending at the hand-over is sent again.)
     let stray_on_1: Vec<&String> = log
@@ -161,27 +142,6 @@ fn a_cancel_of_an_adopted_run_reaches_the_node_running_it() {
         stray_on_1.is_empty(),
         "cancels sent to node 1, which does not run them: {stray_on_1:?}"
     );
-    // CANCEL_OTHER: a schedule's next run starts only after the one before was cancelled.
-    let mut by_schedule: BTreeMap<&str, Vec<&Run>> = BTreeMap::new();
-    for run in runs {
-        by_schedule.entry(&run.schedule_id).or_default().push(run);
-    }
-    for (id, list) in &by_schedule {
-        for pair in list.windows(2) {
-            let cancelled = pair[0].cancelled.unwrap_or_else(|| {
-                panic!(
-                    "{id}: {} started while {} was open",
-                    pair[1].workflow_id, pair[0].workflow_id
-                )
-            });
-            assert!(
-                pair[1].started >= cancelled,
-                "{id}: {} started before {} was cancelled",
-                pair[1].workflow_id,
-                pair[0].workflow_id
-            );
-        }
-    }
     // Not vacuous: for each moved schedule, the last run on node 0 (open at the hand-over)
     // was cancelled there, and the schedule's next run started on node 1.
     for id in &moved {
@@ -230,18 +190,7 @@ fn a_cancel_for_a_node_that_died_is_redelivered_after_the_start() {
     const PARTS: u32 = 4;
     let url = PgServer::shared().create_database();
     // A node whose executor keeps every run open and ignores (but reports) cancels.
-    let child = spawn_child("holding", &url, LEASE, PARTS);
-    let probe = connect(&url, "probe", LEASE, PARTS);
-    wait_within(
-        Duration::from_secs(15),
-        "the child holds every partition",
-        || {
-            probe
-                .partition_owners()
-                .is_ok_and(|o| o.iter().all(|p| p.owner.is_some()))
-        },
-    );
-    let remote = Client::builder().cluster(probe.clone()).build().unwrap();
+    let (child, remote) = holding_child(&url, LEASE, PARTS);
     let ids: Vec<String> = (0..8).map(|i| format!("doomed{i}")).collect();
     for id in &ids {
         let mut schedule = with_action_id(every(Duration::from_secs(2)), id);
@@ -268,14 +217,7 @@ fn a_cancel_for_a_node_that_died_is_redelivered_after_the_start() {
     // A node joins and adopts half of the runs; it redelivers their pending cancels, which
     // go to the child, not to its own executor.
     let calls = Calls::default();
-    let cluster = connect(&url, "joiner", LEASE, PARTS);
-    let client = Client::builder().cluster(cluster.clone()).build().unwrap();
-    let worker = Worker::start(&client, calls.clone());
-    wait_within(
-        Duration::from_secs(10),
-        "two partitions handed over",
-        || cluster.leases().len() == 2,
-    );
+    let (cluster, _client, worker) = joiner(&url, LEASE, PARTS, calls.clone());
     let adopted: BTreeSet<String> = started
         .iter()
         .filter(|w| {
