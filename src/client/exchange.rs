@@ -25,6 +25,13 @@ impl Origin {
         partition: 0,
         fence: 0,
     };
+
+    /// Stops another node relayed to a cluster node for runs its executor started (no
+    /// partition has this number: partition counts are far smaller).
+    pub(crate) const RELAYED: Origin = Origin {
+        partition: u32::MAX,
+        fence: u64::MAX,
+    };
 }
 
 /// What one poll of every hosted scheduler gave: one [`Polled`] per scheduler (inline for a

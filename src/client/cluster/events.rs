@@ -10,8 +10,9 @@
 //!   transaction writes its journal, marks the starts still running on this node's executor
 //!   (and those it adopted) as running there, and releases the lease, so the next owner loads
 //!   everything and starts none of those again (`docs/cluster.md` §7).
-//! - Every [`TICK`], loads that failed are tried again, and each host's adopted starts whose
-//!   member has gone are handed back for redelivery.
+//! - Every [`TICK`], loads that failed are tried again, each host's adopted starts whose
+//!   member has gone are handed back for redelivery, and the stops of adopted runs are sent
+//!   to the members running them (`StopsPending` takes those sent here, for the workers).
 //! - Commands are applied in one fenced transaction with the changes they make. If it fails
 //!   other than fenced after they were applied in memory, the partition is loaded again: the
 //!   database says which of them were applied.
@@ -22,7 +23,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
-use crate::store::postgres::{ClusterEvent, Lease};
+use crate::engine::Action;
+use crate::store::postgres::{ClusterEvent, Lease, StopOrder};
 use crate::store::StoreError;
 
 use super::super::clock::Clock;
@@ -130,6 +132,54 @@ impl ClusterNode {
                     self.apply_commands(cx, &host);
                 }
             }
+            ClusterEvent::StopsPending => self.take_stops(cx),
+        }
+    }
+
+    /// Takes the stops other nodes sent for runs this node's executor started, for the
+    /// workers' next poll; if the database cannot be reached, they are taken at a later tick.
+    fn take_stops(&self, cx: &Context) {
+        self.stops_due.store(false, Ordering::SeqCst);
+        match self.cluster.take_stops() {
+            Ok(encoded) if encoded.is_empty() => {}
+            Ok(encoded) => {
+                // Only stops: a row that decodes to anything else was not written by a node.
+                let stops = encoded
+                    .iter()
+                    .filter_map(|e| serde_json::from_str::<Action>(e).ok())
+                    .filter(|a| !matches!(a, Action::StartWorkflow(_)));
+                self.relayed.lock().extend(stops);
+                cx.wakers.wake();
+            }
+            Err(e) => {
+                self.report(&e);
+                self.stops_due.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// Writes each host's stops of adopted runs for the members running them.
+    fn send_stops(&self) {
+        for host in self.all_hosts() {
+            let unsent = host.unsent();
+            if unsent.is_empty() {
+                continue;
+            }
+            let mut orders: Vec<StopOrder> = Vec::new();
+            for (member, key, action) in &unsent {
+                match serde_json::to_string(action) {
+                    Ok(encoded) => orders.push((member.clone(), key.clone(), encoded)),
+                    Err(e) => tracing::error!(%e, key, "a stop that cannot be encoded"),
+                }
+            }
+            match self.cluster.send_stops(&orders) {
+                Ok(()) => {
+                    let keys: Vec<String> = orders.into_iter().map(|o| o.1).collect();
+                    host.sent(&keys);
+                }
+                // Sent again at the next tick (a row already written is not doubled).
+                Err(e) => self.report(&e),
+            }
         }
     }
 
@@ -210,17 +260,29 @@ impl ClusterNode {
         }
     }
 
-    /// Hands back for redelivery the adopted starts whose member has gone.
+    /// Hands back for redelivery the adopted starts whose member has gone (with their stops,
+    /// whose rows for that member are deleted), then sends the stops of the others.
     fn watch(&self, cx: &Context) {
         for host in self.all_hosts() {
-            if host.watch(&self.cluster) {
+            let watched = host.watch(&self.cluster);
+            if watched.redelivered {
                 tracing::info!(
                     partition = host.lease.partition,
                     "redelivering starts whose node has gone"
                 );
                 cx.wakers.wake();
             }
+            for (member, key) in watched.forget {
+                // A row left behind is never taken (its member is gone): only clutter.
+                if let Err(e) = self.cluster.forget_stops(&member, &[key]) {
+                    self.report(&e);
+                }
+            }
         }
+        if self.stops_due.load(Ordering::SeqCst) {
+            self.take_stops(cx);
+        }
+        self.send_stops();
     }
 
     /// Applies the partition's waiting commands, a fenced transaction per batch.

@@ -12,6 +12,10 @@
 //! - A start whose record is marked as running on another member is withheld from dispatch
 //!   until its close arrives (it is no longer pending) or that member is gone
 //!   ([`PartitionHost::watch`]), and then redelivered under the same workflow id.
+//! - A cancel or termination of such a run never reaches this node's executor while that
+//!   member lives: it is relayed to the member ([`PartitionHost::admit`], sent by the event
+//!   thread). If the member goes before the run closes, the stop is redelivered here right
+//!   after the start, as a restart redelivers a pending start and then its pending stop.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -44,6 +48,27 @@ struct Runs {
     started: HashSet<String>,
     /// Starts the partition's records mark as running on another member, with that member.
     adopted: Vec<(Action, String)>,
+    /// Cancels and terminations of adopted runs, for the members running them.
+    relays: Vec<Relay>,
+}
+
+/// A stop of a run open on another member's executor.
+struct Relay {
+    action: Action,
+    member: String,
+    /// Written to the database for that member (else still to send).
+    sent: bool,
+}
+
+/// A stop to send: the member, the stop's pending key, the stop.
+pub(crate) type Unsent = (String, String, Action);
+
+/// What [`PartitionHost::watch`] did: whether it handed actions back for redelivery, and the
+/// stops it had sent to members now gone, as (member, pending key), to delete.
+#[derive(Default)]
+pub(crate) struct Watched {
+    pub(crate) redelivered: bool,
+    pub(crate) forget: Vec<(String, String)>,
 }
 
 impl PartitionHost {
@@ -94,16 +119,64 @@ impl PartitionHost {
     }
 
     /// Whether `action` may go to this node's executor now; a start that may is counted as
-    /// running here until its close is applied here or the partition is handed over.
+    /// running here until its close is applied here or the partition is handed over. A stop
+    /// of a run adopted from another member may not: it is queued for that member instead.
     pub(crate) fn admit(&self, action: &Action) -> bool {
         let mut runs = self.runs.lock();
         if runs.sealed {
             return false;
         }
-        if let Action::StartWorkflow(_) = action {
-            runs.started.insert(pending_key(action));
+        let workflow_id = match action {
+            Action::StartWorkflow(_) => {
+                runs.started.insert(pending_key(action));
+                return true;
+            }
+            Action::CancelWorkflow(c) => &c.workflow_id,
+            Action::TerminateWorkflow(t) => &t.workflow_id,
+        };
+        let key = start_key(workflow_id);
+        let Some(member) = runs
+            .adopted
+            .iter()
+            .find(|(start, _)| pending_key(start) == key)
+            .map(|(_, member)| member.clone())
+        else {
+            return true;
+        };
+        // Asked again (the policy's next time came before the close): once is enough.
+        let key = pending_key(action);
+        if runs.relays.iter().any(|r| pending_key(&r.action) == key) {
+            return false;
         }
-        true
+        let relay = Relay {
+            action: action.clone(),
+            member,
+            sent: false,
+        };
+        runs.relays.push(relay);
+        false
+    }
+
+    /// The stops queued for other members and not yet sent.
+    pub(crate) fn unsent(&self) -> Vec<Unsent> {
+        let runs = self.runs.lock();
+        if runs.sealed {
+            return Vec::new();
+        }
+        runs.relays
+            .iter()
+            .filter(|r| !r.sent)
+            .map(|r| (r.member.clone(), pending_key(&r.action), r.action.clone()))
+            .collect()
+    }
+
+    /// The stops `keys` were written for their members.
+    pub(crate) fn sent(&self, keys: &[String]) {
+        for relay in &mut self.runs.lock().relays {
+            if keys.contains(&pending_key(&relay.action)) {
+                relay.sent = true;
+            }
+        }
     }
 
     /// The run of `workflow_id`'s start was reported closed here.
@@ -143,15 +216,17 @@ impl PartitionHost {
     }
 
     /// Forgets adopted starts whose close has arrived, and hands back for redelivery those
-    /// whose member has left or stopped heartbeating; whether any was handed back.
-    pub(crate) fn watch(&self, cluster: &PostgresCluster) -> bool {
+    /// whose member has left or stopped heartbeating, with their stops (after them: the
+    /// redelivery puts starts first).
+    pub(crate) fn watch(&self, cluster: &PostgresCluster) -> Watched {
+        let mut watched = Watched::default();
         let Some(persistence) = self.hosted.persistence() else {
-            return false;
+            return watched;
         };
         let gone: Vec<Action> = {
             let mut runs = self.runs.lock();
-            if runs.sealed || runs.adopted.is_empty() {
-                return false;
+            if runs.sealed || (runs.adopted.is_empty() && runs.relays.is_empty()) {
+                return watched;
             }
             let adopted = std::mem::take(&mut runs.adopted);
             let mut gone = Vec::new();
@@ -165,8 +240,23 @@ impl PartitionHost {
                     gone.push(action);
                 }
             }
+            runs.relays.retain(|relay| {
+                if !persistence.is_pending(&relay.action) {
+                    return false;
+                }
+                if cluster.is_live(&relay.member) {
+                    return true;
+                }
+                if relay.sent {
+                    let key = pending_key(&relay.action);
+                    watched.forget.push((relay.member.clone(), key));
+                }
+                gone.push(relay.action.clone());
+                false
+            });
             gone
         };
-        !gone.is_empty() && persistence.redeliver(gone) > 0
+        watched.redelivered = !gone.is_empty() && persistence.redeliver(gone) > 0;
+        watched
     }
 }

@@ -64,6 +64,10 @@ pub(crate) struct ClusterNode {
     events: Arc<EventHub>,
     /// Closed runs on their way to the owners of partitions no longer hosted here.
     forwarder: Forwarder,
+    /// Stops other nodes relayed here for runs this node's executor started, for the next poll.
+    relayed: Mutex<Vec<Action>>,
+    /// Stops were announced but could not be taken (the database unreachable): try again.
+    stops_due: AtomicBool,
 }
 
 /// Whether the node takes part (while a worker runs), and its event thread.
@@ -88,6 +92,8 @@ impl ClusterNode {
             membership: Mutex::new(Membership::default()),
             failing: AtomicBool::new(false),
             events: Arc::default(),
+            relayed: Mutex::new(Vec::new()),
+            stops_due: AtomicBool::new(false),
         }
     }
 
@@ -199,8 +205,16 @@ impl ClusterNode {
     }
 
     /// Polls every partition hosted here whose lease still holds locally.
+    /// Stops relayed here come first: they are for runs of partitions hosted elsewhere.
     pub(crate) fn poll(&self, clock: &dyn Clock) -> (PolledAll, Option<DateTime<Utc>>) {
         let mut polled = PolledAll::new();
+        let relayed = std::mem::take(&mut *self.relayed.lock());
+        if !relayed.is_empty() {
+            polled.push(Polled {
+                origin: Origin::RELAYED,
+                actions: relayed,
+            });
+        }
         let mut wakeup: Option<DateTime<Utc>> = None;
         for host in self.all_hosts() {
             let lease = host.lease;
@@ -237,7 +251,12 @@ impl ClusterNode {
     /// hosted here under the lease it was polled under, that lease still holds locally, and
     /// no hand-over has begun (a start that may is counted as running here, so that a
     /// hand-over tells the next owner). If the lease is gone, the partition is dropped here.
+    /// A stop of a run adopted from another member goes to that member instead; a stop
+    /// relayed here from another node always may.
     pub(crate) fn may_dispatch(&self, origin: Origin, action: &Action) -> bool {
+        if origin == Origin::RELAYED {
+            return true;
+        }
         let lease = Lease {
             partition: origin.partition,
             fence: origin.fence,

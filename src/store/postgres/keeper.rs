@@ -50,6 +50,10 @@ pub enum ClusterEvent {
     /// Commands are waiting for the partition: apply them
     /// ([`PartitionStore::apply_commands`](super::PartitionStore::apply_commands)).
     CommandsPending(Lease),
+    /// Cancels or terminations were sent to this member for runs its executor started, on
+    /// partitions it no longer holds: take them and hand them to the executor. (A host of
+    /// your own that never hands a partition over with runs open receives none.)
+    StopsPending,
 }
 
 /// Runs the keeper until `stop` is set.

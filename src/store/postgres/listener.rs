@@ -1,15 +1,16 @@
 //! The listener: a thread per node with a connection of its own that `LISTEN`s on the cluster's
-//! three channels and turns notifications into wake-ups:
+//! four channels and turns notifications into wake-ups:
 //!
 //! * `se_results` (a command id): wakes the caller waiting for that command;
 //! * `se_commands` (a partition): tells the host, if this node holds the partition, that
 //!   commands wait ([`ClusterEvent::CommandsPending`]);
+//! * `se_stops` (a member id): stops were sent to this member ([`ClusterEvent::StopsPending`]);
 //! * `se_partitions` (a partition was released, or a node left): wakes the keeper, so that a
 //!   graceful hand-over takes one round trip, not a renew interval.
 //!
 //! Invariant: after every (re)connection, when notifications may have been missed, every waiting
 //! caller is woken (it reads its command's row), every held partition gets a
-//! `CommandsPending`, and the keeper runs a round. Nothing depends on a notification arriving:
+//! `CommandsPending`, the host gets a `StopsPending`, and the keeper runs a round. Nothing depends on a notification arriving:
 //! they only make things happen sooner.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,10 +38,9 @@ pub(crate) fn run(shared: Arc<Shared>, stop: Arc<AtomicBool>) {
                 continue;
             }
         };
-        if let Err(e) = conn
-            .client
-            .batch_execute("LISTEN se_results; LISTEN se_commands; LISTEN se_partitions;")
-        {
+        if let Err(e) = conn.client.batch_execute(
+            "LISTEN se_results; LISTEN se_commands; LISTEN se_stops; LISTEN se_partitions;",
+        ) {
             shared
                 .reporter
                 .report("notification listener", Some(pg_error("cannot listen", &e)));
@@ -88,6 +88,7 @@ fn catch_up(shared: &Shared) {
     for held in shared.held.all() {
         shared.emit(ClusterEvent::CommandsPending(held.lease));
     }
+    shared.emit(ClusterEvent::StopsPending);
     shared.wake_keeper();
 }
 
@@ -103,6 +104,7 @@ fn handle(shared: &Shared, channel: &str, payload: &str) {
                 shared.emit(ClusterEvent::CommandsPending(lease));
             }
         }
+        "se_stops" if payload == shared.member => shared.emit(ClusterEvent::StopsPending),
         "se_partitions" => shared.wake_keeper(),
         _ => {}
     }

@@ -29,6 +29,7 @@ mod partition;
 mod placement;
 mod schema;
 mod shared;
+mod stops;
 
 pub use clock::DbClock;
 pub use commands::Command;
@@ -40,6 +41,7 @@ pub use placement::partition_of;
 
 pub(crate) use handover::RunningMark;
 pub(crate) use shared::Shared;
+pub(crate) use stops::StopOrder;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -99,6 +101,16 @@ pub struct PartitionOwner {
 ///   whose node stopped counting as alive (a crash, a pause past the lease, a leave or
 ///   shutdown while it ran) before its close was recorded. Executors that must never run a
 ///   workflow twice de-duplicate on its id.
+/// * **Overlap policies reach adopted runs.** A cancel or termination the owner's overlap
+///   policy issues for a run open on another node's executor is sent to that node through the
+///   database and handed to its executor; the next run waits for the old one's close, as on
+///   one node. If that node is gone first, the owner's own executor gets the run again, then
+///   the stop (a restart's order). A stop can arrive twice: treat it as a request.
+/// * **Shutdown with runs open.** A node leaves when its last worker's `shutdown` has dropped
+///   the executor; the runs still open then are started again by the next owners. So an
+///   executor whose runs outlive its calls waits for them (or cancels them and waits) when it
+///   is dropped, as [`WorkflowRegistry`](crate::WorkflowRegistry) does: their closes are
+///   written before the node leaves, and nothing runs twice.
 /// * **Local loss before remote gain.** A node treats a lease as lost at a local deadline
 ///   earlier than the database's expiry (by a fifth of the lease), on its monotonic and its wall
 ///   clock, and dispatches a partition's actions only before it; so after a pause (SIGSTOP,

@@ -12,6 +12,9 @@
 //!   with its partition (see `PartitionStore::hand_over`). Added to tables created before it
 //!   (nullable, so older nodes neither see nor need it).
 //! * `se_commands`: verbs for a partition, queued by nodes that do not own it.
+//! * `se_stops`: cancels and terminations addressed to the member whose executor runs the
+//!   run, sent by the owner that adopted it (see `stops.rs`). Created by `CREATE TABLE IF NOT
+//!   EXISTS` on a database made before it, like every table here.
 //!
 //! Invariants: every statement here runs in one transaction under a transaction-scoped advisory
 //! lock, so concurrent first connects neither race on `CREATE TABLE` nor insert the partitions
@@ -69,6 +72,13 @@ CREATE TABLE IF NOT EXISTS se_commands (
 );
 CREATE INDEX IF NOT EXISTS se_commands_pending ON se_commands (partition, id)
     WHERE state = 'pending';
+CREATE TABLE IF NOT EXISTS se_stops (
+    member text NOT NULL,
+    id text NOT NULL,
+    action text NOT NULL,
+    sent_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (member, id)
+);
 ";
 
 /// Whether `se_records` has the `running_on` column (tables created by earlier versions do not).

@@ -15,7 +15,7 @@ use schedule_engine::{
     TerminateWorkflowAction, Worker, WorkflowExecutor, WorkflowOutcome,
 };
 
-use super::host::{spawn_child, CHILD_LEASE_MS, CHILD_PARTITIONS, CHILD_URL};
+use super::host::{spawn_child, ChildNode, CHILD_LEASE_MS, CHILD_PARTITIONS, CHILD_URL};
 use super::nodes::{Nodes, LEASE_MS, PARTITIONS};
 use super::routing::with_action_id;
 use super::{config, connect, pg_util::PgServer, wait_within};
@@ -23,12 +23,43 @@ use crate::util::facade::every;
 
 /// One run as an executor saw it.
 #[derive(Debug, Clone)]
-struct Run {
-    workflow_id: String,
-    schedule_id: String,
-    node: usize,
-    started: Instant,
-    ended: Option<Instant>,
+pub(super) struct Run {
+    pub(super) workflow_id: String,
+    pub(super) schedule_id: String,
+    pub(super) node: usize,
+    pub(super) started: Instant,
+    /// When the executor closed it (recorded before the close is reported).
+    pub(super) ended: Option<Instant>,
+}
+
+/// Checks that no workflow id started twice and that a schedule's runs never overlap (each
+/// starts after the one before ended: SKIP, CANCEL_OTHER); the runs by schedule.
+pub(super) fn by_schedule_without_overlap(runs: &[Run]) -> BTreeMap<&str, Vec<&Run>> {
+    let mut seen = BTreeMap::new();
+    for run in runs {
+        if let Some(first) = seen.insert(&run.workflow_id, run.node) {
+            panic!(
+                "{} started twice: on node {first} and on node {}",
+                run.workflow_id, run.node
+            );
+        }
+    }
+    let mut by_schedule: BTreeMap<&str, Vec<&Run>> = BTreeMap::new();
+    for run in runs {
+        by_schedule.entry(&run.schedule_id).or_default().push(run);
+    }
+    for (id, list) in &by_schedule {
+        for pair in list.windows(2) {
+            let (earlier, later) = (&pair[0], &pair[1]);
+            assert!(
+                earlier.ended.is_some_and(|ended| later.started >= ended),
+                "{id}: {} started while {} was open",
+                later.workflow_id,
+                earlier.workflow_id
+            );
+        }
+    }
+    by_schedule
 }
 
 /// Holds every run for `hold`, then completes it; records each run's start and end.
@@ -120,31 +151,8 @@ fn a_node_joining_while_runs_are_open_starts_none_of_them_again() {
     nodes.shutdown();
 
     let runs = runs.lock().clone();
-    let mut seen = BTreeMap::new();
-    for run in &runs {
-        if let Some(first) = seen.insert(&run.workflow_id, run.node) {
-            panic!(
-                "{} started twice: on node {first} and on node {}",
-                run.workflow_id, run.node
-            );
-        }
-    }
     // SKIP: a schedule's runs never overlap, the adopted ones included.
-    let mut by_schedule: BTreeMap<&str, Vec<&Run>> = BTreeMap::new();
-    for run in &runs {
-        by_schedule.entry(&run.schedule_id).or_default().push(run);
-    }
-    for (id, list) in &by_schedule {
-        for pair in list.windows(2) {
-            let ended = pair[0].ended.expect("every run ended");
-            assert!(
-                pair[1].started >= ended,
-                "{id}: {} started while {} was open",
-                pair[1].workflow_id,
-                pair[0].workflow_id
-            );
-        }
-    }
+    let by_schedule = by_schedule_without_overlap(&runs);
     // Not vacuous: some run was open on its old owner across the hand-over, and its schedule
     // started again on the new owner after it closed there (so its close arrived).
     let moved: Vec<&Run> = runs
@@ -178,7 +186,8 @@ pub fn run_holding_node() {
     std::thread::sleep(Duration::from_secs(60));
 }
 
-/// Keeps every run open (its completion is never dropped) and reports its start.
+/// Keeps every run open (its completion is never dropped) and reports its start and the
+/// cancels it receives.
 #[derive(Default)]
 struct NeverCloses {
     open: Vec<Completion>,
@@ -190,7 +199,11 @@ impl WorkflowExecutor for NeverCloses {
         let _ = std::io::stdout().flush();
         self.open.push(completion);
     }
-    fn cancel_workflow(&mut self, _: CancelWorkflowAction) {}
+    /// Reported, not honoured: the run stays open.
+    fn cancel_workflow(&mut self, action: CancelWorkflowAction) {
+        println!("REPORT cancel {}", action.workflow_id);
+        let _ = std::io::stdout().flush();
+    }
     fn terminate_workflow(&mut self, _: TerminateWorkflowAction) {}
 }
 
@@ -210,14 +223,11 @@ impl WorkflowExecutor for Starts {
     fn terminate_workflow(&mut self, _: TerminateWorkflowAction) {}
 }
 
-#[test]
-fn runs_handed_over_are_redelivered_once_their_node_is_dead() {
-    // Long enough that a loaded machine does not lose the child's leases by accident.
-    const LEASE: u64 = 3_000;
-    const PARTS: u32 = 4;
-    let url = PgServer::shared().create_database();
-    let child = spawn_child("holding", &url, LEASE, PARTS);
-    let probe = connect(&url, "probe", LEASE, PARTS);
+/// A child node in mode `holding` that holds every partition of a new cluster at `url`, and a
+/// client of that cluster that hosts nothing.
+pub(super) fn holding_child(url: &str, lease_ms: u64, partitions: u32) -> (ChildNode, Client) {
+    let child = spawn_child("holding", url, lease_ms, partitions);
+    let probe = connect(url, "probe", lease_ms, partitions);
     wait_within(
         Duration::from_secs(15),
         "the child holds every partition",
@@ -227,7 +237,35 @@ fn runs_handed_over_are_redelivered_once_their_node_is_dead() {
                 .is_ok_and(|o| o.iter().all(|p| p.owner.is_some()))
         },
     );
-    let remote = Client::builder().cluster(probe.clone()).build().unwrap();
+    let remote = Client::builder().cluster(probe).build().unwrap();
+    (child, remote)
+}
+
+/// A node that joins the cluster at `url` with `executor`, once it holds half the partitions.
+pub(super) fn joiner<E: WorkflowExecutor>(
+    url: &str,
+    lease_ms: u64,
+    partitions: u32,
+    executor: E,
+) -> (PostgresCluster, Client, Worker) {
+    let cluster = connect(url, "joiner", lease_ms, partitions);
+    let client = Client::builder().cluster(cluster.clone()).build().unwrap();
+    let worker = Worker::start(&client, executor);
+    wait_within(
+        Duration::from_secs(10),
+        "half the partitions handed over",
+        || cluster.leases().len() == partitions as usize / 2,
+    );
+    (cluster, client, worker)
+}
+
+#[test]
+fn runs_handed_over_are_redelivered_once_their_node_is_dead() {
+    // Long enough that a loaded machine does not lose the child's leases by accident.
+    const LEASE: u64 = 3_000;
+    const PARTS: u32 = 4;
+    let url = PgServer::shared().create_database();
+    let (child, remote) = holding_child(&url, LEASE, PARTS);
     let ids: Vec<String> = (0..8).map(|i| format!("held{i}")).collect();
     for id in &ids {
         let schedule = with_action_id(every(Duration::from_secs(1)), id);
@@ -247,14 +285,7 @@ fn runs_handed_over_are_redelivered_once_their_node_is_dead() {
 
     // A node joins: the child hands half of its partitions over, with their open runs.
     let starts = Starts::default();
-    let cluster = connect(&url, "joiner", LEASE, PARTS);
-    let client = Client::builder().cluster(cluster.clone()).build().unwrap();
-    let worker = Worker::start(&client, starts.clone());
-    wait_within(
-        Duration::from_secs(10),
-        "two partitions handed over",
-        || cluster.leases().len() == 2,
-    );
+    let (_cluster, _client, worker) = joiner(&url, LEASE, PARTS, starts.clone());
     // While the child lives, the joiner starts none of them (and SKIP skips the new times).
     std::thread::sleep(Duration::from_millis(3 * LEASE / 2));
     assert_eq!(

@@ -6,7 +6,7 @@
 //! processes (this test binary run again on its `child_process` entry) where a node must be
 //! killed or paused. The client and worker in cluster mode: `nodes` (3 hosting nodes in this
 //! process), `routing` (verbs from any node), `scenarios` (the facade's scenarios on 3 nodes),
-//! `handover` (runs open while their partition changes hands).
+//! `handover` (runs open while their partition changes hands), `stops` (cancels of such runs).
 use crate::util::pg as pg_util;
 
 mod balance;
@@ -23,6 +23,7 @@ mod routing;
 #[allow(clippy::duplicate_mod, reason = "the same scenarios, on another setup")]
 #[path = "../facade/client.rs"]
 mod scenarios;
+mod stops;
 
 pub use host::{config, connect, wait_within};
 pub use nodes::setup;
