@@ -64,7 +64,6 @@ const MAX_SLEEP: Duration = Duration::from_secs(1);
 /// # Ok::<(), schedule_engine::ScheduleError>(())
 /// ```
 pub struct Worker {
-    inner: Arc<Shared>,
     stop: Arc<AtomicBool>,
     wake: Sender<()>,
     settle: Sender<OpenOnDrop>,
@@ -103,12 +102,14 @@ impl Worker {
                 let inner = inner.clone();
                 move || {
                     let _on_exit = on_exit;
+                    // Dropped before `_on_exit` (even on a panic): the node has left the cluster
+                    // by the time `exited` opens, however the worker is stopped or awaited.
+                    let _leave = StopHostingOnDrop(inner.clone());
                     run(inner, executor, signals);
                 }
             })
             .expect("failed to spawn the worker thread");
         Worker {
-            inner,
             stop,
             wake,
             settle,
@@ -167,18 +168,17 @@ impl Worker {
     pub fn shutdown_async(mut self) -> impl Future<Output = ()> + Send + 'static {
         let thread = self.signal_stop();
         let exited = self.exited.clone().opened();
-        let inner = self.inner.clone();
         async move {
             exited.await;
-            // The thread has passed its last statement: this join returns at once (in cluster
-            // mode, leaving writes to the database from here).
-            join(&inner, thread);
+            // The thread has passed its last statement (in cluster mode, its leaving was
+            // written before `exited` opened): this join returns at once.
+            join(thread);
         }
     }
 
     fn stop_and_join(&mut self) {
         let thread = self.signal_stop();
-        join(&self.inner, thread);
+        join(thread);
     }
 
     /// Tells the thread to stop; its handle, unless it was stopped before.
@@ -190,18 +190,28 @@ impl Worker {
     }
 }
 
-/// Waits for the worker thread to end, then (in cluster mode) writes every partition's state
-/// and leaves, so that the other nodes take its partitions at once.
-fn join(inner: &Shared, thread: Option<JoinHandle<()>>) {
+/// Waits for the worker thread to end (in cluster mode it has written every partition's state
+/// and left on its way out, so that the other nodes take its partitions at once).
+fn join(thread: Option<JoinHandle<()>>) {
     let Some(thread) = thread else {
         return;
     };
     let joined = thread.join();
-    inner.stop_hosting();
     // A panic on the worker thread outside the executor is a bug in this crate; re-raising it
     // here would abort a caller that is already unwinding, so it is only reported.
     if joined.is_err() && !std::thread::panicking() {
         panic!("schedule-engine worker thread panicked");
+    }
+}
+
+/// Leaves the cluster (when hosting one) as the worker thread ends: done by the thread itself,
+/// so that a stop whose caller never waits for the end (a dropped `shutdown_async` future)
+/// still leaves.
+struct StopHostingOnDrop(Arc<Shared>);
+
+impl Drop for StopHostingOnDrop {
+    fn drop(&mut self) {
+        self.0.stop_hosting();
     }
 }
 

@@ -164,6 +164,17 @@ impl fmt::Display for StoreErrorKind {
 /// The user's `on_store_error` callback.
 pub(crate) type StoreErrorHook = std::sync::Arc<dyn Fn(&StoreError) + Send + Sync>;
 
+/// Calls the user's `on_store_error` hook with `error`; a panic in it is printed to standard
+/// error and goes no further (it must stop neither a worker nor a cluster node's threads).
+pub(crate) fn call_hook(hook: &StoreErrorHook, error: &StoreError) {
+    if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(error))) {
+        eprintln!(
+            "schedule-engine: the on_store_error hook panicked ({}) on: {error}",
+            panic_message(panic.as_ref())
+        );
+    }
+}
+
 /// The message of a panic payload (`&str` or `String`; anything else has none).
 pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
     if let Some(s) = panic.downcast_ref::<&str>() {

@@ -23,7 +23,7 @@ pub(crate) mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
-pub(crate) use error::{contain, panic_message, StoreErrorHook};
+pub(crate) use error::{call_hook, contain, panic_message, StoreErrorHook};
 pub use error::{StoreError, StoreErrorKind};
 pub use memory::MemoryStore;
 #[cfg(feature = "sqlite")]

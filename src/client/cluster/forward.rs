@@ -74,15 +74,19 @@ impl Forwarder {
             queue.push((workflow_id, outcome));
         }
         drop(queues);
-        for partition in start {
+        for (k, &partition) in start.iter().enumerate() {
             let (cluster, state) = (self.cluster.clone(), self.state.clone());
             #[allow(clippy::disallowed_methods, reason = "the facade's threads")]
             let spawned = std::thread::Builder::new()
                 .name("schedule-engine-forward".into())
                 .spawn(move || drain(&cluster, &state, partition));
             if let Err(e) = spawned {
+                // This partition and the ones after it have no thread: drop their queues, or
+                // later closes would wait there with nobody to send them.
                 let mut queues = self.state.queues.lock();
-                queues.by_partition.remove(&partition);
+                for p in &start[k..] {
+                    queues.by_partition.remove(p);
+                }
                 self.state.changed.notify_all();
                 return Err(StoreError::io(None, format!("cannot start a thread: {e}")));
             }

@@ -293,15 +293,16 @@ impl ClusterNode {
                 forward.extend(group);
                 continue;
             };
-            for (_, workflow_id, _) in &group {
-                host.run_closed(workflow_id);
-            }
             let copy = group.clone();
             let ((), after) = host.hosted.with_scheduler(clock, |s, now| {
                 for (_, workflow_id, outcome) in group {
                     // A run the scheduler does not know (deleted schedule, duplicate report)
                     // is not an error worth surfacing to an executor.
                     let _ = s.workflow_closed(&workflow_id, outcome, now);
+                    // Under the scheduler's lock, after the close: a hand-over sealing in
+                    // between either finds the start still counted here (and marks it as
+                    // running here) or waits for this close to be in its batch.
+                    host.run_closed(&workflow_id);
                 }
             });
             if is_fenced(after.failure.as_ref()) {
@@ -331,16 +332,7 @@ impl ClusterNode {
     /// or standard error on the first of a series.
     fn report(&self, error: &StoreError) {
         match &self.on_error {
-            // The hook's panic must not stop the node's event thread, nor a worker.
-            Some(hook) => {
-                let called = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(error)));
-                if let Err(panic) = called {
-                    eprintln!(
-                        "schedule-engine: the on_store_error hook panicked ({}) on: {error}",
-                        crate::store::panic_message(panic.as_ref())
-                    );
-                }
-            }
+            Some(hook) => crate::store::call_hook(hook, error),
             None => {
                 if !self.failing.swap(true, Ordering::Relaxed) {
                     eprintln!("schedule-engine cluster node: {error}");

@@ -25,7 +25,7 @@ pub(crate) use pending::pending_key;
 pub(crate) use pending::start_key;
 
 use std::collections::{HashMap, HashSet};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -36,7 +36,7 @@ use crate::engine::{
     Action, ScheduleRecord, Scheduler, SchedulerConfig, SchedulerSnapshot, WorkflowRecord,
 };
 use crate::error::ScheduleError;
-use crate::store::{contain, panic_message, RecordKind, Store, StoreError, StoreErrorHook};
+use crate::store::{call_hook, contain, RecordKind, Store, StoreError, StoreErrorHook};
 
 use journal::Journal;
 use load::{check_key, decode};
@@ -296,15 +296,7 @@ impl Persistence {
             tracing::debug!(%error, "the store still refuses writes");
         }
         match &self.on_error {
-            // The hook's panic must not stop a worker (nor a mutation that already happened).
-            Some(hook) => {
-                if let Err(panic) = catch_unwind(AssertUnwindSafe(|| hook(&error))) {
-                    eprintln!(
-                        "schedule-engine: the on_store_error hook panicked ({}) on: {error}",
-                        panic_message(panic.as_ref())
-                    );
-                }
-            }
+            Some(hook) => call_hook(hook, &error),
             None if first => eprintln!(
                 "schedule-engine: {error}; actions are held until the store accepts writes \
                  (set ClientBuilder::on_store_error to handle this)"

@@ -90,6 +90,14 @@ impl Nodes {
         }
     }
 
+    /// Stops node `i`'s worker with `shutdown_async` and drops the future unawaited, as a
+    /// timeout wrapped around it would.
+    pub fn stop_without_awaiting(&mut self, i: usize) {
+        if let Some(worker) = self.workers[i].take() {
+            drop(worker.shutdown_async());
+        }
+    }
+
     /// Shuts every node down.
     pub fn shutdown(mut self) {
         for i in 0..self.workers.len() {

@@ -233,3 +233,17 @@ fn schedules_fire_once_across_nodes_and_move_when_a_node_leaves() {
     }
     nodes.shutdown();
 }
+
+/// A node whose worker is stopped with `shutdown_async` leaves the cluster even when the
+/// returned future is dropped unawaited: the other node takes every partition (before the fix
+/// the node stayed joined and renewed its leases for good).
+#[test]
+fn an_async_shutdown_dropped_unawaited_still_leaves_the_cluster() {
+    let url = PgServer::shared().create_database();
+    let recorder = Recorder::completing();
+    let mut nodes = Nodes::start(&url, 2, None, |_| recorder.clone());
+    nodes.stop_without_awaiting(0);
+    nodes.wait_balanced(1);
+    assert_eq!(nodes.owner_of("any"), Some(1));
+    nodes.shutdown();
+}
