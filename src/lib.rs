@@ -457,7 +457,8 @@
 //!
 //! The client and the worker report through [`tracing`](https://docs.rs/tracing) (targets
 //! under `schedule_engine`): each verb runs in a `schedule_engine.verb` span with the verb and
-//! the id, and ends with a debug event (`applied`, or `refused` with the error); the worker
+//! the id, and ends with a debug event (`applied`, or `refused` with the error; a warn
+//! `applied in memory, not stored` when the store refused the change); the worker
 //! emits `starting run`, `stopping run` (a cancel or terminate, in field `how`) and each run's
 //! end (`run failed` and `run timed out` at warn, with the workflow id); a store that refuses
 //! writes is an error event, its recovery an info one. Without a subscriber this costs next to

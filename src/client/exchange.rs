@@ -28,6 +28,7 @@ impl Origin {
 
     /// Stops another node relayed to a cluster node for runs its executor started (no
     /// partition has this number: partition counts are far smaller).
+    #[cfg(feature = "postgres")]
     pub(crate) const RELAYED: Origin = Origin {
         partition: u32::MAX,
         fence: u64::MAX,

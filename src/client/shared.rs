@@ -155,13 +155,13 @@ impl Shared {
     /// Reports closed runs to their schedulers, all under one lock each, and empties `closed`.
     /// They are taken out only once the clock has been read, so a panicking clock loses none.
     pub(crate) fn workflows_closed(&self, closed: &mut Vec<Report>) {
-        for (_, workflow_id, outcome) in closed.iter() {
-            trace_closed(workflow_id, outcome);
-        }
         match &self.hosting {
             Hosting::Local(hosted) => {
                 let (_, after) = hosted.with_scheduler(&*self.clock, |s, now| {
                     for (_, workflow_id, outcome) in closed.drain(..) {
+                        // Traced as it is taken out: a retry after a panicking clock traces
+                        // each run once.
+                        trace_closed(&workflow_id, &outcome);
                         // A run the scheduler does not know (deleted schedule, duplicate
                         // report) is not an error worth surfacing to an executor.
                         let _ = s.workflow_closed(&workflow_id, outcome, now);
@@ -173,7 +173,12 @@ impl Shared {
                 }
             }
             #[cfg(feature = "postgres")]
-            Hosting::Cluster(node) => node.workflows_closed(&*self.clock, &self.wakers, closed),
+            Hosting::Cluster(node) => {
+                for (_, workflow_id, outcome) in closed.iter() {
+                    trace_closed(workflow_id, outcome);
+                }
+                node.workflows_closed(&*self.clock, &self.wakers, closed);
+            }
         }
     }
 

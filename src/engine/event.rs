@@ -8,7 +8,9 @@
 //!   until `take_events` drains it (the caller bounds the memory by draining).
 //! - Every counter of `ScheduleInfo` that counts a scheduled time or a start is the sum of the
 //!   `count`s of its event (one each for `Started`, `SkippedOverlap`, `DuplicateDropped`,
-//!   `ReplacedOverlap`), from the moment recording was turned on.
+//!   `ReplacedOverlap`), from the moment recording was turned on; describe's
+//!   `num_actions_dropped_paused` also counts times already due but not yet iterated, whose
+//!   event comes with the next iteration.
 //! - A stretch of times of one class that one pass over a schedule decides (missed, dropped
 //!   while paused, dropped by a full buffer) is one event with its first and last nominal
 //!   time and a count, however long the stretch.
@@ -418,6 +420,21 @@ impl EventLog {
         if self.wanted() {
             self.record_now(make);
         }
+    }
+
+    /// `record` for the events traced only at TRACE (a start, a run that closed well): with
+    /// DEBUG on and recording off, a fire builds no event that the trace would drop.
+    #[inline(always)]
+    pub(crate) fn record_detail(&mut self, make: impl FnOnce() -> ScheduleEvent) {
+        if self.detail_wanted() {
+            self.record_now(make);
+        }
+    }
+
+    /// Whether an event traced only at TRACE would go anywhere.
+    #[inline(always)]
+    pub(crate) fn detail_wanted(&self) -> bool {
+        self.on || tracing::enabled!(tracing::Level::TRACE)
     }
 
     /// The out-of-line part of `record`: building the event stays out of the fire path's

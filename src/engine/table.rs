@@ -92,6 +92,13 @@ pub(crate) fn slot_owns(slots: &[Slot], slot: u32, id: &str, fingerprint: u64) -
     }
 }
 
+/// Whether a heap entry `(due, slot, generation)` is the slot's live one (see `compact::heap`).
+fn is_live_in(slots: &[Slot], slot: u32, generation: u32, due: i64) -> bool {
+    slots
+        .get(slot as usize)
+        .is_some_and(|s| s.generation == generation && s.wake == due)
+}
+
 fn not_found(id: &str) -> ScheduleError {
     ScheduleError::NotFound { id: id.to_owned() }
 }
@@ -258,13 +265,14 @@ impl SlotTable {
             Entity::Job(j) => {
                 let before = out.len();
                 j.poll(now_ms, out);
-                if self.events.wanted() {
+                if self.events.detail_wanted() {
                     for a in &out[before..] {
                         if let Action::StartWorkflow(a) = a {
-                            self.events.record(|| ScheduleEvent::WorkflowStarted {
-                                workflow_id: a.workflow_id.clone(),
-                                at: to_dt(now_ms),
-                            });
+                            self.events
+                                .record_detail(|| ScheduleEvent::WorkflowStarted {
+                                    workflow_id: a.workflow_id.clone(),
+                                    at: to_dt(now_ms),
+                                });
                         }
                     }
                 }
@@ -502,9 +510,7 @@ impl SlotTable {
     }
 
     fn is_live(&self, slot: u32, generation: u32, due: i64) -> bool {
-        self.slots
-            .get(slot as usize)
-            .is_some_and(|s| s.generation == generation && s.wake == due)
+        is_live_in(&self.slots, slot, generation, due)
     }
 
     /// Drops stale entries off the top; rebuilds the heap when mostly stale.
@@ -512,11 +518,8 @@ impl SlotTable {
         self.heap.flush();
         if self.heap.len() > 2 * self.live + 1024 {
             let slots = &self.slots;
-            self.heap.retain(|(due, slot, generation)| {
-                slots
-                    .get(slot as usize)
-                    .is_some_and(|s| s.generation == generation && s.wake == due)
-            });
+            self.heap
+                .retain(|(due, slot, generation)| is_live_in(slots, slot, generation, due));
         }
         while let Some((due, slot, generation)) = self.heap.peek() {
             if self.is_live(slot, generation, due) {

@@ -15,6 +15,7 @@
 
 use crate::spec::calendar::Calendar;
 use crate::spec::civil::DAY;
+use crate::spec::dst::fires_in_gap;
 use crate::spec::zone::Stretch;
 use crate::spec::{NonexistentTime, RepeatedTime};
 
@@ -93,12 +94,11 @@ impl Policy {
     ) -> Edits {
         let mut out = Edits::default();
         if self.after_gap && s.start == t && s.offset > s.before {
-            let (from, to) = (s.start + s.before, s.start + s.offset);
             out.after_gap = inner
                 .calendars
                 .iter()
                 .filter(|c| edited(c))
-                .any(|c| c.next_after(from - 1).is_some_and(|w| w < to));
+                .any(|c| fires_in_gap(c, s));
         }
         if self.first && s.before > s.offset {
             // The repeated walls, as seconds of this wall day, cut to the segment.

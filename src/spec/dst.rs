@@ -12,8 +12,18 @@
 //! round moves to a later stretch, and there are finitely many.
 
 use super::calendar::Calendar;
-use super::zone::Zone;
+use super::zone::{Stretch, Zone};
 use super::{DstPolicy, NonexistentTime, RepeatedTime};
+
+/// Whether `calendar` matches one of the wall times that the jump forward beginning stretch
+/// `s` skips (`s.offset > s.before`): `RunAfterGap` then fires at `s.start`. The walk here and
+/// the count (`count_dst`) both ask this, so that they agree.
+pub(super) fn fires_in_gap(calendar: &Calendar, s: &Stretch) -> bool {
+    let (gap_from, gap_to) = (s.start + s.before, s.start + s.offset);
+    calendar
+        .next_after(gap_from - 1)
+        .is_some_and(|w| w < gap_to)
+}
 
 /// The earliest instant strictly after `ts` at which `calendar` fires under `policy` in `zone`.
 pub(crate) fn next_instant(
@@ -29,14 +39,8 @@ pub(crate) fn next_instant(
     loop {
         let at = after.checked_add(1)?;
         let s = zone.stretch_around(at);
-        if run_after_gap && s.start == at && s.offset > s.before {
-            let (gap_from, gap_to) = (s.start + s.before, s.start + s.offset);
-            if calendar
-                .next_after(gap_from - 1)
-                .is_some_and(|w| w < gap_to)
-            {
-                return Some(s.start);
-            }
+        if run_after_gap && s.start == at && s.offset > s.before && fires_in_gap(calendar, &s) {
+            return Some(s.start);
         }
         let mut wall = after.checked_add(s.offset)?;
         if first_only && s.before > s.offset {

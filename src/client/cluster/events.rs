@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use crate::engine::Action;
-use crate::store::postgres::{ClusterEvent, Lease, StopOrder};
+use crate::store::postgres::{ClusterEvent, Lease, StopOrder, COMMAND_BATCH};
 use crate::store::StoreError;
 
 use super::super::clock::Clock;
@@ -35,9 +35,6 @@ use super::{is_fenced, ClusterNode};
 
 /// How often the thread looks at its stop flag and retries loads that failed.
 const TICK: Duration = Duration::from_millis(200);
-
-/// The most commands one fenced transaction applies (the store's own limit).
-const COMMAND_BATCH: usize = 1_000;
 
 impl ClusterNode {
     /// A worker starts; with the first one the node joins and its event thread starts.

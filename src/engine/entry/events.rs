@@ -7,6 +7,7 @@ use crate::engine::action::{WorkflowExecutionStatus, WorkflowOutcome};
 use crate::engine::compact::millis::to_dt;
 use crate::engine::compact::recent::Recent;
 use crate::engine::compact::stored_schedule::StoredSchedule;
+use crate::engine::compact::workflow_id::is_workflow_id;
 use crate::engine::event::{EventLog, ScheduleEvent};
 use crate::engine::schedule::Schedule;
 use crate::engine::schedule_action::ScheduleAction;
@@ -71,16 +72,19 @@ impl ScheduleEntry {
         now_ms: i64,
         events: &mut EventLog,
     ) {
-        events.record(|| ScheduleEvent::Closed {
+        let closed = || ScheduleEvent::Closed {
             schedule_id: self.id.to_string(),
             workflow_id: workflow_id.to_owned(),
             outcome: outcome.clone(),
             at: to_dt(now_ms),
-        });
-        self.mark_recent_closed(index, workflow_id, outcome.status());
+        };
+        // Traced at DEBUG when the run failed, at TRACE otherwise (see `event::trace`).
         if outcome.is_failure() {
-            self.counters.failed = self.counters.failed.saturating_add(1);
+            events.record(closed);
+        } else {
+            events.record_detail(closed);
         }
+        self.mark_recent_closed(index, workflow_id, outcome.status());
         self.remove_run(index);
         let failure_note = match outcome {
             WorkflowOutcome::Completed { result } => {
@@ -106,6 +110,8 @@ impl ScheduleEntry {
             _ => None,
         };
         if let Some(note) = failure_note {
+            // Failed and timed out, exactly the outcomes that count as failures.
+            self.counters.failed = self.counters.failed.saturating_add(1);
             if self.schedule.policy.pause_on_failure && !self.schedule.state.paused {
                 events.record(|| ScheduleEvent::Paused {
                     schedule_id: self.id.to_string(),
@@ -156,7 +162,7 @@ impl ScheduleEntry {
         status: WorkflowExecutionStatus,
     ) {
         let target = if spelled {
-            let id = |r: &Recent| self.recent_id(r) == workflow_id;
+            let id = |r: &Recent| is_workflow_id(workflow_id, self.prefix(r.prefix), r.nominal_s);
             self.recent
                 .iter()
                 .rev()

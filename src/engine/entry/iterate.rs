@@ -22,7 +22,7 @@ use crate::engine::schedule::ScheduleOverlapPolicy;
 
 /// Due times one call classifies one by one before it counts the rest of a stretch of one
 /// class in one step (see `count_stretch`); the usual poll never gets there.
-const WALK_BEFORE_COUNTING: u32 = 8;
+pub(super) const WALK_BEFORE_COUNTING: u32 = 8;
 
 /// How a due scheduled time is classified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -167,7 +167,7 @@ impl ScheduleEntry {
     pub(crate) fn warm(&self) -> u64 {
         let next = self.next.map_or(0, |(n, _)| n as u64);
         let strings = self.schedule.action_id().len() as u64;
-        next ^ self.counters.actions ^ self.recent.len() as u64 ^ strings ^ self.conflict_token
+        next ^ self.counters.actions ^ self.recent.len() as u64 ^ strings
     }
 
     /// When the schedule was last updated, if ever.

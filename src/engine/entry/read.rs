@@ -4,6 +4,7 @@
 //! still show), capped by remaining actions, without times before the last update, and
 //! without due times that will not run (paused, or older than the catch-up window).
 
+use super::iterate::WALK_BEFORE_COUNTING;
 use super::ScheduleEntry;
 use crate::engine::compact::millis::to_dt;
 use crate::engine::compact::recent::Recent;
@@ -91,7 +92,7 @@ impl ScheduleEntry {
             }
             // Past the last update the filter of `next_after` drops nothing: count the rest
             // in one step, as the iteration does.
-            if n >= 8 && self.updated().is_none_or(|u| nominal >= u) {
+            if n >= u64::from(WALK_BEFORE_COUNTING) && self.updated().is_none_or(|u| nominal >= u) {
                 let c = spec.count_times(nominal.div_euclid(1000), now_ms.div_euclid(1000));
                 // Every time up to the last nominal time <= now is due (its actual time is
                 // before the next nominal time), but the last may be jittered past `now`.

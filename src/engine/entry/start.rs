@@ -20,11 +20,11 @@ impl ScheduleEntry {
     /// Asks for every running run to be terminated (or cancelled), once per run.
     pub(super) fn request_stop(&mut self, terminate: bool, now_ms: i64, ctx: &mut Ctx<'_>) {
         for i in 0..self.running.len() {
-            let workflow_id = self.run_id(&self.running[i]);
             let r = &self.running[i];
             if r.terminate_requested || (!terminate && r.cancel_requested) {
                 continue;
             }
+            let workflow_id = self.run_id(r);
             let schedule_id = Some(String::from(&*self.id));
             ctx.events.record(|| {
                 let (schedule_id, workflow_id, at) =
@@ -107,7 +107,7 @@ impl ScheduleEntry {
         }
         // Recorded before the action is built, from what builds it: reading the built action
         // would keep it on the stack and copy it into the output (callgrind: a memcpy per fire).
-        ctx.events.record(|| ScheduleEvent::Started {
+        ctx.events.record_detail(|| ScheduleEvent::Started {
             schedule_id: self.id.to_string(),
             workflow_id: id.clone(),
             nominal_time: to_dt(s.nominal_ms),

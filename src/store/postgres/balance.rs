@@ -17,7 +17,8 @@ const HEARTBEAT: &str = "INSERT INTO se_nodes (member, node_id, expires_at) \
      ON CONFLICT (member) DO UPDATE SET expires_at = excluded.expires_at \
      RETURNING clock_timestamp()";
 
-const MEMBERS: &str = "SELECT member FROM se_nodes WHERE expires_at > now() ORDER BY member";
+const MEMBERS: &str =
+    "SELECT member FROM se_nodes WHERE expires_at > now() ORDER BY member COLLATE \"C\"";
 
 const PARTITIONS: &str = "SELECT partition, owner, \
      (owner IS NOT NULL AND lease_expires_at > now()) AS live \

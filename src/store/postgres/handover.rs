@@ -19,7 +19,7 @@
 use crate::store::{RecordKind, StoreChange, StoreError};
 
 use super::conn::{pg_error, Failure};
-use super::lease::RELEASE;
+use super::lease::{db_fence, RELEASE};
 use super::partition::{commit, kind_code, PartitionStore, Written};
 
 const MARK: &str = "UPDATE se_records r SET running_on = m.member \
@@ -65,7 +65,7 @@ impl PartitionStore {
                     .map_err(err)?;
             }
             let release = statements.get(&mut tx, RELEASE).map_err(err)?;
-            let fence = i64::try_from(self.lease.fence).unwrap_or(i64::MAX);
+            let fence = db_fence(self.lease.fence);
             let member = self.shared.member.as_str();
             tx.query(&release, &[&member, &part, &fence]).map_err(err)?;
             Ok(commit(tx, seq))

@@ -51,8 +51,8 @@ pub enum ClusterEvent {
     /// ([`PartitionStore::apply_commands`](super::PartitionStore::apply_commands)).
     CommandsPending(Lease),
     /// Cancels or terminations were sent to this member for runs its executor started, on
-    /// partitions it no longer holds: take them and hand them to the executor. (A host of
-    /// your own that never hands a partition over with runs open receives none.)
+    /// partitions it no longer holds: take them and hand them to the executor. (Also sent
+    /// after every reconnection, in case one was missed meanwhile: there may be none.)
     StopsPending,
 }
 

@@ -52,7 +52,7 @@ fn fence_of(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
 
-fn db_fence(fence: u64) -> i64 {
+pub(super) fn db_fence(fence: u64) -> i64 {
     i64::try_from(fence).unwrap_or(i64::MAX)
 }
 

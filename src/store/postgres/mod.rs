@@ -40,6 +40,7 @@ pub use partition::PartitionStore;
 pub use placement::partition_of;
 
 pub(crate) use handover::RunningMark;
+pub(crate) use partition::COMMAND_BATCH;
 pub(crate) use shared::Shared;
 pub(crate) use stops::StopOrder;
 

@@ -27,6 +27,7 @@ use crate::store::{RecordKind, Store, StoreChange, StoreError, StoreErrorKind, S
 
 use super::commands::{Command, LOCK_PENDING, MARK_APPLIED};
 use super::conn::{is_connection_error, pg_error, Failure, Statements};
+use super::lease::db_fence;
 use super::{partition_of, Lease, Shared};
 
 const CHECK: &str = "UPDATE se_partitions SET batch_seq = batch_seq + 1 \
@@ -43,8 +44,9 @@ const PUT: &str = "INSERT INTO se_records (partition, kind, id, data) \
 const DELETE: &str = "DELETE FROM se_records r USING unnest($2::int2[], $3::text[]) AS d(k, i) \
      WHERE r.partition = $1 AND r.kind = d.k AND r.id = d.i";
 
-/// The most commands one [`PartitionStore::apply_commands`] call takes.
-const COMMAND_BATCH: i64 = 1_000;
+/// The most commands one [`PartitionStore::apply_commands`] call takes (a caller that gets
+/// this many knows more may be waiting).
+pub(crate) const COMMAND_BATCH: usize = 1_000;
 
 /// The records of one partition, read and written under one lease. Get one from
 /// [`PostgresCluster::partition_store`](crate::PostgresCluster::partition_store) after acquiring
@@ -119,7 +121,7 @@ impl PartitionStore {
             let lock = statements.get(&mut tx, LOCK_PENDING).map_err(err)?;
             let part = self.lease.partition as i32;
             let commands: Vec<Command> = tx
-                .query(&lock, &[&part, &COMMAND_BATCH])
+                .query(&lock, &[&part, &(COMMAND_BATCH as i64)])
                 .map_err(err)?
                 .iter()
                 .map(|row| Command {
@@ -175,7 +177,7 @@ impl PartitionStore {
         let err = |e: postgres::Error| Failure::Error(pg_error("cannot check the lease", &e));
         let check = statements.get(tx, CHECK).map_err(err)?;
         let part = self.lease.partition as i32;
-        let fence = i64::try_from(self.lease.fence).unwrap_or(i64::MAX);
+        let fence = db_fence(self.lease.fence);
         let member = self.shared.member.as_str();
         let row = tx
             .query_opt(&check, &[&part, &member, &fence])
@@ -351,7 +353,7 @@ impl Store for PartitionStore {
             let err = |e: postgres::Error| Failure::Error(pg_error("cannot load records", &e));
             let lock = statements.get(&mut tx, LOCK_FOR_LOAD).map_err(err)?;
             let part = self.lease.partition as i32;
-            let fence = i64::try_from(self.lease.fence).unwrap_or(i64::MAX);
+            let fence = db_fence(self.lease.fence);
             let member = self.shared.member.as_str();
             if tx
                 .query_opt(&lock, &[&part, &member, &fence])
