@@ -13,8 +13,9 @@
 //!   it never outgrows the slot table.
 
 use super::action::Action;
-use super::compact::heap::{WakeHeap, NEVER};
+use super::compact::heap::{WakeEntry, WakeHeap, NEVER};
 use super::compact::id_hash::IdMap;
+use super::compact::prefetch::prefetch;
 use super::compact::workflow_map::WorkflowMap;
 use super::entry::iterate::Ctx;
 use super::entry::job::JobEntry;
@@ -26,8 +27,15 @@ use crate::engine::compact::millis::to_dt;
 use crate::engine::shared_str::SharedStr;
 use crate::error::ScheduleError;
 
-/// Due slots whose entries `poll` reads ahead of processing them.
-const WARM_CHUNK: usize = 16;
+/// How many due entries ahead of the one it processes `poll` requests a slot, the hot lines
+/// of the slot's entry, and what those point to (each stage reads what the one before
+/// requested). Nearer distances left misses in the fire, farther ones did not gain
+/// (BENCHMARKS.md).
+const AHEAD: [usize; 3] = [24, 12, 4];
+
+/// Due entries whose room `poll` keeps between polls (16 bytes each) even after a poll that
+/// used under a quarter of it.
+const DUE_KEPT: usize = 4096;
 
 /// Schedules and standalone workflows share one slot space (and the heap).
 #[derive(Debug)]
@@ -78,8 +86,9 @@ pub(crate) struct SlotTable {
     pub(crate) removed: Vec<StateChange>,
     /// What the verbs and polls decided, when recording is on.
     pub(crate) events: EventLog,
-    /// The slots one poll found due (kept between polls so it is not allocated each time).
-    due: Vec<u32>,
+    /// The heap entries one poll found due (kept between polls so it is not allocated each
+    /// time).
+    due: Vec<WakeEntry>,
 }
 
 /// Whether the entity in `slot` tracks workflow id `id` (fingerprint `fingerprint`): a run of
@@ -200,42 +209,41 @@ impl SlotTable {
 
     /// Everything due by `now_ms`, written to `out`.
     ///
-    /// The due slots are taken off the heap first (a plain schedule gives one action each, so
-    /// `out` is sized once), then processed in that order.
+    /// The due heap entries are taken off the heap first, without reading their slots (a
+    /// plain schedule gives one action each, so `out` is sized once). They are then processed
+    /// in that order, stale ones skipped, with the memory each will read requested ahead of it
+    /// in stages (see [`AHEAD`]).
     pub(crate) fn poll(&mut self, now_ms: i64, out: &mut Vec<Action>) {
         let mut due = std::mem::take(&mut self.due);
         due.clear();
-        while let Some((at, slot, generation)) = self.heap.peek() {
-            if at > now_ms {
+        while let Some(e) = self.heap.peek() {
+            if e.0 > now_ms {
                 break;
             }
             self.heap.pop();
-            if self.is_live(slot, generation, at) {
-                due.push(slot);
-            }
+            due.push(e);
         }
         out.reserve_exact(due.len());
         let mut again = Vec::new();
-        for chunk in due.chunks(WARM_CHUNK) {
-            // The chunk's entries are read first, in a loop of independent loads the CPU
-            // overlaps, so that processing them finds them in cache rather than waiting for
-            // each in turn (a fire's work is too long for the CPU to look ahead to the next).
-            let mut warm = 0u64;
-            for &slot in chunk {
-                warm ^= self.warm(slot);
+        for (i, &(at, slot, generation)) in due.iter().enumerate() {
+            self.prefetch_ahead(&due, i);
+            if !self.is_live(slot, generation, at) {
+                continue;
             }
-            std::hint::black_box(warm);
-            for &slot in chunk {
-                self.slots[slot as usize].wake = NEVER;
-                self.process_slot(slot, now_ms, out);
-                let w = self.wake_of(slot);
-                if w <= now_ms {
-                    // More work right away (a long backfill): at the next poll, not in this one.
-                    again.push(slot);
-                } else {
-                    self.set_wake(slot, w);
-                }
+            self.slots[slot as usize].wake = NEVER;
+            self.process_slot(slot, now_ms, out);
+            let w = self.wake_of(slot);
+            if w <= now_ms {
+                // More work right away (a long backfill): at the next poll, not in this one.
+                again.push(slot);
+            } else {
+                self.set_wake(slot, w);
             }
+        }
+        // Kept for the next poll, but not the room of a rare huge one (after a clock jump).
+        if due.capacity() > DUE_KEPT && due.len() < due.capacity() / 4 {
+            due.clear();
+            due.shrink_to(DUE_KEPT);
         }
         self.due = due;
         for slot in again {
@@ -245,11 +253,30 @@ impl SlotTable {
         self.clean_top();
     }
 
-    /// Reads what processing `slot` will read first (see `poll`).
-    fn warm(&self, slot: u32) -> u64 {
-        match &self.slots[slot as usize].entity {
-            Entity::Schedule(e) => e.warm(),
-            _ => 0,
+    /// Requests, for the due entries ahead of entry `i`, what each will read: the slot
+    /// (farthest ahead), the entry's hot lines (read from the slot requested earlier), then
+    /// the shared strings and the recent item (read from the entry requested earlier).
+    #[inline(always)]
+    fn prefetch_ahead(&self, due: &[WakeEntry], i: usize) {
+        let [slot_ahead, entry_ahead, second_ahead] = AHEAD;
+        if let Some(&(_, s, _)) = due.get(i + slot_ahead) {
+            prefetch(self.slots.as_ptr().wrapping_add(s as usize));
+        }
+        // A stale entry ahead (its slot changed since) only wastes a request.
+        if let Some(e) = self.schedule_at(due, i + entry_ahead) {
+            e.prefetch_hot();
+        }
+        if let Some(e) = self.schedule_at(due, i + second_ahead) {
+            e.prefetch_second();
+        }
+    }
+
+    /// The schedule in the slot of due entry `k`, if there is one.
+    fn schedule_at(&self, due: &[WakeEntry], k: usize) -> Option<&ScheduleEntry> {
+        let (_, slot, _) = due.get(k)?;
+        match &self.slots.get(*slot as usize)?.entity {
+            Entity::Schedule(e) => Some(e),
+            _ => None,
         }
     }
 

@@ -2,7 +2,7 @@
 //! current thread (a per-thread count, so the test harness's other threads do not disturb it).
 //!
 //! It needs `unsafe`: implementing `GlobalAlloc` is an `unsafe impl` by definition. Test crates
-//! are separate crates, so the library's `#![forbid(unsafe_code)]` is untouched; the impl only
+//! are separate crates, so the library's `#![deny(unsafe_code)]` is untouched; the impl only
 //! forwards to the system allocator.
 
 use std::alloc::{GlobalAlloc, Layout, System};

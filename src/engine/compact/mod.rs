@@ -4,11 +4,12 @@
 //! workflow id -> slot, by fingerprint), `workflow_id` (formatting run ids), `millis` (engine
 //! time and its conversions, with a day cache), `recent` (the ring of recent actions),
 //! `stored_schedule` (a schedule in compact form), `start_template` (what a schedule's starts
-//! share).
+//! share), `prefetch` (the CPU's prefetch hint, the crate's one `unsafe` block).
 
 pub(crate) mod heap;
 pub(crate) mod id_hash;
 pub(crate) mod millis;
+pub(crate) mod prefetch;
 pub(crate) mod recent;
 pub(crate) mod start_template;
 pub(crate) mod stored_schedule;

@@ -29,6 +29,7 @@ impl Recent {
     }
 }
 
+use super::prefetch::prefetch;
 use crate::engine::action::WorkflowExecutionStatus;
 
 /// How many recent actions are kept (describe shows 10, list 5).
@@ -77,6 +78,19 @@ impl RecentRing {
         } else {
             self.items[head] = item;
             self.head = ((head + 1) % RECENT_KEPT) as u8;
+        }
+    }
+
+    /// Bytes of the ring before its items (`head` and `len`).
+    pub(crate) const HEAD_BYTES: usize = std::mem::offset_of!(RecentRing, items);
+
+    /// Requests the line of the item the next push writes.
+    pub(crate) fn prefetch_push(&self) {
+        let (head, len) = (usize::from(self.head), usize::from(self.len));
+        let i = if len < RECENT_KEPT { head + len } else { head };
+        let i = if i >= RECENT_KEPT { i - RECENT_KEPT } else { i };
+        if let Some(r) = self.items.get(i) {
+            prefetch(r);
         }
     }
 

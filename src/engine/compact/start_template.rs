@@ -94,6 +94,14 @@ impl StartTemplate {
         }
     }
 
+    /// Requests the shared strings a start reads and their reference count (which sits
+    /// just before them, in the standard library's layout of an `Arc`; a hint either way).
+    pub(crate) fn prefetch(&self) {
+        const COUNTS: usize = 2 * size_of::<usize>();
+        let read = self.ends[2] as usize;
+        super::prefetch::prefetch_bytes(self.strings.as_ptr().wrapping_sub(COUNTS), COUNTS + read);
+    }
+
     fn part(&self, from: u32, to: u32) -> &str {
         self.strings
             .get(from as usize..to as usize)

@@ -29,6 +29,7 @@ use std::sync::Arc;
 use smallvec::SmallVec;
 
 use crate::engine::compact::millis::{to_dt, EPOCH_FLOOR_MS, MAX_MS, MIN_MS};
+use crate::engine::compact::prefetch::prefetch_bytes;
 use crate::engine::compact::recent::RecentRing;
 use crate::engine::compact::stored_schedule::StoredSchedule;
 use crate::engine::event::{EventLog, ScheduleEvent};
@@ -162,12 +163,18 @@ pub(crate) fn manual_start(now_ms: i64, overlap: Option<ScheduleOverlapPolicy>) 
 }
 
 impl ScheduleEntry {
-    /// Reads a word from each part a fire reads (the hot lines of the entry, the recent ring's
-    /// head, the shared strings), so that a poll can fetch them ahead of the fire.
-    pub(crate) fn warm(&self) -> u64 {
-        let next = self.next.map_or(0, |(n, _)| n as u64);
-        let strings = self.schedule.action_id().len() as u64;
-        next ^ self.counters.actions ^ self.recent.len() as u64 ^ strings
+    /// Requests the lines a fire reads first: the fields up to the recent ring's head (see
+    /// `SlotTable::poll`).
+    pub(crate) fn prefetch_hot(&self) {
+        let hot = std::mem::offset_of!(ScheduleEntry, recent) + RecentRing::HEAD_BYTES;
+        prefetch_bytes(std::ptr::from_ref(self), hot);
+    }
+
+    /// Requests what the hot lines point to: the shared strings and the recent item the fire
+    /// writes. Reads the hot lines.
+    pub(crate) fn prefetch_second(&self) {
+        self.schedule.template().prefetch();
+        self.recent.prefetch_push();
     }
 
     /// When the schedule was last updated, if ever.
