@@ -15,7 +15,7 @@
 use super::action::Action;
 use super::compact::heap::{WakeEntry, WakeHeap, NEVER};
 use super::compact::id_hash::IdMap;
-use super::compact::prefetch::prefetch;
+use super::compact::prefetch::{prefetch, prefetch_address};
 use super::compact::workflow_map::WorkflowMap;
 use super::entry::iterate::Ctx;
 use super::entry::job::JobEntry;
@@ -339,12 +339,18 @@ impl SlotTable {
         let fingerprint = self.workflows.fingerprint(workflow_id);
         // The usual case: the fingerprint's slot is a schedule with a run of this id (one
         // scan of its runs, where `get` below confirms and then `run_index` finds again).
-        let hit = self.workflows.candidate(fingerprint).and_then(|slot| {
-            match &self.slots[slot as usize].entity {
-                Entity::Schedule(e) => e.run_index(workflow_id, fingerprint).map(|i| (slot, i)),
-                _ => None,
-            }
-        });
+        let hit = self
+            .workflows
+            .candidate(fingerprint)
+            .and_then(|(slot, near)| {
+                // The entry's lines are requested before the slot that leads to them is read, so
+                // the two misses overlap instead of following each other.
+                prefetch_address(near, ScheduleEntry::CLOSE_BYTES);
+                match &self.slots[slot as usize].entity {
+                    Entity::Schedule(e) => e.run_index(workflow_id, fingerprint).map(|i| (slot, i)),
+                    _ => None,
+                }
+            });
         let (slot, index) = match hit {
             Some((slot, i)) => (slot, Some(i)),
             None => {
@@ -438,7 +444,7 @@ impl SlotTable {
         let fp = self.workflows.fingerprint(id);
         let slots = &self.slots;
         self.workflows
-            .insert(id, fp, slot, |o, id| slot_owns(slots, o, id, fp));
+            .insert(id, fp, slot, 0, |o, id| slot_owns(slots, o, id, fp));
     }
 
     /// Puts `entity` in a free slot.

@@ -1,10 +1,13 @@
 //! A prefetch hint: the crate's one use of `unsafe`, allowed here alone because a benchmark
 //! showed the need.
 //!
-//! A poll with a million schedules due in random order spends most of its time waiting for
-//! memory: each fire reads its slot, then its entry, then the strings the entry points to,
-//! each a cache miss that depends on the one before. `poll` knows which slots come next, so it
-//! requests their memory a few fires ahead (see `SlotTable::poll`). Plain loads cannot do that:
+//! With a million schedules due in random order, the fire path spends most of its time waiting
+//! for memory: a fire reads its slot, then its entry, then the strings the entry points to,
+//! each a cache miss that depends on the one before, and a close reads the workflow map, then
+//! the slot, then the entry. `poll` knows which slots come next, so it requests their memory a
+//! few fires ahead (see `SlotTable::poll`); the workflow map keeps each run's entry address
+//! beside its slot, so a close requests the entry while it reads the slot (see
+//! `SlotTable::workflow_closed`). Plain loads cannot do the first:
 //! the CPU retires instructions in order, so a load that misses holds up everything after it,
 //! and the same read-ahead written with loads made the fire loop slower than none at all
 //! (BENCHMARKS.md, "Fire path": 2.78x the heap floor against 2.62x without read-ahead and
@@ -31,6 +34,15 @@ pub(crate) fn prefetch<T>(p: *const T) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;
+}
+
+/// Prefetches the `len` bytes from address `address` (0: none), an address kept as a number
+/// because nothing ever reads through it.
+#[inline(always)]
+pub(crate) fn prefetch_address(address: usize, len: usize) {
+    if address != 0 {
+        prefetch_bytes(std::ptr::without_provenance::<u8>(address), len);
+    }
 }
 
 /// Prefetches the `len` bytes from `p`, one request per cache line they touch.

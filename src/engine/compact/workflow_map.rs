@@ -13,6 +13,11 @@
 //! - a fingerprint hit proves nothing by itself: lookups and inserts confirm it with the
 //!   owning slot (`owns`), which holds the real id.
 //!
+//! Beside each slot the map keeps an address its owner gave (`near`, the schedule's entry),
+//! which a close uses to request the entry's memory while it reads the slot that leads there:
+//! two cache misses that would follow each other overlap instead. The map never reads
+//! through it, so a stale one costs a wasted request and nothing else.
+//!
 //! `front` is a small direct-mapped table in front of the hash map: most runs close before
 //! many others start, so a run's fingerprint usually finds its place free, and tracking it,
 //! finding it and dropping it are one array access each, with no probing and nothing to
@@ -30,10 +35,10 @@ const VACANT: u32 = u32::MAX;
 #[derive(Debug)]
 pub(crate) struct WorkflowMap {
     state: IdHashState,
-    /// `(fingerprint, slot)`, slot [`VACANT`] when free; a fingerprint `f` lives at
+    /// `(fingerprint, slot, near)`, slot [`VACANT`] when free; a fingerprint `f` lives at
     /// `f % FRONT`.
-    front: Box<[(u64, u32)]>,
-    by_fingerprint: FingerprintMap<u32>,
+    front: Box<[(u64, u32, usize)]>,
+    by_fingerprint: FingerprintMap<(u32, usize)>,
     collided: IdMap<Box<str>, u32>,
 }
 
@@ -41,7 +46,7 @@ impl Default for WorkflowMap {
     fn default() -> Self {
         WorkflowMap {
             state: IdHashState::default(),
-            front: vec![(0, VACANT); FRONT].into_boxed_slice(),
+            front: vec![(0, VACANT, 0); FRONT].into_boxed_slice(),
             // Room for a few runs whose place in `front` is taken, made at once: otherwise the
             // first such run, whenever its fingerprint happens to land on a taken place, would
             // allocate in the middle of a poll (tests/alloc counts a poll's allocations).
@@ -62,11 +67,12 @@ impl WorkflowMap {
         self.state.fingerprint(id)
     }
 
-    /// The slot holding fingerprint `fp` (in `front` or `by_fingerprint`), unconfirmed: the
-    /// caller must check that it tracks the id.
-    pub(crate) fn candidate(&self, fp: u64) -> Option<u32> {
+    /// The slot holding fingerprint `fp` (in `front` or `by_fingerprint`) and the address
+    /// given with it (see [`WorkflowMap::insert`]), unconfirmed: the caller must check that it
+    /// tracks the id.
+    pub(crate) fn candidate(&self, fp: u64) -> Option<(u32, usize)> {
         match self.front.get(place(fp)) {
-            Some(&(f, slot)) if slot != VACANT && f == fp => Some(slot),
+            Some(&(f, slot, near)) if slot != VACANT && f == fp => Some((slot, near)),
             _ if self.by_fingerprint.is_empty() => None,
             _ => self.by_fingerprint.get(&fp).copied(),
         }
@@ -74,7 +80,7 @@ impl WorkflowMap {
 
     /// The slot tracking `id` (fingerprint `fp`); `owns(slot, id)` confirms a fingerprint hit.
     pub(crate) fn get(&self, id: &str, fp: u64, owns: impl Fn(u32, &str) -> bool) -> Option<u32> {
-        if let Some(slot) = self.candidate(fp) {
+        if let Some((slot, _)) = self.candidate(fp) {
             if owns(slot, id) {
                 return Some(slot);
             }
@@ -86,18 +92,22 @@ impl WorkflowMap {
         }
     }
 
-    /// Tracks `id` (fingerprint `fp`) for `slot`; `false` if `id` is already tracked.
+    /// Tracks `id` (fingerprint `fp`) for `slot`; `false` if `id` is already tracked. `near`
+    /// is an address that [`WorkflowMap::candidate`] hands back with the slot, for the caller
+    /// to request the slot's memory before it reads the slot (0: none); it is never read
+    /// through, so it may go stale.
     pub(crate) fn insert(
         &mut self,
         id: &str,
         fp: u64,
         slot: u32,
+        near: usize,
         owns: impl Fn(u32, &str) -> bool,
     ) -> bool {
         if !self.collided.is_empty() && self.collided.contains_key(id) {
             return false;
         }
-        if let Some(other) = self.candidate(fp) {
+        if let Some((other, _)) = self.candidate(fp) {
             if owns(other, id) {
                 return false;
             }
@@ -106,9 +116,9 @@ impl WorkflowMap {
             return true;
         }
         match self.front.get_mut(place(fp)) {
-            Some(free) if free.1 == VACANT => *free = (fp, slot),
+            Some(free) if free.1 == VACANT => *free = (fp, slot, near),
             _ => {
-                self.by_fingerprint.insert(fp, slot);
+                self.by_fingerprint.insert(fp, (slot, near));
             }
         }
         true
@@ -121,7 +131,7 @@ impl WorkflowMap {
             return;
         }
         match self.front.get_mut(place(fp)) {
-            Some(held) if held.1 != VACANT && held.0 == fp => *held = (0, VACANT),
+            Some(held) if held.1 != VACANT && held.0 == fp => *held = (0, VACANT, 0),
             _ => {
                 self.by_fingerprint.remove(&fp);
             }
@@ -138,10 +148,10 @@ mod tests {
         // Force a collision: both ids under the same fingerprint, slots 1 and 2 own them.
         let owns = |slot: u32, id: &str| matches!((slot, id), (1, "a") | (2, "b"));
         let mut m = WorkflowMap::default();
-        assert!(m.insert("a", 7, 1, owns));
-        assert!(m.insert("b", 7, 2, owns));
-        assert!(!m.insert("a", 7, 1, owns));
-        assert!(!m.insert("b", 7, 2, owns));
+        assert!(m.insert("a", 7, 1, 0, owns));
+        assert!(m.insert("b", 7, 2, 0, owns));
+        assert!(!m.insert("a", 7, 1, 0, owns));
+        assert!(!m.insert("b", 7, 2, 0, owns));
         assert_eq!(m.get("a", 7, owns), Some(1));
         assert_eq!(m.get("b", 7, owns), Some(2));
         assert_eq!(m.get("c", 7, owns), None);
@@ -149,10 +159,10 @@ mod tests {
         assert_eq!(m.get("a", 7, owns), None);
         assert_eq!(m.get("b", 7, owns), Some(2));
         // "b" is still tracked (in the collided part): no second copy.
-        assert!(!m.insert("b", 7, 2, owns));
+        assert!(!m.insert("b", 7, 2, 0, owns));
         m.remove_tracked("b", 7);
         assert_eq!(m.get("b", 7, owns), None);
-        assert!(m.insert("b", 7, 2, owns));
+        assert!(m.insert("b", 7, 2, 0, owns));
         assert_eq!(m.get("b", 7, owns), Some(2));
     }
 
@@ -177,17 +187,17 @@ mod tests {
             |slot: u32, id: &str| matches!((slot, id), (1, "a") | (2, "b") | (3, "c") | (4, "d"));
         let f = |k: u64| 5 + k * FRONT as u64;
         let mut m = WorkflowMap::default();
-        assert!(m.insert("a", f(0), 1, owns));
-        assert!(m.insert("b", f(1), 2, owns));
-        assert!(m.insert("c", f(2), 3, owns));
-        assert!(m.insert("d", f(0), 4, owns));
+        assert!(m.insert("a", f(0), 1, 0, owns));
+        assert!(m.insert("b", f(1), 2, 0, owns));
+        assert!(m.insert("c", f(2), 3, 0, owns));
+        assert!(m.insert("d", f(0), 4, 0, owns));
         for (id, fp, slot) in [
             ("a", f(0), 1),
             ("b", f(1), 2),
             ("c", f(2), 3),
             ("d", f(0), 4),
         ] {
-            assert!(!m.insert(id, fp, slot, owns), "{id} twice");
+            assert!(!m.insert(id, fp, slot, 0, owns), "{id} twice");
             assert_eq!(m.get(id, fp, owns), Some(slot), "{id}");
         }
         // Dropping the one in front frees its place; the others stay where they are.
@@ -204,7 +214,7 @@ mod tests {
         assert!(m.by_fingerprint.is_empty() && m.collided.is_empty());
         assert!(m.front.iter().all(|e| e.1 == VACANT));
         // And the place is usable again.
-        assert!(m.insert("c", f(2), 3, owns));
+        assert!(m.insert("c", f(2), 3, 0, owns));
         assert_eq!(m.get("c", f(2), owns), Some(3));
     }
 }

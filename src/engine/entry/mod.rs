@@ -163,6 +163,10 @@ pub(crate) fn manual_start(now_ms: i64, overlap: Option<ScheduleOverlapPolicy>) 
 }
 
 impl ScheduleEntry {
+    /// Bytes from the start of an entry that a close may read (up to the end of the recent
+    /// ring).
+    pub(crate) const CLOSE_BYTES: usize = std::mem::offset_of!(ScheduleEntry, id);
+
     /// Requests the lines a fire reads first: the fields up to the recent ring's head (see
     /// `SlotTable::poll`).
     pub(crate) fn prefetch_hot(&self) {

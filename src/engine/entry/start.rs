@@ -94,7 +94,10 @@ impl ScheduleEntry {
                 (ctx.others)(other, id, fingerprint)
             }
         };
-        if !ctx.workflows.insert(&id, fingerprint, slot, owns) {
+        // The entry's address goes with it, for the close to request its lines (see
+        // `SlotTable::workflow_closed`).
+        let near = std::ptr::from_ref(self).addr();
+        if !ctx.workflows.insert(&id, fingerprint, slot, near, owns) {
             // Temporal's start fails with "already started" and the start is dropped.
             self.counters.duplicate_dropped = self.counters.duplicate_dropped.saturating_add(1);
             ctx.events.record(|| ScheduleEvent::DuplicateDropped {

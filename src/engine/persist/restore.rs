@@ -306,7 +306,7 @@ impl Scheduler {
             if !self
                 .table
                 .workflows
-                .insert(&w, fp, slot, |o, id| slot_owns(slots, o, id, fp))
+                .insert(&w, fp, slot, 0, |o, id| slot_owns(slots, o, id, fp))
             {
                 unowned.push(i);
             }
