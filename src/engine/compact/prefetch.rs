@@ -7,13 +7,13 @@
 //! the slot, then the entry. `poll` knows which slots come next, so it requests their memory a
 //! few fires ahead (see `SlotTable::poll`); the workflow map keeps each run's entry address
 //! beside its slot, so a close requests the entry while it reads the slot (see
-//! `SlotTable::workflow_closed`). Plain loads cannot do the first:
-//! the CPU retires instructions in order, so a load that misses holds up everything after it,
-//! and the same read-ahead written with loads made the fire loop slower than none at all
-//! (BENCHMARKS.md, "Fire path": 2.78x the heap floor against 2.62x without read-ahead and
-//! 2.33x with this hint). A prefetch retires at once, and the stable way to issue one is the
-//! `_mm_prefetch` intrinsic, which Rust marks `unsafe` (as it does every function that needs a
-//! target feature).
+//! `SlotTable::workflow_closed`). Plain loads cannot do the first: the CPU retires
+//! instructions in order, so a load that misses holds up everything after it, and the same
+//! read-ahead written with loads made the fire loop slower than none at all (BENCHMARKS.md,
+//! section "Engine", "Why a prefetch and not a load": 2.78x the heap floor against 2.615x
+//! without read-ahead and 2.33x with this hint). A prefetch retires at once, and the stable
+//! way to issue one is the `_mm_prefetch` intrinsic, which Rust marks `unsafe` (as it does
+//! every function that needs a target feature).
 //!
 //! Invariant: nothing here reads or writes memory as far as the program can tell: a prefetch
 //! only warms the cache, whatever the address.
