@@ -1,7 +1,7 @@
 //! The slot table the [`Scheduler`](super::scheduler::Scheduler)'s verbs work on: every
 //! schedule and standalone workflow in a slot, the wake-up heap kept in step with the slots,
 //! the schedule-id and workflow-id maps, and the list of slots changed since the last
-//! `take_changes`.
+//! `take_changes`. `poll` (what is due, fired in wake order) is in `poll.rs`.
 //!
 //! Invariants:
 //! - `ids` maps every live schedule id to its slot; `workflows` maps the workflow id of every
@@ -12,12 +12,12 @@
 //! - `dirty` lists every slot changed since the last `take_changes` once (`Slot::listed`), so
 //!   it never outgrows the slot table.
 
-use super::action::Action;
+mod poll;
+
 use super::compact::heap::{WakeEntry, WakeHeap, NEVER};
 use super::compact::id_hash::IdMap;
-use super::compact::prefetch::{prefetch, prefetch_address};
+use super::compact::prefetch::prefetch_address;
 use super::compact::workflow_map::WorkflowMap;
-use super::entry::iterate::Ctx;
 use super::entry::job::JobEntry;
 use super::entry::ScheduleEntry;
 use super::event::{EventLog, ScheduleEvent};
@@ -26,16 +26,6 @@ use crate::engine::action::WorkflowOutcome;
 use crate::engine::compact::millis::to_dt;
 use crate::engine::shared_str::SharedStr;
 use crate::error::ScheduleError;
-
-/// How many due entries ahead of the one it processes `poll` requests a slot, the hot lines
-/// of the slot's entry, and what those point to (each stage reads what the one before
-/// requested). Nearer distances left misses in the fire, farther ones did not gain
-/// (BENCHMARKS.md).
-const AHEAD: [usize; 3] = [24, 12, 4];
-
-/// Due entries whose room `poll` keeps between polls (16 bytes each) even after a poll that
-/// used under a quarter of it.
-const DUE_KEPT: usize = 4096;
 
 /// Schedules and standalone workflows share one slot space (and the heap).
 #[derive(Debug)]
@@ -205,126 +195,6 @@ impl SlotTable {
                 .is_none_or(|(due, slot, generation)| self.is_live(slot, generation, due)),
             "invariant: the heap's top entry is live after a mutation"
         );
-    }
-
-    /// Everything due by `now_ms`, written to `out`.
-    ///
-    /// The due heap entries are taken off the heap first, without reading their slots (a
-    /// plain schedule gives one action each, so `out` is sized once). They are then processed
-    /// in that order, stale ones skipped, with the memory each will read requested ahead of it
-    /// in stages (see [`AHEAD`]).
-    pub(crate) fn poll(&mut self, now_ms: i64, out: &mut Vec<Action>) {
-        let mut due = std::mem::take(&mut self.due);
-        due.clear();
-        while let Some(e) = self.heap.peek() {
-            if e.0 > now_ms {
-                break;
-            }
-            self.heap.pop();
-            due.push(e);
-        }
-        out.reserve_exact(due.len());
-        let mut again = Vec::new();
-        for (i, &(at, slot, generation)) in due.iter().enumerate() {
-            self.prefetch_ahead(&due, i);
-            if !self.is_live(slot, generation, at) {
-                continue;
-            }
-            self.slots[slot as usize].wake = NEVER;
-            self.process_slot(slot, now_ms, out);
-            let w = self.wake_of(slot);
-            if w <= now_ms {
-                // More work right away (a long backfill): at the next poll, not in this one.
-                again.push(slot);
-            } else {
-                self.set_wake(slot, w);
-            }
-        }
-        // Kept for the next poll, but not the room of a rare huge one (after a clock jump).
-        if due.capacity() > DUE_KEPT && due.len() < due.capacity() / 4 {
-            due.clear();
-            due.shrink_to(DUE_KEPT);
-        }
-        self.due = due;
-        for slot in again {
-            let w = self.wake_of(slot);
-            self.set_wake(slot, w);
-        }
-        self.clean_top();
-    }
-
-    /// Requests, for the due entries ahead of entry `i`, what each will read: the slot
-    /// (farthest ahead), the entry's hot lines (read from the slot requested earlier), then
-    /// the shared strings and the recent item (read from the entry requested earlier).
-    #[inline(always)]
-    fn prefetch_ahead(&self, due: &[WakeEntry], i: usize) {
-        let [slot_ahead, entry_ahead, second_ahead] = AHEAD;
-        if let Some(&(_, s, _)) = due.get(i + slot_ahead) {
-            prefetch(self.slots.as_ptr().wrapping_add(s as usize));
-        }
-        // A stale entry ahead (its slot changed since) only wastes a request.
-        if let Some(e) = self.schedule_at(due, i + entry_ahead) {
-            e.prefetch_hot();
-        }
-        if let Some(e) = self.schedule_at(due, i + second_ahead) {
-            e.prefetch_second();
-        }
-    }
-
-    /// The schedule in the slot of due entry `k`, if there is one.
-    fn schedule_at(&self, due: &[WakeEntry], k: usize) -> Option<&ScheduleEntry> {
-        let (_, slot, _) = due.get(k)?;
-        match &self.slots.get(*slot as usize)?.entity {
-            Entity::Schedule(e) => Some(e),
-            _ => None,
-        }
-    }
-
-    fn process_slot(&mut self, slot: u32, now_ms: i64, out: &mut Vec<Action>) {
-        match &mut self.slots[slot as usize].entity {
-            Entity::Schedule(e) => {
-                if e.expired(now_ms, self.retention_ms) {
-                    self.record_expired(slot, now_ms);
-                    self.remove(slot);
-                    return;
-                }
-            }
-            Entity::Job(j) => {
-                let before = out.len();
-                j.poll(now_ms, out);
-                if self.events.detail_wanted() {
-                    for a in &out[before..] {
-                        if let Action::StartWorkflow(a) = a {
-                            self.events
-                                .record_detail(|| ScheduleEvent::WorkflowStarted {
-                                    workflow_id: a.workflow_id.clone(),
-                                    at: to_dt(now_ms),
-                                });
-                        }
-                    }
-                }
-            }
-            Entity::Free => return,
-        }
-        // The schedule is taken out of its slot while it runs, so that a workflow id
-        // fingerprint hit can be checked against every other slot.
-        let entity = std::mem::replace(&mut self.slots[slot as usize].entity, Entity::Free);
-        if let Entity::Schedule(mut e) = entity {
-            let slots = &self.slots;
-            let others = |other: u32, id: &str, fp: u64| slot_owns(slots, other, id, fp);
-            let mut ctx = Ctx {
-                workflows: &mut self.workflows,
-                others: &others,
-                out,
-                max_buffer: self.max_buffer,
-                events: &mut self.events,
-            };
-            e.process(slot, now_ms, &mut ctx);
-            self.slots[slot as usize].entity = Entity::Schedule(e);
-        } else {
-            self.slots[slot as usize].entity = entity;
-        }
-        self.touch(slot);
     }
 
     /// Reports that the tracked run `workflow_id` closed at `now_ms`; `false` if no schedule or
