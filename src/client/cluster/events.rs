@@ -23,11 +23,12 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
-use crate::engine::Action;
+use crate::engine::{Action, Scheduler};
 use crate::store::postgres::{ClusterEvent, Lease, StopOrder, COMMAND_BATCH};
-use crate::store::StoreError;
+use crate::store::{StoreChange, StoreError};
 
 use super::super::clock::Clock;
+use super::super::durable::Persistence;
 use super::super::exchange::Wakers;
 use super::super::verb::Verb;
 use super::host::PartitionHost;
@@ -143,7 +144,14 @@ impl ClusterNode {
                 // Only stops: a row that decodes to anything else was not written by a node.
                 let stops = encoded
                     .iter()
-                    .filter_map(|e| serde_json::from_str::<Action>(e).ok())
+                    .filter_map(|e| match serde_json::from_str::<Action>(e) {
+                        Ok(a) => Some(a),
+                        Err(err) => {
+                            // Taken off the table already: traced, or it would vanish unseen.
+                            tracing::error!(%err, row = %e, "a relayed stop that cannot be decoded");
+                            None
+                        }
+                    })
                     .filter(|a| !matches!(a, Action::StartWorkflow(_)));
                 self.relayed.lock().extend(stops);
                 cx.wakers.wake();
@@ -230,12 +238,9 @@ impl ClusterNode {
         };
         host.close();
         let running = host.seal(self.cluster.member_id());
-        let ((batch, unencoded), _) =
-            host.hosted
-                .with_journal(&*cx.clock, |s, persistence, _| match persistence {
-                    Some(p) => p.take_batch(s),
-                    None => (Vec::new(), None),
-                });
+        let ((batch, unencoded), _) = host
+            .hosted
+            .with_journal(&*cx.clock, |s, persistence, _| take_batch(persistence, s));
         if let Some(e) = unencoded {
             self.report(&e);
         }
@@ -296,10 +301,7 @@ impl ClusterNode {
                             .iter()
                             .map(|c| Verb::apply_encoded(&c.payload, s, now))
                             .collect();
-                        let (batch, error) = match persistence {
-                            Some(p) => p.take_batch(s),
-                            None => (Vec::new(), None),
-                        };
+                        let (batch, error) = take_batch(persistence, s);
                         unencoded = error;
                         (batch, results)
                     });
@@ -383,5 +385,16 @@ fn run(cx: &Context, events: &Receiver<ClusterEvent>, stop: &AtomicBool) {
             }
         }
         node.watch(cx);
+    }
+}
+
+/// The journal's changes since its last batch (none without a journal).
+fn take_batch(
+    persistence: Option<&Persistence>,
+    s: &mut Scheduler,
+) -> (Vec<StoreChange>, Option<StoreError>) {
+    match persistence {
+        Some(p) => p.take_batch(s),
+        None => (Vec::new(), None),
     }
 }

@@ -140,10 +140,17 @@ fn drain(cluster: &PostgresCluster, state: &State, partition: u32) {
             }
             batch
         };
-        let unanswered: Vec<(String, WorkflowOutcome)> = batch
-            .into_iter()
-            .filter(|(workflow_id, outcome)| !deliver(cluster, partition, workflow_id, outcome))
-            .collect();
+        // The first close with no answer ends the pass: no owner answers the partition's
+        // others either, and each try waits out the command timeout.
+        let mut rest = batch.into_iter();
+        let mut unanswered = Vec::new();
+        for (workflow_id, outcome) in rest.by_ref() {
+            if state.queues.lock().stopped || !deliver(cluster, partition, &workflow_id, &outcome) {
+                unanswered.push((workflow_id, outcome));
+                break;
+            }
+        }
+        unanswered.extend(rest);
         if unanswered.is_empty() {
             backoff = FIRST_BACKOFF;
             continue;

@@ -105,15 +105,27 @@ impl WakeHeap {
     }
 
     /// Removes the earliest entry.
+    #[cfg(test)]
     pub(crate) fn pop(&mut self) -> Option<WakeEntry> {
+        self.pop_if(|_| true)
+    }
+
+    /// Removes the earliest entry if `take` accepts it (one look at the top, where `peek` then
+    /// `pop` would take two).
+    pub(crate) fn pop_if(&mut self, take: impl FnOnce(WakeEntry) -> bool) -> Option<WakeEntry> {
         if !self.pending.is_empty() {
             self.flush();
         }
-        let from_runs = match (self.heap.peek(), self.heads.peek()) {
-            (_, None) => false,
-            (None, Some(_)) => true,
-            (Some(h), Some(r)) => r.0 .0 < h.0,
+        let (least, from_runs) = match (self.heap.peek(), self.heads.peek()) {
+            (None, None) => return None,
+            (Some(h), None) => (h.0, false),
+            (None, Some(r)) => (r.0 .0, true),
+            (Some(h), Some(r)) if r.0 .0 < h.0 => (r.0 .0, true),
+            (Some(h), Some(_)) => (h.0, false),
         };
+        if !take(least) {
+            return None;
+        }
         let e = if from_runs {
             self.pop_run()
         } else {
@@ -207,6 +219,8 @@ mod tests {
         /// anyway): large batches become runs.
         Push(Vec<(i64, u32, u32)>, bool),
         Pop(u8),
+        /// Pop while the earliest is due before this.
+        PopBefore(i64),
         Retain(u32),
     }
 
@@ -218,6 +232,7 @@ mod tests {
             )
                 .prop_map(|(batch, flush)| Op::Push(batch, flush)),
             any::<u8>().prop_map(Op::Pop),
+            (0i64..100).prop_map(Op::PopBefore),
             (2u32..5).prop_map(Op::Retain),
         ]
     }
@@ -246,6 +261,14 @@ mod tests {
                             prop_assert_eq!(q.pop(), oracle.pop().map(|r| r.0));
                         }
                     }
+                    Op::PopBefore(limit) => loop {
+                        let want = oracle.peek().map(|r| r.0).filter(|e| e.0 < limit);
+                        prop_assert_eq!(q.pop_if(|e| e.0 < limit), want);
+                        if want.is_none() {
+                            break;
+                        }
+                        oracle.pop();
+                    },
                     Op::Retain(m) => {
                         q.retain(|e| e.1 % m != 0);
                         oracle.retain(|r| r.0 .1 % m != 0);

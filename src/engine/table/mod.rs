@@ -424,11 +424,8 @@ impl SlotTable {
             self.heap
                 .retain(|(due, slot, generation)| is_live_in(slots, slot, generation, due));
         }
-        while let Some((due, slot, generation)) = self.heap.peek() {
-            if self.is_live(slot, generation, due) {
-                break;
-            }
-            self.heap.pop();
-        }
+        let slots = &self.slots;
+        let stale = |(due, slot, generation)| !is_live_in(slots, slot, generation, due);
+        while self.heap.pop_if(stale).is_some() {}
     }
 }

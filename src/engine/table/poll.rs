@@ -34,11 +34,7 @@ impl SlotTable {
     pub(crate) fn poll(&mut self, now_ms: i64, out: &mut Vec<Action>) {
         let mut due = std::mem::take(&mut self.due);
         due.clear();
-        while let Some(e) = self.heap.peek() {
-            if e.0 > now_ms {
-                break;
-            }
-            self.heap.pop();
+        while let Some(e) = self.heap.pop_if(|(at, _, _)| at <= now_ms) {
             due.push(e);
         }
         out.reserve_exact(due.len());

@@ -106,11 +106,12 @@ pub(crate) struct Plan {
     pub give: Vec<u32>,
 }
 
-/// How many of `partitions` the member `me` should hold, given the live `members` (sorted;
-/// `me` counts as live even if its heartbeat is not visible yet).
+/// How many of `partitions` the member `me` should hold, given the live `members` in any
+/// order (`me` counts as live even if its heartbeat is not visible yet).
 pub(crate) fn target(me: &str, members: &[String], partitions: u32) -> u32 {
-    // Sorted here, by bytes: the database orders the list by its collation, which under a
-    // locale such as en_US is not byte order, and every node must rank the members alike.
+    // Every node must rank the members alike, by bytes. `MEMBERS` asks the database for byte
+    // order (`COLLATE "C"`: a locale such as en_US would not give it); the ranking sorts
+    // again so that it does not rest on the query.
     let mut members: Vec<&str> = members.iter().map(String::as_str).collect();
     members.sort_unstable();
     if let Err(i) = members.binary_search(&me) {

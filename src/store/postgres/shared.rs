@@ -68,7 +68,7 @@ impl Shared {
 
     /// Whether `member` is this node or was live at the keeper's latest round.
     pub fn is_live(&self, member: &str) -> bool {
-        // A scan, not a binary search: the database sorts by its collation, not by bytes.
+        // A scan, not a binary search: the list is short, and nothing here needs its order.
         member == self.member || self.members.read().iter().any(|m| m == member)
     }
 
